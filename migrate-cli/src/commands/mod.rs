@@ -1,0 +1,86 @@
+//! One file per subcommand; this file holds what they share.
+
+mod baseline;
+mod deploy;
+mod rehearse;
+mod resolve;
+mod status;
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::time::Duration;
+
+use anyhow::Context;
+use migrate_core::ledger::LockWait;
+use migrate_core::{DatabaseUrl, Engine};
+
+use crate::cli::{Cli, Command};
+use crate::output::{Outcome, Output};
+
+pub(crate) fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
+    match &cli.command {
+        Command::Deploy(args) => deploy::run(cli, args, out),
+        Command::Status => status::run(cli, out),
+        Command::Resolve(args) => resolve::run(cli, args, out),
+        Command::Baseline(args) => baseline::run(cli, args, out),
+        Command::Rehearse => rehearse::run(cli, out),
+    }
+}
+
+/// The engine for the global flags.
+fn engine(cli: &Cli, out: &Output) -> anyhow::Result<Engine> {
+    let raw = cli
+        .database_url
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .ok_or(migrate_core::connection::ConnectError::Missing)?;
+    let url: DatabaseUrl = raw.parse()?;
+    for warning in url.warnings() {
+        out.line(format!("{}warning{:#}: {warning}", crate::output::YELLOW, crate::output::YELLOW));
+    }
+    Ok(Engine::new(url, &cli.migrations_dir).lock_wait(lock_wait(cli)?))
+}
+
+fn lock_wait(cli: &Cli) -> anyhow::Result<LockWait> {
+    let env = LockWait::from_env();
+    if env == LockWait::Skip {
+        return Ok(env);
+    }
+    let secs = cli.lock_timeout;
+    anyhow::ensure!(secs.is_finite() && secs >= 0.0, "--lock-timeout must be a number of seconds >= 0, got {secs}");
+    Ok(if secs == 0.0 {
+        LockWait::Unbounded
+    } else {
+        LockWait::Bounded(Duration::from_secs_f64(secs))
+    })
+}
+
+/// The user declined a confirmation, or it could not be asked.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct Declined(String);
+
+/// Asks `question` on the terminal. `--yes` answers yes; without a terminal the answer is no.
+fn confirm(cli: &Cli, question: &str) -> anyhow::Result<()> {
+    if cli.yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Err(Declined(format!(
+            "{question}: confirmation needed, but there is no terminal to ask on; re-run with --yes"
+        ))
+        .into());
+    }
+    let mut err = std::io::stderr().lock();
+    write!(err, "{question} [y/N] ").context("writing the prompt")?;
+    err.flush().ok();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .context("reading the answer")?;
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+        Ok(())
+    } else {
+        Err(Declined("cancelled: nothing was changed".into()).into())
+    }
+}

@@ -1,0 +1,130 @@
+//! Rendering for people (colour only on a terminal, `NO_COLOR` honoured) or as JSON, and the
+//! mapping of results to exit codes.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anstyle::{AnsiColor, Style};
+use migrate_core::executor::ExecuteError;
+use migrate_core::Event;
+use serde_json::{json, Value};
+
+/// What a command produced: whether the answer is yes, and its JSON form.
+#[derive(Debug)]
+pub struct Outcome {
+    /// True for exit code 0, false for 1.
+    pub ok: bool,
+    /// The object printed with `--json`.
+    pub json: Value,
+}
+
+impl Outcome {
+    /// A successful outcome.
+    #[must_use]
+    pub fn ok(json: Value) -> Self {
+        Self { ok: true, json }
+    }
+}
+
+pub(crate) const GREEN: Style = AnsiColor::Green.on_default();
+pub(crate) const YELLOW: Style = AnsiColor::Yellow.on_default();
+pub(crate) const RED: Style = Style::new().bold().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)));
+pub(crate) const BOLD: Style = Style::new().bold();
+pub(crate) const DIM: Style = Style::new().dimmed();
+
+/// Where results go.
+pub(crate) struct Output {
+    json: bool,
+}
+
+impl Output {
+    pub(crate) fn new(json: bool) -> Self {
+        Self { json }
+    }
+
+    /// A line for people on stdout; nothing in JSON mode.
+    pub(crate) fn line(&self, text: impl std::fmt::Display) {
+        if !self.json {
+            let _ = writeln!(anstream::stdout(), "{text}");
+        }
+    }
+
+    /// Renders a progress event for people.
+    pub(crate) fn event(&self, event: &Event) {
+        let text = match event {
+            Event::MigrationApplied { name, duration } => format!(
+                "  {GREEN}✓{GREEN:#} {name} {DIM}({}){DIM:#}",
+                migrate_core::executor::human_duration(*duration)
+            ),
+            Event::MigrationStarted { .. } | Event::Finished { .. } | Event::LockAcquired { .. } => {
+                return log::info!("{event}");
+            }
+            Event::MigrationFailed { name, .. } => format!("  {RED}✗{RED:#} {name}"),
+            Event::Warning { .. } | Event::LockWaiting { .. } => {
+                format!("{YELLOW}{event}{YELLOW:#}")
+            }
+            other => format!("{DIM}{other}{DIM:#}"),
+        };
+        self.line(text);
+    }
+
+    /// Prints the result and returns the exit code.
+    pub(crate) fn finish(&self, result: anyhow::Result<Outcome>) -> ExitCode {
+        match result {
+            Ok(outcome) => {
+                if self.json {
+                    println_json(&outcome.json);
+                }
+                ExitCode::from(if outcome.ok { 0 } else { 1 })
+            }
+            Err(error) => {
+                let code = exit_code(&error);
+                if self.json {
+                    println_json(&json!({
+                        "error": { "message": format!("{error:#}"), "exit_code": code }
+                    }));
+                } else {
+                    let _ = writeln!(anstream::stderr(), "{RED}error{RED:#}: {error:#}");
+                }
+                ExitCode::from(code)
+            }
+        }
+    }
+}
+
+fn println_json(value: &Value) {
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth reporting.
+    if serde_json::to_writer(&mut out, value).is_ok() {
+        let _ = writeln!(out);
+    }
+}
+
+/// 1 when the engine refused or a migration failed; 2 for every other error.
+fn exit_code(error: &anyhow::Error) -> u8 {
+    let refused = error.chain().any(|cause| {
+        let execute = cause.downcast_ref::<ExecuteError>().or_else(|| {
+            match cause.downcast_ref::<migrate_core::Error>() {
+                Some(migrate_core::Error::Execute(e)) => Some(e),
+                _ => None,
+            }
+        });
+        matches!(
+            execute,
+            Some(
+                ExecuteError::MigrationFailed(_)
+                    | ExecuteError::FailedMigrations { .. }
+                    | ExecuteError::Modified { .. }
+                    | ExecuteError::MissingLocally { .. }
+                    | ExecuteError::CertainFailure { .. }
+                    | ExecuteError::AlreadyApplied { .. }
+                    | ExecuteError::NotFailed { .. }
+            )
+        ) || cause.downcast_ref::<crate::commands::Declined>().is_some()
+    });
+    if refused {
+        1
+    } else {
+        2
+    }
+}

@@ -1,0 +1,194 @@
+//! The one-call facade: what a service runs at start-up and what the CLI wires.
+
+use std::path::PathBuf;
+
+use postgres::error::SqlState;
+
+use crate::connection::{connect, ConnectError, DatabaseUrl};
+use crate::executor::{
+    BaselineOptions, DeployOptions, DeployPlan, DeployReport, Event, MigrationExecutor,
+    PgExecutor, ResolveAction, ResolveOutcome,
+};
+use crate::ledger::{HistoryStatus, LockWait};
+use crate::source::{MigrationSource, Migrations};
+use crate::sql::quote_ident;
+use crate::Error;
+
+/// A database and a migrations directory: everything needed to deploy.
+///
+/// ```no_run
+/// migrate_core::Engine::from_env()?.deploy()?;
+/// # Ok::<(), migrate_core::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Engine {
+    url: DatabaseUrl,
+    source: MigrationSource,
+    lock_wait: LockWait,
+}
+
+impl Engine {
+    /// An engine for `url` and the migrations in `dir`.
+    #[must_use]
+    pub fn new(url: DatabaseUrl, dir: impl Into<PathBuf>) -> Self {
+        Self {
+            url,
+            source: MigrationSource::new(dir),
+            lock_wait: LockWait::from_env(),
+        }
+    }
+
+    /// An engine configured like Prisma from the environment: `DATABASE_URL`, the migrations in
+    /// `MIGRATE_MIGRATIONS_DIR` or else `prisma/migrations`, and
+    /// `PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Connect`] when `DATABASE_URL` is missing or invalid.
+    pub fn from_env() -> Result<Self, Error> {
+        let dir = std::env::var_os("MIGRATE_MIGRATIONS_DIR")
+            .map_or_else(|| PathBuf::from(MigrationSource::DEFAULT_DIR), PathBuf::from);
+        Ok(Self::new(DatabaseUrl::from_env()?, dir))
+    }
+
+    /// Sets how long to wait for the migration lock. By default, 10 s (or no lock when
+    /// `PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK` is set).
+    #[must_use]
+    pub fn lock_wait(mut self, wait: LockWait) -> Self {
+        self.lock_wait = wait;
+        self
+    }
+
+    /// The database URL.
+    #[must_use]
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// The migrations directory.
+    #[must_use]
+    pub fn source(&self) -> &MigrationSource {
+        &self.source
+    }
+
+    /// Reads the migrations directory.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Source`] when it cannot be read or is inconsistent.
+    pub fn migrations(&self) -> Result<Migrations, Error> {
+        Ok(self.source.load()?)
+    }
+
+    /// Applies every pending migration, with default options; see [`Engine::deploy_with`].
+    ///
+    /// # Errors
+    ///
+    /// See [`Engine::deploy_with`].
+    pub fn deploy(&self) -> Result<DeployReport, Error> {
+        self.deploy_with(&self.deploy_options(), &mut |event| {
+            log::info!(target: "migrate_core::deploy", "{event}");
+        })
+    }
+
+    /// The default deploy options of this engine (its lock wait).
+    #[must_use]
+    pub fn deploy_options(&self) -> DeployOptions {
+        DeployOptions::default().lock_wait(self.lock_wait)
+    }
+
+    /// Applies every pending migration like `prisma migrate deploy`, creating the database when
+    /// it does not exist (as Prisma does), and reports progress through `events`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Source`] for a bad directory (checked before connecting), [`Error::Connect`],
+    /// and [`Error::Execute`] when the history forbids deploying or a migration fails.
+    pub fn deploy_with(
+        &self,
+        options: &DeployOptions,
+        events: &mut dyn FnMut(&Event),
+    ) -> Result<DeployReport, Error> {
+        let migrations = self.migrations()?;
+        let mut executor = PgExecutor::from_client(self.connect_creating()?, self.url.schema());
+        Ok(executor.deploy(&migrations, options, events)?)
+    }
+
+    /// What a deployment would do now, without writing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Source`], [`Error::Connect`], or a read failure.
+    pub fn plan(&self, options: &DeployOptions) -> Result<DeployPlan, Error> {
+        let migrations = self.migrations()?;
+        Ok(self.executor()?.plan(&migrations, options)?)
+    }
+
+    /// Where each migration stands (reads only, no lock).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Source`], [`Error::Connect`], or a read failure.
+    pub fn status(&self) -> Result<HistoryStatus, Error> {
+        let migrations = self.migrations()?;
+        Ok(self.executor()?.status(&migrations)?)
+    }
+
+    /// Records a migration as applied or rolled back without running it
+    /// (`prisma migrate resolve`).
+    ///
+    /// # Errors
+    ///
+    /// Prisma's P3008/P3011/P3012/P3017 as [`Error::Execute`], and connection failures.
+    pub fn resolve(&self, action: &ResolveAction) -> Result<ResolveOutcome, Error> {
+        let migrations = self.migrations()?;
+        Ok(self.executor()?.resolve(&migrations, action, self.lock_wait)?)
+    }
+
+    /// Marks migrations applied without running them, for a database that already has their
+    /// schema. Returns the names marked.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Execute`] for an unknown `up_to` or failed migrations, and connection failures.
+    pub fn baseline(&self, options: &BaselineOptions) -> Result<Vec<String>, Error> {
+        let migrations = self.migrations()?;
+        Ok(self.executor()?.baseline(&migrations, options)?)
+    }
+
+    fn executor(&self) -> Result<PgExecutor, Error> {
+        Ok(PgExecutor::connect(&self.url)?)
+    }
+
+    /// Connects, creating the database first when it does not exist.
+    fn connect_creating(&self) -> Result<postgres::Client, Error> {
+        match connect(&self.url) {
+            Err(ConnectError::Connect { source, .. })
+                if source.code() == Some(&SqlState::INVALID_CATALOG_NAME) =>
+            {
+                self.create_database()?;
+                Ok(connect(&self.url)?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    fn create_database(&self) -> Result<(), Error> {
+        let admin = self.url.with_database("postgres");
+        let mut client = connect(&admin)?;
+        let sql = format!("CREATE DATABASE {}", quote_ident(self.url.database()));
+        match client.batch_execute(&sql) {
+            // Another replica created it first.
+            Err(e) if e.code() == Some(&SqlState::DUPLICATE_DATABASE) => Ok(()),
+            Err(source) => Err(ConnectError::Session {
+                target: admin.target(),
+                source,
+            }
+            .into()),
+            Ok(()) => {
+                log::info!(target: "migrate_core::deploy", "created database {}", self.url.database());
+                Ok(())
+            }
+        }
+    }
+}

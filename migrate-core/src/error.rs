@@ -1,0 +1,23 @@
+//! The crate's error: one variant per module error.
+
+/// Any error of the engine. Each module has its own error type; this one wraps them all, so a
+/// caller can use `?` everywhere and still match on the cause.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading the migrations directory failed.
+    #[error(transparent)]
+    Source(#[from] crate::source::SourceError),
+    /// The database URL is invalid or the connection failed.
+    #[error(transparent)]
+    Connect(#[from] crate::connection::ConnectError),
+    /// The ledger or its lock failed.
+    #[error(transparent)]
+    Ledger(#[from] crate::ledger::LedgerError),
+    /// Planning, deploying or resolving failed.
+    #[error(transparent)]
+    Execute(#[from] crate::executor::ExecuteError),
+    /// The embedded PostgreSQL cluster failed.
+    #[error(transparent)]
+    Embedded(#[from] crate::embedded::EmbeddedError),
+}

@@ -1,0 +1,133 @@
+//! Progress events of a deployment.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Serialize, Serializer};
+
+use crate::ledger::LockHolder;
+
+/// Something that happened during a deployment, in order. Consumers (the CLI, a service's
+/// logger, the pipeline's sinks) render them; the library never prints.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Event {
+    /// The migration lock is held by another session; we wait.
+    LockWaiting {
+        /// The session holding it, when visible.
+        holder: Option<LockHolder>,
+    },
+    /// The migration lock is ours.
+    LockAcquired {
+        /// How long it took.
+        #[serde(serialize_with = "millis", rename = "waited_ms")]
+        waited: Duration,
+    },
+    /// `_prisma_migrations` was created.
+    LedgerCreated,
+    /// Pending migrations were found; this is what will run.
+    Planned {
+        /// Names of the migrations to apply, in order.
+        pending: Vec<String>,
+        /// Migrations already applied.
+        already_applied: usize,
+    },
+    /// Something the user should know that does not stop the deployment.
+    Warning {
+        /// The migration concerned, if any.
+        migration: Option<String>,
+        /// What to know.
+        message: String,
+    },
+    /// A migration starts.
+    MigrationStarted {
+        /// Its name.
+        name: String,
+        /// 1-based position among the pending migrations.
+        index: usize,
+        /// Number of pending migrations.
+        total: usize,
+    },
+    /// A migration was applied and recorded.
+    MigrationApplied {
+        /// Its name.
+        name: String,
+        /// How long the script took.
+        #[serde(serialize_with = "millis", rename = "duration_ms")]
+        duration: Duration,
+    },
+    /// A migration failed; its row records the error.
+    MigrationFailed {
+        /// Its name.
+        name: String,
+        /// The database error.
+        error: String,
+    },
+    /// The deployment ended successfully.
+    Finished {
+        /// Number of migrations applied.
+        applied: usize,
+        /// Total time, lock wait included.
+        #[serde(serialize_with = "millis", rename = "duration_ms")]
+        duration: Duration,
+    },
+}
+
+fn millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1e6).round() / 1e3)
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::LockWaiting { holder: Some(h) } => {
+                write!(f, "waiting for the migration lock, held by {h}")
+            }
+            Self::LockWaiting { holder: None } => f.write_str("waiting for the migration lock"),
+            Self::LockAcquired { waited } => {
+                write!(f, "migration lock acquired after {}", human_duration(*waited))
+            }
+            Self::LedgerCreated => f.write_str("created _prisma_migrations"),
+            Self::Planned {
+                pending,
+                already_applied,
+            } => write!(
+                f,
+                "{} pending migration(s), {already_applied} already applied",
+                pending.len()
+            ),
+            Self::Warning {
+                migration: Some(m),
+                message,
+            } => write!(f, "warning: {m}: {message}"),
+            Self::Warning {
+                migration: None,
+                message,
+            } => write!(f, "warning: {message}"),
+            Self::MigrationStarted { name, index, total } => {
+                write!(f, "[{index}/{total}] applying {name}")
+            }
+            Self::MigrationApplied { name, duration } => {
+                write!(f, "applied {name} in {}", human_duration(*duration))
+            }
+            Self::MigrationFailed { name, error } => write!(f, "migration {name} failed: {error}"),
+            Self::Finished { applied, duration } => {
+                write!(f, "{applied} migration(s) applied in {}", human_duration(*duration))
+            }
+        }
+    }
+}
+
+/// Formats a duration for people: `850ms`, `12.3s`, `4m05s`.
+#[must_use]
+pub fn human_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms < 60_000 {
+        format!("{:.1}s", d.as_secs_f64())
+    } else {
+        format!("{}m{:02}s", ms / 60_000, (ms / 1000) % 60)
+    }
+}

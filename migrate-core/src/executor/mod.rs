@@ -1,0 +1,19 @@
+//! Applying migrations: the [`MigrationExecutor`] trait, its PostgreSQL/Prisma default
+//! [`PgExecutor`], and the plans, events and reports they exchange with callers.
+
+mod error;
+mod event;
+mod failure;
+mod options;
+mod plan;
+mod postgres;
+mod report;
+mod traits;
+
+pub use error::{ExecuteError, MigrationFailure};
+pub use event::{human_duration, Event};
+pub use options::{BaselineOptions, DeployOptions, ResolveAction};
+pub use plan::{DeployPlan, PlannedMigration};
+pub use postgres::PgExecutor;
+pub use report::{AppliedMigration, DeployReport, ResolveOutcome};
+pub use traits::MigrationExecutor;

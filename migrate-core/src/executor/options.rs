@@ -1,0 +1,63 @@
+//! Options of the executor's operations.
+
+use crate::ledger::LockWait;
+
+/// How [`deploy`](super::MigrationExecutor::deploy) behaves.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeployOptions {
+    /// How long to wait for the migration lock. By default, 10 s like Prisma.
+    pub lock_wait: LockWait,
+    /// Deploy even when an applied migration's `migration.sql` changed since it was applied.
+    /// By default, such a deployment is refused (Prisma silently skips the edited file).
+    ///
+    /// ### Warning
+    ///
+    /// The database then does not match the files: the edit is never applied.
+    pub accept_modified: bool,
+    /// Deploy even when applied migrations have no directory here (a branch that is behind, or
+    /// a deleted migration). By default, such a deployment is refused.
+    pub accept_missing_locally: bool,
+}
+
+impl DeployOptions {
+    /// Sets how long to wait for the lock.
+    #[must_use]
+    pub fn lock_wait(mut self, wait: LockWait) -> Self {
+        self.lock_wait = wait;
+        self
+    }
+
+    /// Accepts applied migrations whose file changed (see the field's warning).
+    #[must_use]
+    pub fn accept_modified(mut self, yes: bool) -> Self {
+        self.accept_modified = yes;
+        self
+    }
+
+    /// Accepts applied migrations missing from the directory.
+    #[must_use]
+    pub fn accept_missing_locally(mut self, yes: bool) -> Self {
+        self.accept_missing_locally = yes;
+        self
+    }
+}
+
+/// What `resolve` records, like `prisma migrate resolve`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResolveAction {
+    /// `--applied NAME`: record the migration as applied without running it.
+    Applied(String),
+    /// `--rolled-back NAME`: mark its failed attempts rolled back, so deploy runs it again.
+    RolledBack(String),
+}
+
+/// How `baseline` marks an existing database as up to date.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BaselineOptions {
+    /// How long to wait for the migration lock.
+    pub lock_wait: LockWait,
+    /// Mark migrations up to and including this one; by default, all of them.
+    pub up_to: Option<String>,
+}

@@ -1,0 +1,474 @@
+//! The default executor: PostgreSQL, with Prisma Migrate's exact behaviour.
+
+use std::time::Instant;
+
+use postgres::Client;
+
+use super::failure::{describe, prisma_logs};
+use super::{
+    AppliedMigration, BaselineOptions, DeployOptions, DeployPlan, DeployReport, Event,
+    ExecuteError, MigrationExecutor, MigrationFailure, PlannedMigration, ResolveAction,
+    ResolveOutcome,
+};
+use crate::connection::{connect, DatabaseUrl};
+use crate::ledger::{
+    self, AdvisoryLock, HistoryStatus, Initialized, LedgerRow, LockWait, RowState, RowWriter,
+};
+use crate::source::{LocalMigration, Migrations};
+use crate::sql::TransactionShape;
+
+/// Applies Prisma migrations to PostgreSQL exactly as `prisma migrate deploy` does: under
+/// advisory lock 72707369, each `migration.sql` sent whole as one simple-protocol query, and
+/// `_prisma_migrations` rows written with Prisma's semantics.
+pub struct PgExecutor {
+    client: Client,
+    schema: Option<String>,
+}
+
+impl std::fmt::Debug for PgExecutor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgExecutor")
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgExecutor {
+    /// Connects to `url`.
+    ///
+    /// # Errors
+    ///
+    /// [`ExecuteError::Connect`] when the database cannot be reached.
+    pub fn connect(url: &DatabaseUrl) -> Result<Self, ExecuteError> {
+        Ok(Self::from_client(connect(url)?, url.schema()))
+    }
+
+    /// Uses an open session; `schema` is the URL's `?schema=` (created on deploy when missing).
+    #[must_use]
+    pub fn from_client(client: Client, schema: Option<&str>) -> Self {
+        Self {
+            client,
+            schema: schema.map(str::to_owned),
+        }
+    }
+
+    /// The session, e.g. for checks after a deployment.
+    pub fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
+    fn lock(
+        &mut self,
+        wait: LockWait,
+        events: &mut dyn FnMut(&Event),
+    ) -> Result<AdvisoryLock<'_>, ExecuteError> {
+        let lock = AdvisoryLock::acquire(&mut self.client, wait, &mut |holder| {
+            events(&Event::LockWaiting {
+                holder: holder.cloned(),
+            });
+        })?;
+        if lock.is_held() {
+            events(&Event::LockAcquired {
+                waited: lock.waited(),
+            });
+        }
+        Ok(lock)
+    }
+
+    /// Records a migration as applied, or its failed attempts as rolled back, without running any
+    /// SQL of it: `prisma migrate resolve`.
+    ///
+    /// # Errors
+    ///
+    /// Prisma's errors: P3017 (unknown name), P3008 (already applied), P3011 (never applied),
+    /// P3012 (not failed), and lock or query failures.
+    pub fn resolve(
+        &mut self,
+        migrations: &Migrations,
+        action: &ResolveAction,
+        wait: LockWait,
+    ) -> Result<ResolveOutcome, ExecuteError> {
+        let schema = self.schema.clone();
+        let mut client = self.lock(wait, &mut |_| {})?;
+        match action {
+            ResolveAction::Applied(name) => {
+                let local = migrations
+                    .get(name)
+                    .ok_or_else(|| ExecuteError::UnknownMigration { name: name.clone() })?;
+                let script = local.script().ok_or_else(|| ExecuteError::MissingScript {
+                    path: local.dir().join("migration.sql"),
+                })?;
+                if let Some(schema) = &schema {
+                    ledger::ensure_schema(&mut client, schema)?;
+                }
+                if !ledger::table_exists(&mut client)? {
+                    ledger::create_table(&mut client)?; // Prisma's baseline_initialize
+                }
+                let rows = rows_named(&mut client, name)?;
+                if rows.iter().any(|r| r.finished_at.is_some()) {
+                    return Err(ExecuteError::AlreadyApplied { name: name.clone() });
+                }
+                let writer = RowWriter::prepare(&mut client)?;
+                let failed = mark_failed_rolled_back(&mut client, &writer, &rows)?;
+                writer.marked_applied(&mut client, name, script.checksum())?;
+                Ok(ResolveOutcome {
+                    migration: name.clone(),
+                    rows_rolled_back: failed,
+                    marked_applied: true,
+                })
+            }
+            ResolveAction::RolledBack(name) => {
+                if !ledger::table_exists(&mut client)? {
+                    return Err(ExecuteError::NoLedger);
+                }
+                let rows = rows_named(&mut client, name)?;
+                if rows.is_empty() {
+                    return Err(ExecuteError::NeverApplied { name: name.clone() });
+                }
+                if rows.iter().all(|r| r.finished_at.is_some()) {
+                    return Err(ExecuteError::NotFailed { name: name.clone() });
+                }
+                let writer = RowWriter::prepare(&mut client)?;
+                let failed = mark_failed_rolled_back(&mut client, &writer, &rows)?;
+                Ok(ResolveOutcome {
+                    migration: name.clone(),
+                    rows_rolled_back: failed,
+                    marked_applied: false,
+                })
+            }
+        }
+    }
+
+    /// Marks migrations as applied without running them, for a database that already has the
+    /// schema they create (the way out of P3005). Creates the ledger when missing; migrations
+    /// already recorded are left as they are. Returns the names marked.
+    ///
+    /// # Errors
+    ///
+    /// [`ExecuteError::UnknownMigration`] when `up_to` is not a local migration, failed
+    /// migrations (P3009), missing scripts, lock or query failures.
+    pub fn baseline(
+        &mut self,
+        migrations: &Migrations,
+        options: &BaselineOptions,
+    ) -> Result<Vec<String>, ExecuteError> {
+        let end = match &options.up_to {
+            Some(name) => migrations
+                .iter()
+                .position(|m| m.name() == name)
+                .ok_or_else(|| ExecuteError::UnknownMigration { name: name.clone() })?,
+            None => migrations.len().saturating_sub(1),
+        };
+        let schema = self.schema.clone();
+        let mut client = self.lock(options.lock_wait, &mut |_| {})?;
+        if let Some(schema) = &schema {
+            ledger::ensure_schema(&mut client, schema)?;
+        }
+        if !ledger::table_exists(&mut client)? {
+            ledger::create_table(&mut client)?;
+        }
+        let rows = ledger::read_rows(&mut client)?;
+        let status = HistoryStatus::diagnose(migrations, Some(&rows));
+        if !status.failed.is_empty() {
+            return Err(ExecuteError::FailedMigrations {
+                names: status.failed,
+            });
+        }
+        let writer = RowWriter::prepare(&mut client)?;
+        let mut marked = Vec::new();
+        for local in migrations.iter().take(end + 1) {
+            if !status.pending.iter().any(|p| p == local.name()) {
+                continue;
+            }
+            let script = script_of(local)?;
+            writer.marked_applied(&mut client, local.name(), script.checksum())?;
+            marked.push(local.name().to_owned());
+        }
+        Ok(marked)
+    }
+}
+
+impl MigrationExecutor for PgExecutor {
+    fn status(&mut self, migrations: &Migrations) -> Result<HistoryStatus, ExecuteError> {
+        let rows = if ledger::table_exists(&mut self.client)? {
+            Some(ledger::read_rows(&mut self.client)?)
+        } else {
+            None
+        };
+        Ok(HistoryStatus::diagnose(migrations, rows.as_deref()))
+    }
+
+    fn plan(
+        &mut self,
+        migrations: &Migrations,
+        options: &DeployOptions,
+    ) -> Result<DeployPlan, ExecuteError> {
+        let status = self.status(migrations)?;
+        Ok(plan(migrations, status, options))
+    }
+
+    fn deploy(
+        &mut self,
+        migrations: &Migrations,
+        options: &DeployOptions,
+        events: &mut dyn FnMut(&Event),
+    ) -> Result<DeployReport, ExecuteError> {
+        let started = Instant::now();
+        let schema = self.schema.clone();
+        let mut client = self.lock(options.lock_wait, events)?;
+        let lock_wait = client.waited();
+
+        // Under the lock: concurrent replicas must not race on creating the schema or ledger.
+        if let Some(schema) = &schema {
+            ledger::ensure_schema(&mut client, schema)?;
+        }
+        let ledger_created = ledger::initialize(&mut client)? == Initialized::Created;
+        if ledger_created {
+            events(&Event::LedgerCreated);
+        }
+        let rows = ledger::read_rows(&mut client)?;
+        let plan = plan(migrations, HistoryStatus::diagnose(migrations, Some(&rows)), options);
+        refuse_blocked(migrations, &plan)?;
+        for (migration, message) in &plan.warnings {
+            events(&Event::Warning {
+                migration: Some(migration.clone()),
+                message: message.clone(),
+            });
+        }
+        events(&Event::Planned {
+            pending: plan.migrations.iter().map(|m| m.name.clone()).collect(),
+            already_applied: plan.status.applied.len(),
+        });
+
+        let writer = RowWriter::prepare(&mut client)?;
+        let total = plan.migrations.len();
+        let mut applied: Vec<AppliedMigration> = Vec::with_capacity(total);
+        for (i, planned) in plan.migrations.iter().enumerate() {
+            let local = migrations
+                .get(&planned.name)
+                .expect("planned migrations come from this directory");
+            let script = script_of(local)?;
+            events(&Event::MigrationStarted {
+                name: planned.name.clone(),
+                index: i + 1,
+                total,
+            });
+            let id = writer.started(&mut client, &planned.name, script.checksum())?;
+            let t0 = Instant::now();
+            if let Err(error) = client.batch_execute(script.text()) {
+                let failure = record_failure(&mut client, &id, planned, script.text(), &error, &applied);
+                events(&Event::MigrationFailed {
+                    name: planned.name.clone(),
+                    error: failure.message.lines().next().unwrap_or_default().to_owned(),
+                });
+                return Err(ExecuteError::MigrationFailed(Box::new(failure)));
+            }
+            let duration = t0.elapsed();
+            writer.finished(&mut client, &id)?;
+            events(&Event::MigrationApplied {
+                name: planned.name.clone(),
+                duration,
+            });
+            applied.push(AppliedMigration {
+                name: planned.name.clone(),
+                checksum: planned.checksum.clone(),
+                duration,
+            });
+        }
+        drop(client); // releases the lock before reporting
+        let report = DeployReport {
+            applied,
+            already_applied: plan.status.applied.len(),
+            ledger_created,
+            lock_wait,
+            duration: started.elapsed(),
+        };
+        events(&Event::Finished {
+            applied: report.applied.len(),
+            duration: report.duration,
+        });
+        Ok(report)
+    }
+}
+
+/// Builds the plan from the history: what runs, what blocks, what to warn about.
+fn plan(migrations: &Migrations, status: HistoryStatus, options: &DeployOptions) -> DeployPlan {
+    let mut blockers = Vec::new();
+    let mut warnings = Vec::new();
+    if !status.failed.is_empty() {
+        blockers.push(
+            ExecuteError::FailedMigrations {
+                names: status.failed.clone(),
+            }
+            .to_string(),
+        );
+    }
+    let modified = ExecuteError::Modified {
+        names: status.modified.clone(),
+    };
+    match (status.modified.is_empty(), options.accept_modified) {
+        (true, _) => {}
+        (false, false) => blockers.push(modified.to_string()),
+        (false, true) => warnings.extend(status.modified.iter().map(|n| {
+            (n.clone(), "applied, then modified on disk; the edit will not be applied (accepted)".into())
+        })),
+    }
+    let missing = ExecuteError::MissingLocally {
+        names: status.missing_locally.clone(),
+    };
+    match (status.missing_locally.is_empty(), options.accept_missing_locally) {
+        (true, _) => {}
+        (false, false) => blockers.push(missing.to_string()),
+        (false, true) => warnings.extend(status.missing_locally.iter().map(|n| {
+            (n.clone(), "applied in the database but missing from the directory (accepted)".into())
+        })),
+    }
+
+    let mut planned = Vec::with_capacity(status.pending.len());
+    for name in &status.pending {
+        let Some(local) = migrations.get(name) else { continue };
+        let Some(script) = local.script() else {
+            blockers.push(
+                ExecuteError::MissingScript {
+                    path: local.dir().join("migration.sql"),
+                }
+                .to_string(),
+            );
+            continue;
+        };
+        let shape = TransactionShape::of(script.text());
+        if let Some((statement, at)) = shape.certain_failure() {
+            blockers.push(
+                ExecuteError::CertainFailure {
+                    path: script.path().to_owned(),
+                    statement: statement.clone(),
+                    at: *at,
+                }
+                .to_string(),
+            );
+        }
+        for split in &shape.splits {
+            warnings.push((
+                name.clone(),
+                format!(
+                    "line {}: `{}` ends the migration's transaction with {} statement(s) after \
+                     it; if one of those fails, the part before stays committed",
+                    split.at.line, split.statement, split.statements_after
+                ),
+            ));
+        }
+        for (command, at) in &shape.meta_commands {
+            warnings.push((
+                name.clone(),
+                format!("line {}: psql meta-command `{command}` will be rejected by the server", at.line),
+            ));
+        }
+        if script.is_lossy() {
+            warnings.push((
+                name.clone(),
+                "migration.sql is not valid UTF-8: invalid bytes are replaced by U+FFFD, as Prisma does".into(),
+            ));
+        }
+        planned.push(PlannedMigration {
+            name: name.clone(),
+            checksum: script.checksum().to_owned(),
+            shape,
+        });
+    }
+    DeployPlan {
+        status,
+        migrations: planned,
+        blockers,
+        warnings,
+    }
+}
+
+/// Turns the first blocker of a plan back into its typed error.
+fn refuse_blocked(migrations: &Migrations, plan: &DeployPlan) -> Result<(), ExecuteError> {
+    if plan.is_deployable() {
+        return Ok(());
+    }
+    let status = &plan.status;
+    if !status.failed.is_empty() {
+        return Err(ExecuteError::FailedMigrations {
+            names: status.failed.clone(),
+        });
+    }
+    for name in &status.pending {
+        if let Some(local) = migrations.get(name) {
+            let script = script_of(local)?;
+            if let Some((statement, at)) = TransactionShape::of(script.text()).certain_failure() {
+                return Err(ExecuteError::CertainFailure {
+                    path: script.path().to_owned(),
+                    statement: statement.clone(),
+                    at: *at,
+                });
+            }
+        }
+    }
+    if !status.modified.is_empty() {
+        return Err(ExecuteError::Modified {
+            names: status.modified.clone(),
+        });
+    }
+    Err(ExecuteError::MissingLocally {
+        names: status.missing_locally.clone(),
+    })
+}
+
+fn script_of(local: &LocalMigration) -> Result<&crate::source::Script, ExecuteError> {
+    local.script().ok_or_else(|| ExecuteError::MissingScript {
+        path: local.dir().join("migration.sql"),
+    })
+}
+
+fn record_failure(
+    client: &mut Client,
+    id: &str,
+    planned: &PlannedMigration,
+    script: &str,
+    error: &postgres::Error,
+    applied: &[AppliedMigration],
+) -> MigrationFailure {
+    let (message, at) = describe(error, script);
+    let code = error.code().map(|c| c.code().to_owned());
+    let logs = prisma_logs(&planned.name, code.as_deref(), &message);
+    // After a failed simple query the session is usable again (the implicit transaction is gone),
+    // unless the connection itself broke.
+    let recorded = !client.is_closed() && ledger::record_failed(client, id, &logs).is_ok();
+    let committed_through = planned
+        .shape
+        .splits
+        .iter()
+        .take_while(|s| at.is_none_or(|at| s.at < at))
+        .last()
+        .map(|s| s.at);
+    MigrationFailure {
+        name: planned.name.clone(),
+        code,
+        message,
+        at,
+        committed_through,
+        recorded,
+        applied_before: applied.iter().map(|a| a.name.clone()).collect(),
+    }
+}
+
+fn rows_named(client: &mut Client, name: &str) -> Result<Vec<LedgerRow>, ExecuteError> {
+    Ok(ledger::read_rows(client)?
+        .into_iter()
+        .filter(|r| r.migration_name == name)
+        .collect())
+}
+
+fn mark_failed_rolled_back(
+    client: &mut Client,
+    writer: &RowWriter,
+    rows: &[LedgerRow],
+) -> Result<usize, ExecuteError> {
+    let failed: Vec<&LedgerRow> = rows.iter().filter(|r| r.state() == RowState::Failed).collect();
+    for row in &failed {
+        writer.rolled_back(client, &row.id)?;
+    }
+    Ok(failed.len())
+}

@@ -1,0 +1,17 @@
+//! The `_prisma_migrations` ledger, exactly as Prisma Migrate reads and writes it, and the
+//! advisory lock that serializes deployments.
+
+mod error;
+mod history;
+mod lock;
+mod row;
+mod table;
+
+pub use error::LedgerError;
+pub use history::HistoryStatus;
+pub use lock::{AdvisoryLock, LockHolder, LockWait, LOCK_KEY};
+pub use row::{LedgerRow, RowState};
+pub use table::{
+    create_table, ensure_schema, initialize, read_rows, record_failed, table_exists, Initialized,
+    RowWriter, CREATE_TABLE_SQL, TABLE_NAME,
+};

@@ -1,0 +1,67 @@
+//! # migrate-core
+//!
+//! A migration-deployment engine for PostgreSQL that applies a Prisma `prisma/migrations` directory
+//! exactly as `prisma migrate deploy` would: the same `_prisma_migrations` ledger, the same checksums
+//! and the same advisory lock, so `prisma migrate status` and `prisma migrate deploy` keep working for
+//! developers. It is stricter where Prisma is silent: an applied migration whose file changed or
+//! vanished stops the deployment, a file whose own `BEGIN`/`COMMIT` splits its atomicity is reported
+//! before it runs, and a file that PostgreSQL is certain to reject is refused before anything is
+//! written.
+//!
+//! ## Embedding
+//!
+//! A service applies its pending migrations at start-up with one call. It is safe when many replicas
+//! start at once: the advisory lock serializes them and the others find nothing left to do.
+//!
+//! ```no_run
+//! // Reads DATABASE_URL and ./prisma/migrations.
+//! migrate_core::Engine::from_env()?.deploy()?;
+//! # Ok::<(), migrate_core::Error>(())
+//! ```
+//!
+//! With explicit settings and progress events:
+//!
+//! ```no_run
+//! use migrate_core::{DatabaseUrl, DeployOptions, Engine, Event};
+//!
+//! let url: DatabaseUrl = "postgresql://app:secret@db:5432/app?schema=public".parse()?;
+//! let engine = Engine::new(url, "prisma/migrations");
+//! let report = engine.deploy_with(&DeployOptions::default(), &mut |event: &Event| {
+//!     log::info!("{event}");
+//! })?;
+//! println!("applied {} migration(s)", report.applied.len());
+//! # Ok::<(), migrate_core::Error>(())
+//! ```
+//!
+//! ## Map of the crate
+//!
+//! | module | concept |
+//! |---|---|
+//! | [`source`] | reading a Prisma migrations directory: ordering, lock file, checksums, `down.sql` |
+//! | [`sql`] | a psql-compatible statement splitter and what a script does to transactions |
+//! | [`connection`] | `DATABASE_URL` as Prisma users write it, TLS, redaction of secrets |
+//! | [`ledger`] | the `_prisma_migrations` table, its advisory lock, and the history diagnosis |
+//! | [`executor`] | the [`MigrationExecutor`] trait, deployment plans, events and reports |
+//! | [`embedded`] | a throwaway PostgreSQL cluster started from the installed server binaries |
+//! | [`engine`] | the one-call facade used by services and the CLI |
+//! | [`rehearsal`] | deploying a whole directory from scratch on a throwaway cluster |
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod connection;
+pub mod embedded;
+pub mod engine;
+mod error;
+pub mod executor;
+pub mod ledger;
+pub mod rehearsal;
+pub mod source;
+pub mod sql;
+
+pub use connection::DatabaseUrl;
+pub use engine::Engine;
+pub use error::Error;
+pub use executor::{
+    DeployOptions, DeployReport, Event, MigrationExecutor, PgExecutor, ResolveAction,
+};
+pub use ledger::HistoryStatus;
+pub use source::{MigrationSource, Migrations};

@@ -1,0 +1,10 @@
+//! SQL front end: a psql-compatible statement splitter with exact spans, and what a script does
+//! to the implicit transaction PostgreSQL wraps a multi-statement query in.
+
+mod quote;
+mod split;
+mod transaction;
+
+pub use quote::quote_ident;
+pub use split::{split, LineCol, Statement, StatementKind, Unterminated};
+pub use transaction::{TransactionEnd, TransactionShape};

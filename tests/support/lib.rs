@@ -1,0 +1,91 @@
+//! Support library of the `migrate-tests` integration tests.
+//!
+//! Every test binary shares one embedded PostgreSQL cluster, started on first
+//! use by [`cluster`], and each test takes a fresh database of its own with
+//! [`TestDb::new`], so tests can run in parallel without seeing each other.
+//! The cluster is removed when the test binary exits, however it exits.
+//!
+//! ```no_run
+//! use migrate_tests::TestDb;
+//!
+//! let db = TestDb::new();
+//! let mut client = db.client();
+//! client.batch_execute("CREATE TABLE t (id int)").unwrap();
+//! ```
+
+use std::sync::OnceLock;
+
+use migrate_core::embedded::EmbeddedCluster;
+
+/// The cluster of this test binary, started on first use.
+///
+/// # Panics
+/// If the cluster cannot be started, with the reason (e.g. which package to
+/// install). The failure is remembered, so every test fails fast with the
+/// same message instead of retrying the start.
+pub fn cluster() -> &'static EmbeddedCluster {
+    static CLUSTER: OnceLock<Result<EmbeddedCluster, String>> = OnceLock::new();
+    let cluster = CLUSTER.get_or_init(|| EmbeddedCluster::start().map_err(|e| e.to_string()));
+    match cluster {
+        Ok(cluster) => cluster,
+        Err(message) => panic!("could not start the embedded PostgreSQL cluster: {message}"),
+    }
+}
+
+/// A fresh, empty database on the shared [`cluster`], for one test.
+///
+/// Databases are not dropped: they disappear with the cluster.
+#[derive(Debug, Clone)]
+pub struct TestDb {
+    /// The database's name, derived from the test's name where possible.
+    pub name: String,
+    /// A `postgresql://` URL connecting to it as the superuser.
+    pub url: String,
+}
+
+impl TestDb {
+    /// Creates the database.
+    ///
+    /// # Panics
+    /// If the cluster cannot be started or the database cannot be created.
+    // No `Default`: creating a database is too much of a side effect for it.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> TestDb {
+        let cluster = cluster();
+        let name = cluster
+            .create_database(&name_prefix())
+            .unwrap_or_else(|e| panic!("could not create a test database: {e}"));
+        let url = cluster.url(&name);
+        TestDb { name, url }
+    }
+
+    /// A new connection to the database, as the superuser.
+    ///
+    /// # Panics
+    /// If the connection fails.
+    pub fn client(&self) -> postgres::Client {
+        cluster()
+            .connect(&self.name)
+            .unwrap_or_else(|e| panic!("could not connect to the test database: {e}"))
+    }
+}
+
+/// A database name prefix from the current test's name (the test harness names
+/// each test's thread after it), to tell databases apart when debugging:
+/// `module::some_test` becomes `some_test`. Falls back to `test`.
+fn name_prefix() -> String {
+    let thread = std::thread::current();
+    let test = thread.name().and_then(|name| name.rsplit("::").next()).unwrap_or("test");
+    let prefix: String = test
+        .chars()
+        .map(|c| c.to_ascii_lowercase())
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        // Room for the `_<counter>_<pid>` suffix within 63 bytes.
+        .take(32)
+        .collect();
+    if prefix.is_empty() {
+        "test".to_owned()
+    } else {
+        prefix
+    }
+}
