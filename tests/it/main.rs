@@ -1,1 +1,11 @@
-//! it
+//! Integration tests of migrate-core and the `migrate` CLI against a real PostgreSQL (one
+//! embedded cluster per test binary, a fresh database per test).
+
+mod cli;
+mod common;
+mod concurrency;
+mod corpus;
+mod deploy;
+mod failures;
+mod lock;
+mod resolve;

@@ -75,7 +75,10 @@ impl TestDb {
 /// `module::some_test` becomes `some_test`. Falls back to `test`.
 fn name_prefix() -> String {
     let thread = std::thread::current();
-    let test = thread.name().and_then(|name| name.rsplit("::").next()).unwrap_or("test");
+    let test = thread
+        .name()
+        .and_then(|name| name.rsplit("::").next())
+        .unwrap_or("test");
     let prefix: String = test
         .chars()
         .map(|c| c.to_ascii_lowercase())

@@ -123,7 +123,8 @@ pub fn server_major_version(bin_dir: &Path) -> Result<u32, EmbeddedError> {
     let output = process::run(Command::new(&binary).arg("--version").env("LC_ALL", "C"))
         .map_err(|e| version_error(e.to_string()))?;
     let text = String::from_utf8_lossy(&output.stdout);
-    parse_major_version(&text).ok_or_else(|| version_error(format!("unexpected output {:?}", text.trim())))
+    parse_major_version(&text)
+        .ok_or_else(|| version_error(format!("unexpected output {:?}", text.trim())))
 }
 
 /// Parses `postgres (PostgreSQL) 15.18 (Debian 15.18-1)` or `... 17beta1` into the major.
@@ -147,7 +148,8 @@ mod tests {
         for name in names {
             let file = dir.join(name);
             fs::write(&file, "#!/bin/sh\n").expect("write fake binary");
-            fs::set_permissions(&file, fs::Permissions::from_mode(0o755)).expect("chmod fake binary");
+            fs::set_permissions(&file, fs::Permissions::from_mode(0o755))
+                .expect("chmod fake binary");
         }
         dir
     }
@@ -156,7 +158,10 @@ mod tests {
     fn parses_versions() {
         let debian = "postgres (PostgreSQL) 15.18 (Debian 15.18-1.pgdg120+1)\n";
         assert_eq!(parse_major_version(debian), Some(15));
-        assert_eq!(parse_major_version("postgres (PostgreSQL) 17beta1"), Some(17));
+        assert_eq!(
+            parse_major_version("postgres (PostgreSQL) 17beta1"),
+            Some(17)
+        );
         assert_eq!(parse_major_version("postgres (PostgreSQL) 9.6.24"), Some(9));
         assert_eq!(parse_major_version("postgres 16.1"), None);
         assert_eq!(parse_major_version("postgres (PostgreSQL)"), None);
@@ -205,9 +210,15 @@ mod tests {
     fn nothing_found_names_the_package() {
         let err = search(None, Some(OsString::new()), Path::new("/nonexistent"))
             .expect_err("nothing installed there");
-        assert!(matches!(err, EmbeddedError::BinariesNotFound { .. }), "{err:?}");
+        assert!(
+            matches!(err, EmbeddedError::BinariesNotFound { .. }),
+            "{err:?}"
+        );
         let message = err.to_string();
-        assert!(message.contains("install the PostgreSQL server package"), "{message}");
+        assert!(
+            message.contains("install the PostgreSQL server package"),
+            "{message}"
+        );
         assert!(message.contains("MIGRATE_PG_BIN"), "{message}");
     }
 
@@ -215,6 +226,10 @@ mod tests {
     fn finds_installed_server() {
         let dir = find_bin_dir().expect("postgresql server binaries are installed on this machine");
         let major = server_major_version(&dir).expect("postgres --version");
-        assert!(major >= 10, "unexpectedly old server {major} in {}", dir.display());
+        assert!(
+            major >= 10,
+            "unexpectedly old server {major} in {}",
+            dir.display()
+        );
     }
 }

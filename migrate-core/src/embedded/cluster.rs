@@ -103,7 +103,8 @@ impl EmbeddedCluster {
             None => find_bin_dir()?,
         };
         // Absolute, because the tools run in the cluster directory.
-        let bin_dir = fs::canonicalize(&bin_dir).map_err(|e| EmbeddedError::io("resolve", &bin_dir, e))?;
+        let bin_dir =
+            fs::canonicalize(&bin_dir).map_err(|e| EmbeddedError::io("resolve", &bin_dir, e))?;
         settings::validate(&options.settings)?;
         let server_major_version = server_major_version(&bin_dir)?;
         let user = OsUser::for_server()?;
@@ -186,7 +187,10 @@ impl EmbeddedCluster {
     /// and short enough; connection or statement failures otherwise.
     pub fn create_database(&self, prefix: &str) -> Result<String, EmbeddedError> {
         let name = unique_database_name(prefix)?;
-        let sql = format!("CREATE DATABASE {} TEMPLATE template0", quote_identifier(&name));
+        let sql = format!(
+            "CREATE DATABASE {} TEMPLATE template0",
+            quote_identifier(&name)
+        );
         self.connect("postgres")?
             .batch_execute(&sql)
             .map_err(|source| EmbeddedError::Query {
@@ -299,6 +303,8 @@ impl Layout {
             dir,
         };
         let reaper = Reaper::spawn(&layout.dir, &layout.data_dir)?;
+        // From here on the reaper, not `TempDir`, deletes the directory: it
+        // must also happen when our process dies without unwinding.
         let _ = temp.keep();
         give(&layout.dir, user)?;
         fs::create_dir(&layout.socket_dir)
@@ -324,8 +330,9 @@ fn temp_base(other_user: bool) -> PathBuf {
 
 /// Whether every directory from `/` to `dir` is searchable by other users.
 fn others_can_traverse(dir: &Path) -> bool {
-    dir.ancestors()
-        .all(|ancestor| fs::metadata(ancestor).is_ok_and(|meta| meta.permissions().mode() & 0o001 != 0))
+    dir.ancestors().all(|ancestor| {
+        fs::metadata(ancestor).is_ok_and(|meta| meta.permissions().mode() & 0o001 != 0)
+    })
 }
 
 /// Runs the PostgreSQL tools on one cluster.
@@ -462,7 +469,9 @@ fn with_secret_file(
         .and_then(|()| give(path, user))
         .and_then(|()| body());
     let removed = match fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(EmbeddedError::io("remove", path, e)),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(EmbeddedError::io("remove", path, e))
+        }
         _ => Ok(()),
     };
     result.and(removed)
@@ -470,7 +479,9 @@ fn with_secret_file(
 
 fn remove_dir_if_exists(dir: &Path) -> Result<(), EmbeddedError> {
     match fs::remove_dir_all(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(EmbeddedError::io("remove", dir, e)),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(EmbeddedError::io("remove", dir, e))
+        }
         _ => Ok(()),
     }
 }
@@ -525,7 +536,11 @@ mod tests {
 
     /// The cluster directory (parent of the data directory).
     fn cluster_dir(cluster: &EmbeddedCluster) -> PathBuf {
-        cluster.data_dir().parent().expect("data dir has a parent").to_owned()
+        cluster
+            .data_dir()
+            .parent()
+            .expect("data dir has a parent")
+            .to_owned()
     }
 
     fn refuses_connections(port: u16) -> bool {
@@ -546,8 +561,12 @@ mod tests {
     #[test]
     fn serves_databases() {
         let cluster = start();
-        let first = cluster.create_database("embedded_test").expect("create first database");
-        let second = cluster.create_database("embedded_test").expect("create second database");
+        let first = cluster
+            .create_database("embedded_test")
+            .expect("create first database");
+        let second = cluster
+            .create_database("embedded_test")
+            .expect("create second database");
         assert_ne!(first, second);
         for database in [&first, &second] {
             let mut client = cluster.connect(database).expect("connect");
@@ -558,24 +577,37 @@ mod tests {
             assert_eq!(row.get::<_, String>(1), *database);
             assert_eq!(row.get::<_, String>(2), cluster.superuser());
             let version_num: i32 = row.get(3);
-            assert_eq!(version_num / 10_000, i32::try_from(cluster.server_major_version()).expect("small"));
+            assert_eq!(
+                version_num / 10_000,
+                i32::try_from(cluster.server_major_version()).expect("small")
+            );
         }
         // The URL is well-formed and carries the credentials.
         let config: postgres::Config = cluster.url(&first).parse().expect("url parses");
         let mut client = config.connect(postgres::NoTls).expect("connect via url");
         let fsync: String = client.query_one("SHOW fsync", &[]).expect("show").get(0);
         assert_eq!(fsync, "off");
-        assert!(cluster.socket_dir().join(format!(".s.PGSQL.{}", cluster.port())).exists());
+        assert!(cluster
+            .socket_dir()
+            .join(format!(".s.PGSQL.{}", cluster.port()))
+            .exists());
         assert!(cluster.bin_dir().join("postgres").exists());
         // The password file is gone once initdb is done.
         assert!(!cluster_dir(&cluster).join("pwfile").exists());
         if let Some(user) = OsUser::for_server().expect("os user") {
-            let owner = fs::metadata(cluster.data_dir()).expect("stat data dir").uid();
+            let owner = fs::metadata(cluster.data_dir())
+                .expect("stat data dir")
+                .uid();
             assert_eq!(owner, user.uid, "as root, the server runs as {}", user.name);
         }
-        let err = cluster.create_database("Bad-Prefix").expect_err("invalid prefix");
+        let err = cluster
+            .create_database("Bad-Prefix")
+            .expect_err("invalid prefix");
         assert!(matches!(err, EmbeddedError::InvalidName { .. }), "{err:?}");
-        let err = cluster.connect("no_such_database").err().expect("missing database");
+        let err = cluster
+            .connect("no_such_database")
+            .err()
+            .expect("missing database");
         assert!(err.to_string().contains("does not exist"), "{err}");
         cluster.stop().expect("explicit stop");
     }
@@ -588,14 +620,20 @@ mod tests {
         assert!(dir.join("data/postmaster.pid").exists());
         // A child started after the cluster must not inherit the reaper's pipe,
         // or the cleanup below would wait for it.
-        let mut bystander = Command::new("sleep").arg("60").spawn().expect("spawn sleep");
+        let mut bystander = Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .expect("spawn sleep");
         let started = Instant::now();
         drop(cluster);
         let took = started.elapsed();
         bystander.kill().expect("kill sleep");
         bystander.wait().expect("reap sleep");
         assert!(!dir.exists(), "{} still exists", dir.display());
-        assert!(refuses_connections(port), "port {port} still accepts connections");
+        assert!(
+            refuses_connections(port),
+            "port {port} still accepts connections"
+        );
         assert!(took < Duration::from_secs(10), "drop took {took:?}");
     }
 
@@ -623,33 +661,59 @@ mod tests {
         if std::env::var_os(KILLED_CHILD).is_some() {
             let cluster = start();
             let mut stdout = std::io::stdout();
-            writeln!(stdout, "{CHILD_MARKER}{} {}", cluster.port(), cluster_dir(&cluster).display())
-                .and_then(|()| stdout.flush())
-                .expect("report to the parent");
-            let _ = Command::new("kill").args(["-KILL", &std::process::id().to_string()]).status();
+            writeln!(
+                stdout,
+                "{CHILD_MARKER}{} {}",
+                cluster.port(),
+                cluster_dir(&cluster).display()
+            )
+            .and_then(|()| stdout.flush())
+            .expect("report to the parent");
+            let _ = Command::new("kill")
+                .args(["-KILL", &std::process::id().to_string()])
+                .status();
             thread::sleep(Duration::from_secs(60));
             unreachable!("SIGKILL did not arrive");
         }
         let module = module_path!().split_once("::").expect("crate::module").1;
         let output = Command::new(std::env::current_exe().expect("test binary"))
-            .args(["--exact", &format!("{module}::sigkill_cleans_up"), "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                &format!("{module}::sigkill_cleans_up"),
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(KILLED_CHILD, "1")
             .stdin(Stdio::null())
             .output()
             .expect("run child");
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.signal(), Some(libc::SIGKILL), "child failed: {stderr}");
+        assert_eq!(
+            output.status.signal(),
+            Some(libc::SIGKILL),
+            "child failed: {stderr}"
+        );
         let report = output
             .stdout
             .lines()
             .map_while(Result::ok)
-            .find_map(|line| line.split_once(CHILD_MARKER).map(|(_, report)| report.to_owned()))
+            .find_map(|line| {
+                line.split_once(CHILD_MARKER)
+                    .map(|(_, report)| report.to_owned())
+            })
             .expect("child reported its cluster");
         let (port, dir) = report.split_once(' ').expect("port and directory");
         let port: u16 = port.parse().expect("port");
         let dir = PathBuf::from(dir);
-        assert!(wait_until(Duration::from_secs(20), || !dir.exists()), "{} still exists", dir.display());
-        assert!(refuses_connections(port), "port {port} still accepts connections");
+        assert!(
+            wait_until(Duration::from_secs(20), || !dir.exists()),
+            "{} still exists",
+            dir.display()
+        );
+        assert!(
+            refuses_connections(port),
+            "port {port} still accepts connections"
+        );
     }
 
     #[test]
@@ -661,13 +725,23 @@ mod tests {
         let cluster = EmbeddedCluster::start_with(&options).unwrap_or_else(|e| panic!("{e}"));
         let database = cluster.create_database("restart").expect("create database");
         let mut before = cluster.connect(&database).expect("connect");
-        before.batch_execute("CREATE TABLE kept (id int); INSERT INTO kept VALUES (1)").expect("write");
+        before
+            .batch_execute("CREATE TABLE kept (id int); INSERT INTO kept VALUES (1)")
+            .expect("write");
         cluster.restart_immediate().expect("restart");
-        assert!(before.simple_query("SELECT 1").is_err(), "old connections are cut off");
-        let mut after = cluster.connect(&database).expect("reconnect on the same port");
+        assert!(
+            before.simple_query("SELECT 1").is_err(),
+            "old connections are cut off"
+        );
+        let mut after = cluster
+            .connect(&database)
+            .expect("reconnect on the same port");
         let work_mem: String = after.query_one("SHOW work_mem", &[]).expect("show").get(0);
         assert_eq!(work_mem, "7MB");
-        let count: i64 = after.query_one("SELECT count(*) FROM kept", &[]).expect("count").get(0);
+        let count: i64 = after
+            .query_one("SELECT count(*) FROM kept", &[])
+            .expect("count")
+            .get(0);
         assert_eq!(count, 1, "committed data survives crash recovery");
     }
 
@@ -678,7 +752,10 @@ mod tests {
             ..EmbeddedOptions::default()
         };
         let err = EmbeddedCluster::start_with(&options).expect_err("no binaries there");
-        assert!(matches!(err, EmbeddedError::InvalidBinDir { .. }), "{err:?}");
+        assert!(
+            matches!(err, EmbeddedError::InvalidBinDir { .. }),
+            "{err:?}"
+        );
         let message = err.to_string();
         assert!(message.contains("/nonexistent"), "{message}");
         assert!(message.contains("initdb, pg_ctl, postgres"), "{message}");
@@ -693,7 +770,10 @@ mod tests {
             ..EmbeddedOptions::default()
         };
         let err = EmbeddedCluster::start_with(&options).expect_err("invalid setting");
-        assert!(matches!(err, EmbeddedError::InvalidSetting { .. }), "{err:?}");
+        assert!(
+            matches!(err, EmbeddedError::InvalidSetting { .. }),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -722,13 +802,22 @@ mod tests {
         let user = OsUser::for_server().expect("os user");
         let (layout, reaper) = Layout::create(user.as_ref()).expect("create cluster directory");
         let bin_dir = find_bin_dir().expect("server binaries");
-        (Tools { bin_dir, user, layout }, reaper)
+        (
+            Tools {
+                bin_dir,
+                user,
+                layout,
+            },
+            reaper,
+        )
     }
 
     #[test]
     fn initdb_falls_back_to_next_locale() {
         let (tools, _reaper) = uninitialized();
-        tools.initdb("secret", &["xx_XX.UTF-8", "C"]).expect("falls back to C");
+        tools
+            .initdb("secret", &["xx_XX.UTF-8", "C"])
+            .expect("falls back to C");
         assert!(tools.layout.data_dir.join("PG_VERSION").exists());
         assert!(!tools.layout.dir.join("pwfile").exists());
     }
@@ -736,7 +825,9 @@ mod tests {
     #[test]
     fn initdb_failure_reports_output_and_removes_password_file() {
         let (tools, _reaper) = uninitialized();
-        let err = tools.initdb("secret", &["xx_XX.UTF-8"]).expect_err("no such locale");
+        let err = tools
+            .initdb("secret", &["xx_XX.UTF-8"])
+            .expect_err("no such locale");
         let message = err.to_string();
         assert!(message.contains("initdb -D"), "{message}");
         assert!(message.contains("xx_XX.UTF-8"), "{message}");

@@ -11,7 +11,11 @@ use super::error::EmbeddedError;
 const MAX_IDENTIFIER_BYTES: usize = 63;
 
 /// Everything but RFC 3986 "unreserved" characters is percent-encoded in URLs.
-const URL_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const URL_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// A database name unique within this process (counter) and across processes
 /// sharing a cluster (pid): `<prefix>_<counter>_<pid>`.
@@ -27,7 +31,10 @@ pub(crate) fn unique_database_name(prefix: &str) -> Result<String, EmbeddedError
     if prefix.is_empty() {
         return Err(invalid("it is empty".to_owned()));
     }
-    if let Some(bad) = prefix.chars().find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '_')) {
+    if let Some(bad) = prefix
+        .chars()
+        .find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '_'))
+    {
         return Err(invalid(format!("{bad:?} is not one of a-z, 0-9 and _")));
     }
     let counter = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -60,15 +67,29 @@ mod tests {
         let second = unique_database_name("it_test").expect("valid prefix");
         assert_ne!(first, second);
         assert!(first.starts_with("it_test_"), "{first}");
-        assert!(first.ends_with(&format!("_{}", std::process::id())), "{first}");
+        assert!(
+            first.ends_with(&format!("_{}", std::process::id())),
+            "{first}"
+        );
     }
 
     #[test]
     fn rejects_bad_prefixes() {
-        for prefix in ["", "Upper", "semi;colon", "quo\"te", "space d", "dash-ed", "é"] {
+        for prefix in [
+            "",
+            "Upper",
+            "semi;colon",
+            "quo\"te",
+            "space d",
+            "dash-ed",
+            "é",
+        ] {
             let err = unique_database_name(prefix).expect_err(prefix);
             assert!(matches!(err, EmbeddedError::InvalidName { .. }), "{err:?}");
-            assert!(err.to_string().starts_with("invalid database name prefix"), "{err}");
+            assert!(
+                err.to_string().starts_with("invalid database name prefix"),
+                "{err}"
+            );
         }
         let long = "a".repeat(60);
         let err = unique_database_name(&long).expect_err("too long");

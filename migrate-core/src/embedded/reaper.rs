@@ -106,7 +106,8 @@ impl Reaper {
         drop(self.trigger.take());
         self.wait_bounded()?;
         if self.dir.exists() {
-            fs::remove_dir_all(&self.dir).map_err(|e| self.cleanup_error(format!("remove it: {e}")))?;
+            fs::remove_dir_all(&self.dir)
+                .map_err(|e| self.cleanup_error(format!("remove it: {e}")))?;
         }
         log::debug!("removed embedded cluster directory {}", self.dir.display());
         Ok(())
@@ -125,7 +126,9 @@ impl Reaper {
                         self.child.id()
                     )))
                 }
-                Err(e) => return Err(self.cleanup_error(format!("wait for the cleanup process: {e}"))),
+                Err(e) => {
+                    return Err(self.cleanup_error(format!("wait for the cleanup process: {e}")))
+                }
             }
         }
     }
@@ -176,13 +179,19 @@ mod tests {
         let data = dir.join("data");
         fs::create_dir(&data).expect("create data dir");
         // A live process that is not a server in `data`: it must survive.
-        let mut bystander = Command::new("sleep").arg("30").spawn().expect("spawn sleep");
+        let mut bystander = Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("spawn sleep");
         fs::write(data.join("postmaster.pid"), format!("{}\n", bystander.id())).expect("pid file");
         drop(Reaper::spawn(&dir, &data).expect("spawn reaper"));
         assert!(!dir.exists());
         let alive = bystander.try_wait().expect("try_wait").is_none();
         bystander.kill().expect("kill sleep");
         bystander.wait().expect("reap sleep");
-        assert!(alive, "the reaper signalled a process that is not our server");
+        assert!(
+            alive,
+            "the reaper signalled a process that is not our server"
+        );
     }
 }

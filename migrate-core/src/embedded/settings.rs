@@ -31,7 +31,9 @@ pub(crate) fn config_block(
     let fixed = FIXED
         .into_iter()
         .chain([("unix_socket_directories", socket_dir.as_ref())]);
-    let user = user_settings.iter().map(|(name, value)| (name.as_str(), value.as_str()));
+    let user = user_settings
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()));
     let mut block = String::from("\n# Added by migrate-core for an embedded, throwaway cluster.\n");
     for (name, value) in fixed.chain(user) {
         block.push_str(&format!("{name} = {}\n", quote_value(value)));
@@ -49,7 +51,9 @@ pub(crate) fn validate(settings: &[(String, String)]) -> Result<(), EmbeddedErro
         };
         let plain = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
         if name.is_empty() || !name.chars().all(plain) {
-            return Err(invalid("names may contain only ASCII letters, digits, _ and ."));
+            return Err(invalid(
+                "names may contain only ASCII letters, digits, _ and .",
+            ));
         }
         if value.contains(['\n', '\r', '\0']) {
             return Err(invalid("values may not contain line breaks or NUL"));
@@ -74,18 +78,35 @@ mod tests {
 
     #[test]
     fn user_settings_come_last_and_are_quoted() {
-        let user = [setting("work_mem", "64MB"), setting("search_path", r"a'b\c")];
+        let user = [
+            setting("work_mem", "64MB"),
+            setting("search_path", r"a'b\c"),
+        ];
         let block = config_block(Path::new("/tmp/x/sock"), &user).expect("valid settings");
         assert!(block.contains("fsync = 'off'\n"), "{block}");
-        assert!(block.contains("unix_socket_directories = '/tmp/x/sock'\n"), "{block}");
-        assert!(block.ends_with("work_mem = '64MB'\nsearch_path = 'a''b\\\\c'\n"), "{block}");
+        assert!(
+            block.contains("unix_socket_directories = '/tmp/x/sock'\n"),
+            "{block}"
+        );
+        assert!(
+            block.ends_with("work_mem = '64MB'\nsearch_path = 'a''b\\\\c'\n"),
+            "{block}"
+        );
     }
 
     #[test]
     fn rejects_bad_settings() {
-        for bad in [setting("", "x"), setting("a b", "x"), setting("a=b", "x"), setting("ok", "x\ny = 1")] {
-            let err = validate(&[bad.clone()]).expect_err(&bad.0);
-            assert!(err.to_string().starts_with("invalid server setting"), "{err}");
+        for bad in [
+            setting("", "x"),
+            setting("a b", "x"),
+            setting("a=b", "x"),
+            setting("ok", "x\ny = 1"),
+        ] {
+            let err = validate(std::slice::from_ref(&bad)).expect_err(&bad.0);
+            assert!(
+                err.to_string().starts_with("invalid server setting"),
+                "{err}"
+            );
         }
         validate(&[setting("auto_explain.log_min_duration", "0")]).expect("dotted names are fine");
     }

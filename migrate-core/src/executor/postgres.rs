@@ -255,8 +255,9 @@ impl MigrationExecutor for PgExecutor {
             });
             let id = writer.started(&mut client, &planned.name, script.checksum())?;
             let t0 = Instant::now();
-            if let Err(error) = client.batch_execute(script.text()) {
-                let failure = record_failure(&mut client, &id, planned, script.text(), &error, &applied);
+            if let Err(error) = client.batch_execute(script.sql()) {
+                let failure =
+                    record_failure(&mut client, &id, planned, script.sql(), &error, &applied);
                 events(&Event::MigrationFailed {
                     name: planned.name.clone(),
                     error: failure.message.lines().next().unwrap_or_default().to_owned(),
@@ -336,7 +337,7 @@ fn plan(migrations: &Migrations, status: HistoryStatus, options: &DeployOptions)
             );
             continue;
         };
-        let shape = TransactionShape::of(script.text());
+        let shape = TransactionShape::of(script.sql());
         if let Some((statement, at)) = shape.certain_failure() {
             blockers.push(
                 ExecuteError::CertainFailure {
@@ -397,7 +398,7 @@ fn refuse_blocked(migrations: &Migrations, plan: &DeployPlan) -> Result<(), Exec
     for name in &status.pending {
         if let Some(local) = migrations.get(name) {
             let script = script_of(local)?;
-            if let Some((statement, at)) = TransactionShape::of(script.text()).certain_failure() {
+            if let Some((statement, at)) = TransactionShape::of(script.sql()).certain_failure() {
                 return Err(ExecuteError::CertainFailure {
                     path: script.path().to_owned(),
                     statement: statement.clone(),

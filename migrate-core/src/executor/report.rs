@@ -15,7 +15,6 @@ pub struct AppliedMigration {
 
 /// The outcome of a successful deployment.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-#[must_use]
 pub struct DeployReport {
     /// What was applied, in order (empty when the database was up to date).
     pub applied: Vec<AppliedMigration>,
@@ -31,7 +30,6 @@ pub struct DeployReport {
 
 /// The outcome of `resolve`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[must_use]
 pub struct ResolveOutcome {
     /// The migration.
     pub migration: String,

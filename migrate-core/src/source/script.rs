@@ -59,6 +59,13 @@ impl Script {
         &self.text
     }
 
+    /// The text to send to the server: [`text`](Self::text) without a leading byte-order mark,
+    /// which PostgreSQL would reject as a syntax error (the checksum keeps it, like Prisma's).
+    #[must_use]
+    pub fn sql(&self) -> &str {
+        self.text.strip_prefix('\u{feff}').unwrap_or(&self.text)
+    }
+
     /// Prisma's checksum of the text (64 lowercase hex characters).
     #[must_use]
     pub fn checksum(&self) -> &str {

@@ -1,0 +1,117 @@
+//! The `migrate` binary: JSON output, exit codes, confirmations, secrets.
+
+use migrate_tests::TestDb;
+use serde_json::Value;
+
+use crate::common::{migrate, rows, table_exists, text, Dir};
+
+fn json(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", text(&out.stdout)))
+}
+
+#[test]
+fn status_and_deploy_json_with_exit_codes() {
+    let db = TestDb::new();
+    let dir = Dir::with(&[("20240101000000_a", "CREATE TABLE a (id int);"), ("20240102000000_b", "CREATE TABLE b (id int);")]);
+    let d = dir.path().to_str().unwrap();
+
+    let out = migrate(&db.url, &["status", "--json", "--migrations-dir", d]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let status = json(&out);
+    assert_eq!(status["up_to_date"], false);
+    assert_eq!(status["pending"], serde_json::json!(["20240101000000_a", "20240102000000_b"]));
+    for key in ["applied", "failed", "modified", "missing_locally"] {
+        assert!(status[key].as_array().unwrap().is_empty(), "{key}");
+    }
+
+    let out = migrate(&db.url, &["deploy", "--json", "--migrations-dir", d]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(json(&out)["applied"].as_array().unwrap().len(), 2);
+
+    let out = migrate(&db.url, &["status", "--json", "--migrations-dir", d]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json(&out)["up_to_date"], true);
+
+    let out = migrate(&db.url, &["deploy", "--migrations-dir", d]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("No pending migrations to apply."), "{}", text(&out.stdout));
+}
+
+#[test]
+fn failed_migration_exits_1_and_resolve_recovers() {
+    let db = TestDb::new();
+    let dir = Dir::with(&[("20240101000000_bad", "SELECT * FROM nowhere;")]);
+    let d = dir.path().to_str().unwrap();
+    let out = migrate(&db.url, &["deploy", "--migrations-dir", d]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("P3018") && stderr.contains("migrate resolve --rolled-back 20240101000000_bad"), "{stderr}");
+
+    let out = migrate(&db.url, &["status", "--json", "--migrations-dir", d]);
+    assert_eq!(json(&out)["failed"], serde_json::json!(["20240101000000_bad"]));
+
+    dir.add("20240101000000_bad", "SELECT 1;");
+    let out = migrate(&db.url, &["resolve", "--rolled-back", "20240101000000_bad", "--migrations-dir", d]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = migrate(&db.url, &["deploy", "--migrations-dir", d]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn baseline_needs_a_confirmation_that_is_never_assumed() {
+    let db = TestDb::new();
+    db.client().batch_execute("CREATE TABLE a (id int)").unwrap();
+    let dir = Dir::with(&[("20240101000000_a", "CREATE TABLE a (id int);")]);
+    let d = dir.path().to_str().unwrap();
+
+    let out = migrate(&db.url, &["deploy", "--migrations-dir", d]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("P3005"));
+
+    let out = migrate(&db.url, &["baseline", "--migrations-dir", d]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("--yes"), "{}", text(&out.stderr));
+    assert!(!table_exists(&db, "_prisma_migrations"), "declined: nothing changed");
+
+    let out = migrate(&db.url, &["baseline", "--yes", "--migrations-dir", d]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(rows(&db).len(), 1);
+    let out = migrate(&db.url, &["status", "--migrations-dir", d]);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn bad_urls_and_wrong_passwords_exit_2_without_leaking_the_password() {
+    let db = TestDb::new();
+    let dir = Dir::with(&[("20240101000000_a", "CREATE TABLE a (id int);")]);
+    let d = dir.path().to_str().unwrap();
+    let wrong = db.url.replacen(
+        &format!(":{}@", migrate_tests::cluster().password()),
+        ":Wr0ngSecretPassw0rd@",
+        1,
+    );
+    assert_ne!(wrong, db.url);
+    for (url, needle) in [
+        (wrong.as_str(), "password authentication failed"),
+        ("mysql://u:Wr0ngSecretPassw0rd@h/db", "scheme"),
+        ("postgresql://u:Wr0ngSecretPassw0rd@127.0.0.1:1/db?connect_timeout=2", "cannot connect"),
+    ] {
+        for args in [vec!["deploy"], vec!["status", "--json"]] {
+            let mut args = args.clone();
+            args.extend(["--migrations-dir", d]);
+            let out = migrate(url, &args);
+            assert_eq!(out.status.code(), Some(2), "{url} {args:?}");
+            let all = text(&out.stdout) + &text(&out.stderr);
+            assert!(all.contains(needle), "{all}");
+            assert!(!all.contains("Wr0ngSecretPassw0rd"), "password leaked: {all}");
+        }
+    }
+    let out = migrate("", &["status", "--migrations-dir", d]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("DATABASE_URL"));
+
+    let out = migrate(&db.url, &["deploy", "--migrations-dir", "/nonexistent/migrations"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("/nonexistent/migrations"));
+}
