@@ -28,7 +28,9 @@ impl Outcome {
 
 pub(crate) const GREEN: Style = AnsiColor::Green.on_default();
 pub(crate) const YELLOW: Style = AnsiColor::Yellow.on_default();
-pub(crate) const RED: Style = Style::new().bold().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)));
+pub(crate) const RED: Style = Style::new()
+    .bold()
+    .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)));
 pub(crate) const BOLD: Style = Style::new().bold();
 pub(crate) const DIM: Style = Style::new().dimmed();
 
@@ -56,7 +58,9 @@ impl Output {
                 "  {GREEN}✓{GREEN:#} {name} {DIM}({}){DIM:#}",
                 migrate_core::executor::human_duration(*duration)
             ),
-            Event::MigrationStarted { .. } | Event::Finished { .. } | Event::LockAcquired { .. } => {
+            Event::MigrationStarted { .. }
+            | Event::Finished { .. }
+            | Event::LockAcquired { .. } => {
                 return log::info!("{event}");
             }
             Event::MigrationFailed { name, .. } => format!("  {RED}✗{RED:#} {name}"),

@@ -6,8 +6,8 @@ use postgres::error::SqlState;
 
 use crate::connection::{connect, ConnectError, DatabaseUrl};
 use crate::executor::{
-    BaselineOptions, DeployOptions, DeployPlan, DeployReport, Event, MigrationExecutor,
-    PgExecutor, ResolveAction, ResolveOutcome,
+    BaselineOptions, DeployOptions, DeployPlan, DeployReport, Event, MigrationExecutor, PgExecutor,
+    ResolveAction, ResolveOutcome,
 };
 use crate::ledger::{HistoryStatus, LockWait};
 use crate::source::{MigrationSource, Migrations};
@@ -46,8 +46,10 @@ impl Engine {
     ///
     /// [`Error::Connect`] when `DATABASE_URL` is missing or invalid.
     pub fn from_env() -> Result<Self, Error> {
-        let dir = std::env::var_os("MIGRATE_MIGRATIONS_DIR")
-            .map_or_else(|| PathBuf::from(MigrationSource::DEFAULT_DIR), PathBuf::from);
+        let dir = std::env::var_os("MIGRATE_MIGRATIONS_DIR").map_or_else(
+            || PathBuf::from(MigrationSource::DEFAULT_DIR),
+            PathBuf::from,
+        );
         Ok(Self::new(DatabaseUrl::from_env()?, dir))
     }
 
@@ -142,7 +144,9 @@ impl Engine {
     /// Prisma's P3008/P3011/P3012/P3017 as [`Error::Execute`], and connection failures.
     pub fn resolve(&self, action: &ResolveAction) -> Result<ResolveOutcome, Error> {
         let migrations = self.migrations()?;
-        Ok(self.executor()?.resolve(&migrations, action, self.lock_wait)?)
+        Ok(self
+            .executor()?
+            .resolve(&migrations, action, self.lock_wait)?)
     }
 
     /// Marks migrations applied without running them, for a database that already has their

@@ -32,7 +32,9 @@ impl RehearsalReport {
     /// second deployment was a no-op.
     #[must_use]
     pub fn passed(&self) -> bool {
-        self.status.is_up_to_date() && self.checksum_mismatches.is_empty() && self.second_deploy_noop
+        self.status.is_up_to_date()
+            && self.checksum_mismatches.is_empty()
+            && self.second_deploy_noop
     }
 }
 

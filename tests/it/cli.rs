@@ -13,14 +13,20 @@ fn json(out: &std::process::Output) -> Value {
 #[test]
 fn status_and_deploy_json_with_exit_codes() {
     let db = TestDb::new();
-    let dir = Dir::with(&[("20240101000000_a", "CREATE TABLE a (id int);"), ("20240102000000_b", "CREATE TABLE b (id int);")]);
+    let dir = Dir::with(&[
+        ("20240101000000_a", "CREATE TABLE a (id int);"),
+        ("20240102000000_b", "CREATE TABLE b (id int);"),
+    ]);
     let d = dir.path().to_str().unwrap();
 
     let out = migrate(&db.url, &["status", "--json", "--migrations-dir", d]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let status = json(&out);
     assert_eq!(status["up_to_date"], false);
-    assert_eq!(status["pending"], serde_json::json!(["20240101000000_a", "20240102000000_b"]));
+    assert_eq!(
+        status["pending"],
+        serde_json::json!(["20240101000000_a", "20240102000000_b"])
+    );
     for key in ["applied", "failed", "modified", "missing_locally"] {
         assert!(status[key].as_array().unwrap().is_empty(), "{key}");
     }
@@ -35,7 +41,11 @@ fn status_and_deploy_json_with_exit_codes() {
 
     let out = migrate(&db.url, &["deploy", "--migrations-dir", d]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(text(&out.stdout).contains("No pending migrations to apply."), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("No pending migrations to apply."),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
@@ -46,13 +56,29 @@ fn failed_migration_exits_1_and_resolve_recovers() {
     let out = migrate(&db.url, &["deploy", "--migrations-dir", d]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("P3018") && stderr.contains("migrate resolve --rolled-back 20240101000000_bad"), "{stderr}");
+    assert!(
+        stderr.contains("P3018")
+            && stderr.contains("migrate resolve --rolled-back 20240101000000_bad"),
+        "{stderr}"
+    );
 
     let out = migrate(&db.url, &["status", "--json", "--migrations-dir", d]);
-    assert_eq!(json(&out)["failed"], serde_json::json!(["20240101000000_bad"]));
+    assert_eq!(
+        json(&out)["failed"],
+        serde_json::json!(["20240101000000_bad"])
+    );
 
     dir.add("20240101000000_bad", "SELECT 1;");
-    let out = migrate(&db.url, &["resolve", "--rolled-back", "20240101000000_bad", "--migrations-dir", d]);
+    let out = migrate(
+        &db.url,
+        &[
+            "resolve",
+            "--rolled-back",
+            "20240101000000_bad",
+            "--migrations-dir",
+            d,
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let out = migrate(&db.url, &["deploy", "--migrations-dir", d]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -61,7 +87,9 @@ fn failed_migration_exits_1_and_resolve_recovers() {
 #[test]
 fn baseline_needs_a_confirmation_that_is_never_assumed() {
     let db = TestDb::new();
-    db.client().batch_execute("CREATE TABLE a (id int)").unwrap();
+    db.client()
+        .batch_execute("CREATE TABLE a (id int)")
+        .unwrap();
     let dir = Dir::with(&[("20240101000000_a", "CREATE TABLE a (id int);")]);
     let d = dir.path().to_str().unwrap();
 
@@ -72,7 +100,10 @@ fn baseline_needs_a_confirmation_that_is_never_assumed() {
     let out = migrate(&db.url, &["baseline", "--migrations-dir", d]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("--yes"), "{}", text(&out.stderr));
-    assert!(!table_exists(&db, "_prisma_migrations"), "declined: nothing changed");
+    assert!(
+        !table_exists(&db, "_prisma_migrations"),
+        "declined: nothing changed"
+    );
 
     let out = migrate(&db.url, &["baseline", "--yes", "--migrations-dir", d]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -95,7 +126,10 @@ fn bad_urls_and_wrong_passwords_exit_2_without_leaking_the_password() {
     for (url, needle) in [
         (wrong.as_str(), "password authentication failed"),
         ("mysql://u:Wr0ngSecretPassw0rd@h/db", "scheme"),
-        ("postgresql://u:Wr0ngSecretPassw0rd@127.0.0.1:1/db?connect_timeout=2", "cannot connect"),
+        (
+            "postgresql://u:Wr0ngSecretPassw0rd@127.0.0.1:1/db?connect_timeout=2",
+            "cannot connect",
+        ),
     ] {
         for args in [vec!["deploy"], vec!["status", "--json"]] {
             let mut args = args.clone();
@@ -104,14 +138,20 @@ fn bad_urls_and_wrong_passwords_exit_2_without_leaking_the_password() {
             assert_eq!(out.status.code(), Some(2), "{url} {args:?}");
             let all = text(&out.stdout) + &text(&out.stderr);
             assert!(all.contains(needle), "{all}");
-            assert!(!all.contains("Wr0ngSecretPassw0rd"), "password leaked: {all}");
+            assert!(
+                !all.contains("Wr0ngSecretPassw0rd"),
+                "password leaked: {all}"
+            );
         }
     }
     let out = migrate("", &["status", "--migrations-dir", d]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("DATABASE_URL"));
 
-    let out = migrate(&db.url, &["deploy", "--migrations-dir", "/nonexistent/migrations"]);
+    let out = migrate(
+        &db.url,
+        &["deploy", "--migrations-dir", "/nonexistent/migrations"],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("/nonexistent/migrations"));
 }

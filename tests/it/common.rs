@@ -84,7 +84,9 @@ pub fn migrate_bin() -> &'static Path {
         if profile_dir.ends_with("release") {
             cmd.arg("--release");
         }
-        let status = cmd.status().expect("running cargo build for the migrate binary");
+        let status = cmd
+            .status()
+            .expect("running cargo build for the migrate binary");
         assert!(status.success(), "cargo build -p migrate-cli failed");
         let bin = profile_dir.join("migrate");
         assert!(bin.exists(), "{} not found after building", bin.display());

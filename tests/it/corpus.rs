@@ -19,7 +19,10 @@ fn corpus_dir() -> PathBuf {
 fn every_corpus_history_deploys_and_matches_its_files() {
     let root = corpus_dir();
     let Ok(entries) = std::fs::read_dir(&root) else {
-        eprintln!("NOTICE: corpus replay skipped: {} not found", root.display());
+        eprintln!(
+            "NOTICE: corpus replay skipped: {} not found",
+            root.display()
+        );
         return;
     };
     let mut projects: Vec<PathBuf> = entries
@@ -27,7 +30,11 @@ fn every_corpus_history_deploys_and_matches_its_files() {
         .filter(|p| p.is_dir())
         .collect();
     projects.sort();
-    assert!(!projects.is_empty(), "no */migrations under {}", root.display());
+    assert!(
+        !projects.is_empty(),
+        "no */migrations under {}",
+        root.display()
+    );
     let mut total = 0;
     for dir in projects {
         let db = TestDb::new();
@@ -38,7 +45,9 @@ fn every_corpus_history_deploys_and_matches_its_files() {
             .deploy(&migrations, &DeployOptions::default(), &mut |_| {})
             .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         assert_eq!(report.applied.len(), migrations.len(), "{}", dir.display());
-        let again = executor.deploy(&migrations, &DeployOptions::default(), &mut |_| {}).unwrap();
+        let again = executor
+            .deploy(&migrations, &DeployOptions::default(), &mut |_| {})
+            .unwrap();
         assert!(again.applied.is_empty(), "second deploy is a no-op");
         assert!(executor.status(&migrations).unwrap().is_up_to_date());
         for row in rows(&db) {

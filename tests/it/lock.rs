@@ -13,18 +13,26 @@ use crate::common::{executor, table_exists, url, Dir};
 fn timeout_names_the_holder_and_changes_nothing() {
     let db = TestDb::new();
     let mut holder = db.client();
-    let pid: i32 = holder.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+    let pid: i32 = holder
+        .query_one("SELECT pg_backend_pid()", &[])
+        .unwrap()
+        .get(0);
     holder
-        .batch_execute(&format!("SET application_name = 'holder-app'; SELECT pg_advisory_lock({LOCK_KEY})"))
+        .batch_execute(&format!(
+            "SET application_name = 'holder-app'; SELECT pg_advisory_lock({LOCK_KEY})"
+        ))
         .unwrap();
 
     let dir = Dir::with(&[("20240101000000_a", "CREATE TABLE a (id int);")]);
-    let engine = Engine::new(url(&db), dir.path()).lock_wait(LockWait::Bounded(Duration::from_millis(300)));
+    let engine =
+        Engine::new(url(&db), dir.path()).lock_wait(LockWait::Bounded(Duration::from_millis(300)));
     let started = std::time::Instant::now();
     let err = engine.deploy().unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(5));
     match &err {
-        Error::Execute(ExecuteError::Ledger(LedgerError::LockTimeout { holder: Some(h), .. })) => {
+        Error::Execute(ExecuteError::Ledger(LedgerError::LockTimeout {
+            holder: Some(h), ..
+        })) => {
             assert_eq!(h.pid, pid);
             assert_eq!(h.application_name, "holder-app");
             assert!(h.query.contains("pg_advisory_lock"), "{}", h.query);
@@ -32,7 +40,10 @@ fn timeout_names_the_holder_and_changes_nothing() {
         other => panic!("expected a lock timeout naming the holder, got {other}"),
     }
     let message = err.to_string();
-    assert!(message.contains(&format!("pid {pid}")) && message.contains("holder-app"), "{message}");
+    assert!(
+        message.contains(&format!("pid {pid}")) && message.contains("holder-app"),
+        "{message}"
+    );
     assert!(!table_exists(&db, "_prisma_migrations"));
 
     drop(holder);
@@ -41,7 +52,10 @@ fn timeout_names_the_holder_and_changes_nothing() {
 
 fn lock_is_free(db: &TestDb) -> bool {
     let mut other = db.client();
-    let free: bool = other.query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_KEY]).unwrap().get(0);
+    let free: bool = other
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_KEY])
+        .unwrap()
+        .get(0);
     free
 }
 
@@ -50,15 +64,25 @@ fn lock_is_released_after_success_and_failure_while_the_session_lives() {
     let db = TestDb::new();
     let mut executor = executor(&db);
     let good = Dir::with(&[("20240101000000_a", "CREATE TABLE a (id int);")]);
-    let migrations = migrate_core::MigrationSource::new(good.path()).load().unwrap();
-    executor.deploy(&migrations, &DeployOptions::default(), &mut |_| {}).unwrap();
+    let migrations = migrate_core::MigrationSource::new(good.path())
+        .load()
+        .unwrap();
+    executor
+        .deploy(&migrations, &DeployOptions::default(), &mut |_| {})
+        .unwrap();
     assert!(lock_is_free(&db), "released after success");
 
     good.add("20240102000000_bad", "SELECT * FROM nowhere;");
-    let migrations = migrate_core::MigrationSource::new(good.path()).load().unwrap();
-    executor.deploy(&migrations, &DeployOptions::default(), &mut |_| {}).unwrap_err();
+    let migrations = migrate_core::MigrationSource::new(good.path())
+        .load()
+        .unwrap();
+    executor
+        .deploy(&migrations, &DeployOptions::default(), &mut |_| {})
+        .unwrap_err();
     assert!(lock_is_free(&db), "released after a failed migration");
-    executor.deploy(&migrations, &DeployOptions::default(), &mut |_| {}).unwrap_err();
+    executor
+        .deploy(&migrations, &DeployOptions::default(), &mut |_| {})
+        .unwrap_err();
     assert!(lock_is_free(&db), "released after a P3009 refusal");
     // The session is still usable.
     executor.client().batch_execute("SELECT 1").unwrap();

@@ -12,7 +12,9 @@ fn resolve_applied_records_without_running() {
     let sql = "CREATE TABLE hotfix (id int);";
     let dir = Dir::with(&[("20240101000000_hotfix", sql)]);
     let engine = Engine::new(url(&db), dir.path());
-    let outcome = engine.resolve(&ResolveAction::Applied("20240101000000_hotfix".into())).unwrap();
+    let outcome = engine
+        .resolve(&ResolveAction::Applied("20240101000000_hotfix".into()))
+        .unwrap();
     assert!(outcome.marked_applied);
     assert!(!table_exists(&db, "hotfix"), "no SQL of the migration runs");
     let row = &rows(&db)[0];
@@ -22,13 +24,21 @@ fn resolve_applied_records_without_running() {
     assert_eq!(row.finished_at, Some(row.started_at));
     assert_eq!(row.checksum, sha256_hex(sql.as_bytes()));
 
-    let err = engine.resolve(&ResolveAction::Applied("20240101000000_hotfix".into())).unwrap_err();
+    let err = engine
+        .resolve(&ResolveAction::Applied("20240101000000_hotfix".into()))
+        .unwrap_err();
     assert!(err.to_string().contains("P3008"), "{err}");
-    let err = engine.resolve(&ResolveAction::Applied("nope".into())).unwrap_err();
+    let err = engine
+        .resolve(&ResolveAction::Applied("nope".into()))
+        .unwrap_err();
     assert!(err.to_string().contains("P3017"), "{err}");
-    let err = engine.resolve(&ResolveAction::RolledBack("nope".into())).unwrap_err();
+    let err = engine
+        .resolve(&ResolveAction::RolledBack("nope".into()))
+        .unwrap_err();
     assert!(err.to_string().contains("P3011"), "{err}");
-    let err = engine.resolve(&ResolveAction::RolledBack("20240101000000_hotfix".into())).unwrap_err();
+    let err = engine
+        .resolve(&ResolveAction::RolledBack("20240101000000_hotfix".into()))
+        .unwrap_err();
     assert!(err.to_string().contains("P3012"), "{err}");
     assert_eq!(rows(&db).len(), 1, "errors change nothing");
 }

@@ -35,7 +35,11 @@ fn engine(cli: &Cli, out: &Output) -> anyhow::Result<Engine> {
         .ok_or(migrate_core::connection::ConnectError::Missing)?;
     let url: DatabaseUrl = raw.parse()?;
     for warning in url.warnings() {
-        out.line(format!("{}warning{:#}: {warning}", crate::output::YELLOW, crate::output::YELLOW));
+        out.line(format!(
+            "{}warning{:#}: {warning}",
+            crate::output::YELLOW,
+            crate::output::YELLOW
+        ));
     }
     Ok(Engine::new(url, &cli.migrations_dir).lock_wait(lock_wait(cli)?))
 }
@@ -46,7 +50,10 @@ fn lock_wait(cli: &Cli) -> anyhow::Result<LockWait> {
         return Ok(env);
     }
     let secs = cli.lock_timeout;
-    anyhow::ensure!(secs.is_finite() && secs >= 0.0, "--lock-timeout must be a number of seconds >= 0, got {secs}");
+    anyhow::ensure!(
+        secs.is_finite() && secs >= 0.0,
+        "--lock-timeout must be a number of seconds >= 0, got {secs}"
+    );
     Ok(if secs == 0.0 {
         LockWait::Unbounded
     } else {

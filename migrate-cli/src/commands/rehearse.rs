@@ -18,7 +18,7 @@ pub(super) fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
         &mut |event| out.event(event),
     )?;
     let mut slowest: Vec<_> = report.deploy.applied.iter().collect();
-    slowest.sort_by(|a, b| b.duration.cmp(&a.duration));
+    slowest.sort_by_key(|m| std::cmp::Reverse(m.duration));
     out.line(format!(
         "\n{BOLD}{} migration(s) applied in {}{BOLD:#} (cluster setup {}, PostgreSQL {})",
         report.deploy.applied.len(),

@@ -40,12 +40,13 @@ pub fn connect(url: &DatabaseUrl) -> Result<Client, ConnectError> {
         SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => PgSslMode::Require,
     });
 
-    let mut client = config
-        .connect(tls_connector(url)?)
-        .map_err(|source| ConnectError::Connect {
-            target: url.target(),
-            source,
-        })?;
+    let mut client =
+        config
+            .connect(tls_connector(url)?)
+            .map_err(|source| ConnectError::Connect {
+                target: url.target(),
+                source,
+            })?;
     if let Some(schema) = url.schema() {
         // quaint sends the schema as the search path; SET works through any proxy too.
         client

@@ -36,8 +36,8 @@ impl FromStr for SslMode {
             "verify-full" => Self::VerifyFull,
             other => {
                 return Err(format!(
-                    "sslmode={other:?} is not one of disable, prefer, require, verify-ca, verify-full"
-                ))
+                "sslmode={other:?} is not one of disable, prefer, require, verify-ca, verify-full"
+            ))
             }
         })
     }
@@ -282,7 +282,9 @@ impl FromStr for DatabaseUrl {
             url.apply_param(&key, &value).map_err(&invalid)?;
         }
         if url.user.is_empty() {
-            return Err(invalid("no user name (postgresql://USER:PASSWORD@HOST/DB)".into()));
+            return Err(invalid(
+                "no user name (postgresql://USER:PASSWORD@HOST/DB)".into(),
+            ));
         }
         if url.pgbouncer {
             url.warnings.push(
@@ -336,9 +338,9 @@ impl DatabaseUrl {
             }
             "pgbouncer" => self.pgbouncer = value == "true",
             k if PRISMA_ONLY.contains(&k) => {}
-            other => self
-                .warnings
-                .push(format!("unknown URL parameter {other:?} ignored (not sent to the server)")),
+            other => self.warnings.push(format!(
+                "unknown URL parameter {other:?} ignored (not sent to the server)"
+            )),
         }
         Ok(())
     }
@@ -399,7 +401,10 @@ mod tests {
             .unwrap();
         assert_eq!(url.user(), "u@x");
         assert_eq!(url.password(), Some("p:ss"));
-        assert_eq!((url.host(), url.port(), url.database()), ("db.example", 6543, "app"));
+        assert_eq!(
+            (url.host(), url.port(), url.database()),
+            ("db.example", 6543, "app")
+        );
         assert_eq!(url.schema(), Some("tenant"));
         assert_eq!(url.ssl_mode(), SslMode::Require);
         assert!(url.warnings().is_empty(), "{:?}", url.warnings());
@@ -407,12 +412,24 @@ mod tests {
 
     #[test]
     fn password_never_shows() {
-        let url: DatabaseUrl = "postgres://u:hunter2secret@h/db?sslpassword=alsosecret".parse().unwrap();
-        for shown in [url.to_string(), format!("{url:?}"), format!("{:?}", url.with_database("x"))] {
-            assert!(!shown.contains("hunter2secret") && !shown.contains("alsosecret"), "{shown}");
+        let url: DatabaseUrl = "postgres://u:hunter2secret@h/db?sslpassword=alsosecret"
+            .parse()
+            .unwrap();
+        for shown in [
+            url.to_string(),
+            format!("{url:?}"),
+            format!("{:?}", url.with_database("x")),
+        ] {
+            assert!(
+                !shown.contains("hunter2secret") && !shown.contains("alsosecret"),
+                "{shown}"
+            );
             assert!(shown.contains("********"), "{shown}");
         }
-        assert!(url.with_database("other").to_string().ends_with("/other?sslpassword=********"));
+        assert!(url
+            .with_database("other")
+            .to_string()
+            .ends_with("/other?sslpassword=********"));
     }
 
     #[test]
@@ -421,7 +438,10 @@ mod tests {
             ("mysql://u:hunter2@h/db", "scheme"),
             ("postgresql://u:hunter2@h/db?sslmode=bogus", "sslmode"),
             ("postgresql://u:hunter2@h:99999/db", "invalid port"),
-            ("postgresql://u:hunter2@h/db?connect_timeout=soon", "connect_timeout"),
+            (
+                "postgresql://u:hunter2@h/db?connect_timeout=soon",
+                "connect_timeout",
+            ),
             ("postgresql://:hunter2@h/db", "no user"),
         ] {
             let err = raw.parse::<DatabaseUrl>().unwrap_err().to_string();
@@ -432,7 +452,9 @@ mod tests {
 
     #[test]
     fn socket_host_and_defaults() {
-        let url: DatabaseUrl = "postgresql://me@localhost?host=/var/run/postgresql".parse().unwrap();
+        let url: DatabaseUrl = "postgresql://me@localhost?host=/var/run/postgresql"
+            .parse()
+            .unwrap();
         assert_eq!(url.host(), "/var/run/postgresql");
         assert_eq!(url.database(), "me");
         assert_eq!(url.port(), 5432);

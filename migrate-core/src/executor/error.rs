@@ -49,7 +49,9 @@ impl std::fmt::Display for MigrationFailure {
              you applied it by hand instead, run `migrate resolve --applied {name}`."
         )?;
         if !self.recorded {
-            f.write_str(" The failure could not be recorded in _prisma_migrations (connection lost).")?;
+            f.write_str(
+                " The failure could not be recorded in _prisma_migrations (connection lost).",
+            )?;
         }
         Ok(())
     }

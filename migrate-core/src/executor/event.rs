@@ -86,7 +86,11 @@ impl fmt::Display for Event {
             }
             Self::LockWaiting { holder: None } => f.write_str("waiting for the migration lock"),
             Self::LockAcquired { waited } => {
-                write!(f, "migration lock acquired after {}", human_duration(*waited))
+                write!(
+                    f,
+                    "migration lock acquired after {}",
+                    human_duration(*waited)
+                )
             }
             Self::LedgerCreated => f.write_str("created _prisma_migrations"),
             Self::Planned {
@@ -113,7 +117,11 @@ impl fmt::Display for Event {
             }
             Self::MigrationFailed { name, error } => write!(f, "migration {name} failed: {error}"),
             Self::Finished { applied, duration } => {
-                write!(f, "{applied} migration(s) applied in {}", human_duration(*duration))
+                write!(
+                    f,
+                    "{applied} migration(s) applied in {}",
+                    human_duration(*duration)
+                )
             }
         }
     }

@@ -27,7 +27,12 @@ pub(crate) fn describe(error: &postgres::Error, script: &str) -> (String, Option
     if let Some(at) = at {
         text.push_str("\n\nPosition:\n");
         let first = at.line.saturating_sub(4).max(1);
-        for (n, line) in script.lines().enumerate().skip(first - 1).take(at.line - first + 1) {
+        for (n, line) in script
+            .lines()
+            .enumerate()
+            .skip(first - 1)
+            .take(at.line - first + 1)
+        {
             text.push_str(&format!("{:>5} {line}\n", n + 1));
         }
     }

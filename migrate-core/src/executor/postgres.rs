@@ -227,7 +227,11 @@ impl MigrationExecutor for PgExecutor {
             events(&Event::LedgerCreated);
         }
         let rows = ledger::read_rows(&mut client)?;
-        let plan = plan(migrations, HistoryStatus::diagnose(migrations, Some(&rows)), options);
+        let plan = plan(
+            migrations,
+            HistoryStatus::diagnose(migrations, Some(&rows)),
+            options,
+        );
         refuse_blocked(migrations, &plan)?;
         for (migration, message) in &plan.warnings {
             events(&Event::Warning {
@@ -260,7 +264,12 @@ impl MigrationExecutor for PgExecutor {
                     record_failure(&mut client, &id, planned, script.sql(), &error, &applied);
                 events(&Event::MigrationFailed {
                     name: planned.name.clone(),
-                    error: failure.message.lines().next().unwrap_or_default().to_owned(),
+                    error: failure
+                        .message
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned(),
                 });
                 return Err(ExecuteError::MigrationFailed(Box::new(failure)));
             }
@@ -311,23 +320,34 @@ fn plan(migrations: &Migrations, status: HistoryStatus, options: &DeployOptions)
         (true, _) => {}
         (false, false) => blockers.push(modified.to_string()),
         (false, true) => warnings.extend(status.modified.iter().map(|n| {
-            (n.clone(), "applied, then modified on disk; the edit will not be applied (accepted)".into())
+            (
+                n.clone(),
+                "applied, then modified on disk; the edit will not be applied (accepted)".into(),
+            )
         })),
     }
     let missing = ExecuteError::MissingLocally {
         names: status.missing_locally.clone(),
     };
-    match (status.missing_locally.is_empty(), options.accept_missing_locally) {
+    match (
+        status.missing_locally.is_empty(),
+        options.accept_missing_locally,
+    ) {
         (true, _) => {}
         (false, false) => blockers.push(missing.to_string()),
         (false, true) => warnings.extend(status.missing_locally.iter().map(|n| {
-            (n.clone(), "applied in the database but missing from the directory (accepted)".into())
+            (
+                n.clone(),
+                "applied in the database but missing from the directory (accepted)".into(),
+            )
         })),
     }
 
     let mut planned = Vec::with_capacity(status.pending.len());
     for name in &status.pending {
-        let Some(local) = migrations.get(name) else { continue };
+        let Some(local) = migrations.get(name) else {
+            continue;
+        };
         let Some(script) = local.script() else {
             blockers.push(
                 ExecuteError::MissingScript {
@@ -361,7 +381,10 @@ fn plan(migrations: &Migrations, status: HistoryStatus, options: &DeployOptions)
         for (command, at) in &shape.meta_commands {
             warnings.push((
                 name.clone(),
-                format!("line {}: psql meta-command `{command}` will be rejected by the server", at.line),
+                format!(
+                    "line {}: psql meta-command `{command}` will be rejected by the server",
+                    at.line
+                ),
             ));
         }
         if script.is_lossy() {
@@ -467,7 +490,10 @@ fn mark_failed_rolled_back(
     writer: &RowWriter,
     rows: &[LedgerRow],
 ) -> Result<usize, ExecuteError> {
-    let failed: Vec<&LedgerRow> = rows.iter().filter(|r| r.state() == RowState::Failed).collect();
+    let failed: Vec<&LedgerRow> = rows
+        .iter()
+        .filter(|r| r.state() == RowState::Failed)
+        .collect();
     for row in &failed {
         writer.rolled_back(client, &row.id)?;
     }

@@ -36,8 +36,10 @@ impl HistoryStatus {
         for local in migrations {
             let name = local.name();
             let mine: Vec<&LedgerRow> = rows.iter().filter(|r| r.migration_name == name).collect();
-            let applied: Vec<&&LedgerRow> =
-                mine.iter().filter(|r| r.state() == RowState::Applied).collect();
+            let applied: Vec<&&LedgerRow> = mine
+                .iter()
+                .filter(|r| r.state() == RowState::Applied)
+                .collect();
             if mine.iter().any(|r| r.state() == RowState::Failed) {
                 status.failed.push(name.to_owned());
             }
@@ -65,7 +67,9 @@ impl HistoryStatus {
             }
         }
         for row in rows.iter().filter(|r| r.state() == RowState::Failed) {
-            if migrations.get(&row.migration_name).is_none() && !status.failed.contains(&row.migration_name) {
+            if migrations.get(&row.migration_name).is_none()
+                && !status.failed.contains(&row.migration_name)
+            {
                 status.failed.push(row.migration_name.clone());
             }
         }

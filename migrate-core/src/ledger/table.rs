@@ -54,7 +54,10 @@ pub fn ensure_schema(client: &mut Client, schema: &str) -> Result<(), LedgerErro
         .get(0);
     if !exists {
         client
-            .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(schema)))
+            .batch_execute(&format!(
+                "CREATE SCHEMA IF NOT EXISTS {}",
+                quote_ident(schema)
+            ))
             .map_err(LedgerError::query("creating the schema"))?;
     }
     Ok(())
@@ -195,7 +198,9 @@ impl RowWriter {
                 "INSERT INTO _prisma_migrations (id, checksum, logs, started_at, finished_at, \
                  migration_name) VALUES ($1, $2, '', $3, $3, $4)",
             )?,
-            rolled_back: prepare("UPDATE _prisma_migrations SET rolled_back_at = $2 WHERE id = $1")?,
+            rolled_back: prepare(
+                "UPDATE _prisma_migrations SET rolled_back_at = $2 WHERE id = $1",
+            )?,
         })
     }
 
@@ -204,7 +209,12 @@ impl RowWriter {
     /// # Errors
     ///
     /// [`LedgerError::Query`] when the insert fails.
-    pub fn started(&self, client: &mut Client, name: &str, checksum: &str) -> Result<String, LedgerError> {
+    pub fn started(
+        &self,
+        client: &mut Client,
+        name: &str,
+        checksum: &str,
+    ) -> Result<String, LedgerError> {
         let id = new_id();
         client
             .execute(&self.start, &[&id, &checksum, &now(), &name])
@@ -230,7 +240,12 @@ impl RowWriter {
     /// # Errors
     ///
     /// [`LedgerError::Query`] when the insert fails.
-    pub fn marked_applied(&self, client: &mut Client, name: &str, checksum: &str) -> Result<String, LedgerError> {
+    pub fn marked_applied(
+        &self,
+        client: &mut Client,
+        name: &str,
+        checksum: &str,
+    ) -> Result<String, LedgerError> {
         let id = new_id();
         client
             .execute(&self.applied, &[&id, &checksum, &now(), &name])

@@ -74,14 +74,21 @@ mod tests {
         let crlf = lf.replace('\n', "\r\n");
         assert!(checksum_matches(lf, &checksum(&crlf)));
         assert!(checksum_matches(&crlf, &checksum(lf)));
-        assert!(!checksum_matches(lf, &checksum("CREATE TABLE c (id int);\n")));
+        assert!(!checksum_matches(
+            lf,
+            &checksum("CREATE TABLE c (id int);\n")
+        ));
     }
 
     #[test]
     fn accepts_legacy_unpadded_checksums() {
         let script = "SELECT 1;";
         let legacy = legacy_hex(&Sha256::digest(script.as_bytes()));
-        assert_ne!(legacy.len(), 64, "this vector must contain a byte below 0x10");
+        assert_ne!(
+            legacy.len(),
+            64,
+            "this vector must contain a byte below 0x10"
+        );
         assert!(checksum_matches(script, &legacy));
         assert!(!checksum_matches("SELECT 2;", &legacy));
     }

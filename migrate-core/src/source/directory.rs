@@ -126,7 +126,10 @@ impl LocalMigration {
         let name = name.into();
         let dir = PathBuf::from(&name);
         Self {
-            script: Some(Script::from_bytes(dir.join("migration.sql"), sql.as_bytes())),
+            script: Some(Script::from_bytes(
+                dir.join("migration.sql"),
+                sql.as_bytes(),
+            )),
             down: None,
             name,
             dir,
@@ -268,11 +271,19 @@ mod tests {
         let names: Vec<_> = m.iter().map(LocalMigration::name).collect();
         assert_eq!(
             names,
-            [".hidden", "20240101000000_a", "20240102000000_b", "20240103000000_empty"]
+            [
+                ".hidden",
+                "20240101000000_a",
+                "20240102000000_b",
+                "20240103000000_empty"
+            ]
         );
         assert_eq!(m.as_slice()[1].down().unwrap().text(), "SELECT 0;");
         assert!(m.get("20240103000000_empty").unwrap().script().is_none());
-        assert_eq!(m.lock_file().unwrap().provider.as_deref(), Some("postgresql"));
+        assert_eq!(
+            m.lock_file().unwrap().provider.as_deref(),
+            Some("postgresql")
+        );
     }
 
     #[test]
@@ -282,7 +293,9 @@ mod tests {
         let err = MigrationSource::new(tmp.path()).load().unwrap_err();
         assert!(matches!(err, SourceError::ProviderMismatch { .. }), "{err}");
 
-        let err = MigrationSource::new(tmp.path().join("nope")).load().unwrap_err();
+        let err = MigrationSource::new(tmp.path().join("nope"))
+            .load()
+            .unwrap_err();
         assert!(matches!(err, SourceError::NotFound { .. }), "{err}");
     }
 
@@ -290,8 +303,18 @@ mod tests {
     fn refuses_ambiguous_order_naming_both_directories() {
         let tmp = tempfile::tempdir().unwrap();
         write(tmp.path(), "20240101000000_a/migration.sql", b"SELECT 1;");
-        write(tmp.path(), "20240101000000-dash/migration.sql", b"SELECT 1;");
-        let err = MigrationSource::new(tmp.path()).load().unwrap_err().to_string();
-        assert!(err.contains("20240101000000_a") && err.contains("20240101000000-dash"), "{err}");
+        write(
+            tmp.path(),
+            "20240101000000-dash/migration.sql",
+            b"SELECT 1;",
+        );
+        let err = MigrationSource::new(tmp.path())
+            .load()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("20240101000000_a") && err.contains("20240101000000-dash"),
+            "{err}"
+        );
     }
 }

@@ -93,7 +93,11 @@ mod tests {
 
     #[test]
     fn refuses_other_providers_and_spaceless_form() {
-        for text in ["provider = \"mysql\"", "provider=\"postgresql\"", "provider = \"cockroachdb\""] {
+        for text in [
+            "provider = \"mysql\"",
+            "provider=\"postgresql\"",
+            "provider = \"cockroachdb\"",
+        ] {
             let err = lock(text).check_postgresql().unwrap_err();
             assert!(err.to_string().contains("P3019"), "{err}");
         }

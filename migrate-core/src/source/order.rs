@@ -78,7 +78,10 @@ mod tests {
 
     #[test]
     fn detects_odd_standard_case() {
-        let mut names = vec!["20240101000000__x".to_string(), "20240101000000_1".to_string()];
+        let mut names = vec![
+            "20240101000000__x".to_string(),
+            "20240101000000_1".to_string(),
+        ];
         assert!(collation_order(&mut names).is_some());
     }
 }

@@ -244,9 +244,9 @@ impl<'s> Splitter<'s> {
         if !in_routine {
             return;
         }
-        if word.eq_ignore_ascii_case("BEGIN") {
-            self.begin_depth += 1;
-        } else if word.eq_ignore_ascii_case("CASE") && self.begin_depth > 0 {
+        let opens = word.eq_ignore_ascii_case("BEGIN")
+            || (word.eq_ignore_ascii_case("CASE") && self.begin_depth > 0);
+        if opens {
             self.begin_depth += 1;
         } else if word.eq_ignore_ascii_case("END") && self.begin_depth > 0 {
             self.begin_depth -= 1;
@@ -291,7 +291,10 @@ impl<'s> Splitter<'s> {
         if rest.first().is_some_and(|b| b.is_ascii_digit()) {
             return None;
         }
-        let tag = rest.iter().take_while(|b| is_ident_continue(**b) && **b != b'$').count();
+        let tag = rest
+            .iter()
+            .take_while(|b| is_ident_continue(**b) && **b != b'$')
+            .count();
         (rest.get(tag) == Some(&b'$')).then_some(tag + 2)
     }
 
@@ -431,7 +434,13 @@ mod tests {
         let sql = "SELECT ';' ; SELECT \"x;y\"; SELECT E'\\';' ; SELECT (1;2); -- ;\n/* ; /* ; */ ; */ SELECT 3";
         assert_eq!(
             texts(sql),
-            ["SELECT ';'", "SELECT \"x;y\"", "SELECT E'\\';'", "SELECT (1;2)", "SELECT 3"]
+            [
+                "SELECT ';'",
+                "SELECT \"x;y\"",
+                "SELECT E'\\';'",
+                "SELECT (1;2)",
+                "SELECT 3"
+            ]
         );
     }
 
@@ -464,7 +473,10 @@ mod tests {
 
     #[test]
     fn transaction_begin_is_its_own_statement() {
-        assert_eq!(texts("BEGIN; SELECT 1; COMMIT;"), ["BEGIN", "SELECT 1", "COMMIT"]);
+        assert_eq!(
+            texts("BEGIN; SELECT 1; COMMIT;"),
+            ["BEGIN", "SELECT 1", "COMMIT"]
+        );
     }
 
     #[test]
@@ -474,7 +486,10 @@ mod tests {
         assert_eq!(st[0].start, LineCol { line: 3, column: 3 });
         assert_eq!(st[0].word(sql, 2).as_deref(), Some("CONCURRENTLY"));
         assert!(st[0].starts_with_words(sql, &["create", "index"]));
-        assert!(!st[0].has_word(sql, "i"), "quoted identifiers are not bare words");
+        assert!(
+            !st[0].has_word(sql, "i"),
+            "quoted identifiers are not bare words"
+        );
         assert_eq!(st[1].start, LineCol { line: 4, column: 1 });
         assert_eq!(st[1].word(sql, 2).as_deref(), Some("é"));
     }

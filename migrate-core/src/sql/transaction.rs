@@ -48,8 +48,13 @@ impl TransactionShape {
             statements: sql.len(),
             ..Self::default()
         };
-        for st in statements.iter().filter(|s| s.kind == StatementKind::MetaCommand) {
-            shape.meta_commands.push((st.text(script).to_owned(), st.start));
+        for st in statements
+            .iter()
+            .filter(|s| s.kind == StatementKind::MetaCommand)
+        {
+            shape
+                .meta_commands
+                .push((st.text(script).to_owned(), st.start));
         }
         for (i, st) in sql.iter().enumerate() {
             let after = sql.len() - i - 1;
@@ -102,10 +107,16 @@ fn non_transactional(st: &Statement, script: &str) -> Option<&'static str> {
     let w = |n| st.word(script, n);
     let concurrently = st.has_word(script, "CONCURRENTLY");
     match w(0).as_deref()? {
-        "CREATE" if concurrently && st.has_word(script, "INDEX") => Some("CREATE INDEX CONCURRENTLY"),
-        "DROP" if concurrently && w(1).as_deref() == Some("INDEX") => Some("DROP INDEX CONCURRENTLY"),
+        "CREATE" if concurrently && st.has_word(script, "INDEX") => {
+            Some("CREATE INDEX CONCURRENTLY")
+        }
+        "DROP" if concurrently && w(1).as_deref() == Some("INDEX") => {
+            Some("DROP INDEX CONCURRENTLY")
+        }
         "REINDEX" if concurrently => Some("REINDEX CONCURRENTLY"),
-        "REINDEX" if matches!(w(1).as_deref(), Some("SYSTEM" | "DATABASE")) => Some("REINDEX DATABASE"),
+        "REINDEX" if matches!(w(1).as_deref(), Some("SYSTEM" | "DATABASE")) => {
+            Some("REINDEX DATABASE")
+        }
         "ALTER" if concurrently && st.has_word(script, "DETACH") => {
             Some("ALTER TABLE … DETACH PARTITION … CONCURRENTLY")
         }
@@ -150,11 +161,15 @@ mod tests {
 
     #[test]
     fn concurrently_alone_works_but_not_with_others() {
-        let alone = TransactionShape::of("-- CreateIndex\nCREATE INDEX CONCURRENTLY IF NOT EXISTS i ON a(id);\n");
+        let alone = TransactionShape::of(
+            "-- CreateIndex\nCREATE INDEX CONCURRENTLY IF NOT EXISTS i ON a(id);\n",
+        );
         assert_eq!(alone.non_transactional.len(), 1);
         assert!(alone.certain_failure().is_none());
 
-        let mixed = TransactionShape::of("CREATE TABLE a (id int);\nDROP INDEX CONCURRENTLY IF EXISTS i;\n");
+        let mixed = TransactionShape::of(
+            "CREATE TABLE a (id int);\nDROP INDEX CONCURRENTLY IF EXISTS i;\n",
+        );
         let (what, at) = mixed.certain_failure().unwrap();
         assert_eq!(what, "DROP INDEX CONCURRENTLY");
         assert_eq!(at.line, 2);
@@ -162,7 +177,9 @@ mod tests {
 
     #[test]
     fn concurrently_inside_a_do_block_is_not_top_level() {
-        let s = TransactionShape::of("DO $$ BEGIN EXECUTE 'CREATE INDEX CONCURRENTLY i ON a(id)'; COMMIT; END $$;");
+        let s = TransactionShape::of(
+            "DO $$ BEGIN EXECUTE 'CREATE INDEX CONCURRENTLY i ON a(id)'; COMMIT; END $$;",
+        );
         assert!(s.non_transactional.is_empty());
         assert!(s.splits.is_empty());
     }
