@@ -9,3 +9,4 @@ mod deploy;
 mod failures;
 mod lock;
 mod resolve;
+mod tls;
