@@ -260,8 +260,15 @@ impl MigrationExecutor for PgExecutor {
             let id = writer.started(&mut client, &planned.name, script.checksum())?;
             let t0 = Instant::now();
             if let Err(error) = client.batch_execute(script.sql()) {
-                let failure =
-                    record_failure(&mut client, &id, planned, script.sql(), &error, &applied);
+                let failure = record_failure(
+                    &mut client,
+                    &writer,
+                    &id,
+                    planned,
+                    script.sql(),
+                    &error,
+                    &applied,
+                );
                 events(&Event::MigrationFailed {
                     name: planned.name.clone(),
                     error: failure
@@ -448,6 +455,7 @@ fn script_of(local: &LocalMigration) -> Result<&crate::source::Script, ExecuteEr
 
 fn record_failure(
     client: &mut Client,
+    writer: &RowWriter,
     id: &str,
     planned: &PlannedMigration,
     script: &str,
@@ -459,7 +467,7 @@ fn record_failure(
     let logs = prisma_logs(&planned.name, code.as_deref(), &message);
     // After a failed simple query the session is usable again (the implicit transaction is gone),
     // unless the connection itself broke.
-    let recorded = !client.is_closed() && ledger::record_failed(client, id, &logs).is_ok();
+    let recorded = !client.is_closed() && writer.failed(client, id, &logs).is_ok();
     let committed_through = planned
         .shape
         .splits

@@ -1,6 +1,6 @@
 //! Creating, reading and writing `_prisma_migrations` with Prisma's exact DDL and row semantics.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use postgres::{Client, Statement};
 
 use super::{LedgerError, LedgerRow};
@@ -147,27 +147,12 @@ pub fn read_rows(client: &mut Client) -> Result<Vec<LedgerRow>, LedgerError> {
         .collect())
 }
 
-/// Records a failed attempt's error text (Prisma's `record_failed_step`). Used on its own when the
-/// writer's prepared statements are not at hand.
-///
-/// # Errors
-///
-/// [`LedgerError::Query`] when the update fails.
-pub fn record_failed(client: &mut Client, id: &str, logs: &str) -> Result<(), LedgerError> {
-    client
-        .execute(
-            "UPDATE _prisma_migrations SET logs = $2 WHERE id = $1",
-            &[&id, &logs],
-        )
-        .map(drop)
-        .map_err(LedgerError::query("recording the failure"))
-}
-
 /// Writes ledger rows with Prisma's semantics, through statements prepared once per session.
 /// Timestamps come from the client clock, as Prisma's do.
 pub struct RowWriter {
     start: Statement,
     finish: Statement,
+    failed: Statement,
     applied: Statement,
     rolled_back: Statement,
 }
@@ -194,6 +179,7 @@ impl RowWriter {
                 "UPDATE _prisma_migrations SET applied_steps_count = applied_steps_count + 1, \
                  finished_at = $2 WHERE id = $1",
             )?,
+            failed: prepare("UPDATE _prisma_migrations SET logs = $2 WHERE id = $1")?,
             applied: prepare(
                 "INSERT INTO _prisma_migrations (id, checksum, logs, started_at, finished_at, \
                  migration_name) VALUES ($1, $2, '', $3, $3, $4)",
@@ -215,11 +201,13 @@ impl RowWriter {
         name: &str,
         checksum: &str,
     ) -> Result<String, LedgerError> {
-        let id = new_id();
-        client
-            .execute(&self.start, &[&id, &checksum, &now(), &name])
-            .map_err(LedgerError::query("recording the migration start"))?;
-        Ok(id)
+        insert(
+            client,
+            &self.start,
+            name,
+            checksum,
+            "recording the migration start",
+        )
     }
 
     /// Marks a successful attempt: one applied step and `finished_at`.
@@ -228,10 +216,20 @@ impl RowWriter {
     ///
     /// [`LedgerError::Query`] when the update fails.
     pub fn finished(&self, client: &mut Client, id: &str) -> Result<(), LedgerError> {
+        stamp(client, &self.finish, id, "recording the migration success")
+    }
+
+    /// Records a failed attempt's error text (Prisma's `record_failed_step`); `finished_at` stays
+    /// NULL.
+    ///
+    /// # Errors
+    ///
+    /// [`LedgerError::Query`] when the update fails.
+    pub fn failed(&self, client: &mut Client, id: &str, logs: &str) -> Result<(), LedgerError> {
         client
-            .execute(&self.finish, &[&id, &now()])
+            .execute(&self.failed, &[&id, &logs])
             .map(drop)
-            .map_err(LedgerError::query("recording the migration success"))
+            .map_err(LedgerError::query("recording the failure"))
     }
 
     /// Inserts a row for a migration marked applied without running it (`resolve --applied`,
@@ -246,11 +244,13 @@ impl RowWriter {
         name: &str,
         checksum: &str,
     ) -> Result<String, LedgerError> {
-        let id = new_id();
-        client
-            .execute(&self.applied, &[&id, &checksum, &now(), &name])
-            .map_err(LedgerError::query("marking the migration applied"))?;
-        Ok(id)
+        insert(
+            client,
+            &self.applied,
+            name,
+            checksum,
+            "marking the migration applied",
+        )
     }
 
     /// Sets `rolled_back_at` on a row.
@@ -259,17 +259,39 @@ impl RowWriter {
     ///
     /// [`LedgerError::Query`] when the update fails.
     pub fn rolled_back(&self, client: &mut Client, id: &str) -> Result<(), LedgerError> {
-        client
-            .execute(&self.rolled_back, &[&id, &now()])
-            .map(drop)
-            .map_err(LedgerError::query("marking the migration rolled back"))
+        stamp(
+            client,
+            &self.rolled_back,
+            id,
+            "marking the migration rolled back",
+        )
     }
 }
 
-fn new_id() -> String {
-    uuid::Uuid::new_v4().hyphenated().to_string()
+/// Runs an insert taking `(id, checksum, now, name)`; returns the new id.
+fn insert(
+    client: &mut Client,
+    statement: &Statement,
+    name: &str,
+    checksum: &str,
+    action: &'static str,
+) -> Result<String, LedgerError> {
+    let id = uuid::Uuid::new_v4().hyphenated().to_string();
+    client
+        .execute(statement, &[&id, &checksum, &Utc::now(), &name])
+        .map_err(LedgerError::query(action))?;
+    Ok(id)
 }
 
-fn now() -> DateTime<Utc> {
-    Utc::now()
+/// Runs an update taking `(id, now)`.
+fn stamp(
+    client: &mut Client,
+    statement: &Statement,
+    id: &str,
+    action: &'static str,
+) -> Result<(), LedgerError> {
+    client
+        .execute(statement, &[&id, &Utc::now()])
+        .map(drop)
+        .map_err(LedgerError::query(action))
 }
