@@ -20,4 +20,10 @@ pub enum Error {
     /// The embedded PostgreSQL cluster failed.
     #[error(transparent)]
     Embedded(#[from] crate::embedded::EmbeddedError),
+    /// Taking, verifying or restoring a backup failed.
+    #[error(transparent)]
+    Backup(#[from] crate::backup::BackupError),
+    /// Planning or running a rollback failed.
+    #[error(transparent)]
+    Rollback(#[from] crate::rollback::RollbackError),
 }

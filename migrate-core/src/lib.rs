@@ -43,10 +43,13 @@
 //! | [`ledger`] | the `_prisma_migrations` table, its advisory lock, and the history diagnosis |
 //! | [`executor`] | the [`MigrationExecutor`] trait, deployment plans, events and reports |
 //! | [`embedded`] | a throwaway PostgreSQL cluster started from the installed server binaries |
+//! | [`backup`] | `pg_dump` backups with a manifest, verification levels 1–4, restore, read-only mode |
+//! | [`rollback`] | rollback strategies (transactional, `down.sql`, restore) and the planner that picks one |
 //! | [`engine`] | the one-call facade used by services and the CLI |
 //! | [`rehearsal`] | deploying a whole directory from scratch on a throwaway cluster |
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod backup;
 pub mod connection;
 pub mod embedded;
 pub mod engine;
@@ -54,9 +57,12 @@ mod error;
 pub mod executor;
 pub mod ledger;
 pub mod rehearsal;
+pub mod rollback;
+pub mod safety;
 pub mod source;
 pub mod sql;
 
+pub use backup::{BackupProvider, PgDumpBackup};
 pub use connection::DatabaseUrl;
 pub use engine::Engine;
 pub use error::Error;
@@ -64,4 +70,5 @@ pub use executor::{
     DeployOptions, DeployReport, Event, MigrationExecutor, PgExecutor, ResolveAction,
 };
 pub use ledger::HistoryStatus;
+pub use rollback::RollbackStrategy;
 pub use source::{MigrationSource, Migrations};

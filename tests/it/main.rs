@@ -1,6 +1,7 @@
 //! Integration tests of migrate-core and the `migrate` CLI against a real PostgreSQL (one
 //! embedded cluster per test binary, a fresh database per test).
 
+mod backup;
 mod cli;
 mod common;
 mod concurrency;

@@ -1,0 +1,148 @@
+//! Errors of taking, checking and restoring backups.
+
+use std::path::PathBuf;
+
+/// What can go wrong with a backup. Messages never contain the password.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BackupError {
+    /// No usable `pg_dump`/`pg_restore` was found.
+    #[error("no {tool} found (searched {searched}): install postgresql-client-{server_major} or set MIGRATE_PG_BIN")]
+    ToolNotFound {
+        /// The missing program.
+        tool: &'static str,
+        /// Where it was searched.
+        searched: String,
+        /// The server's major version, which the client package must match or exceed.
+        server_major: u32,
+    },
+    /// The only tools found are older than the server, which `pg_dump` refuses to dump.
+    #[error("{tool} {found_major} in {} is older than the server (PostgreSQL {server_major}): install postgresql-client-{server_major} (or newer) or set MIGRATE_PG_BIN", dir.display())]
+    ToolTooOld {
+        /// The program.
+        tool: &'static str,
+        /// Its directory.
+        dir: PathBuf,
+        /// Its major version.
+        found_major: u32,
+        /// The server's major version.
+        server_major: u32,
+    },
+    /// A tool ran and failed.
+    #[error("`{command}` failed ({status}): {output}")]
+    Tool {
+        /// The command line (never holds a secret: the password goes through the environment).
+        command: String,
+        /// The exit status.
+        status: String,
+        /// Its diagnostic output.
+        output: String,
+    },
+    /// A file or directory operation failed.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        /// What we were doing.
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The system error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database could not be reached.
+    #[error(transparent)]
+    Connect(#[from] crate::connection::ConnectError),
+    /// A query failed.
+    #[error("{action} on {target}: {detail}")]
+    Query {
+        /// What we were doing.
+        action: String,
+        /// `host:port/database`.
+        target: String,
+        /// The server's message, or the driver's.
+        detail: String,
+        /// The driver error.
+        #[source]
+        source: postgres::Error,
+    },
+    /// The ledger could not be read.
+    #[error(transparent)]
+    Ledger(#[from] crate::ledger::LedgerError),
+    /// A manifest cannot be read or is invalid.
+    #[error("invalid manifest {}: {reason}", path.display())]
+    Manifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No backup with that id or path exists.
+    #[error("no backup {name} in {}", dir.display())]
+    NotFound {
+        /// The id or path asked for.
+        name: String,
+        /// The backup directory.
+        dir: PathBuf,
+    },
+    /// The backup failed verification, so it is not used.
+    #[error("backup {id} failed verification at level {level}: {failures}")]
+    VerificationFailed {
+        /// The backup id.
+        id: String,
+        /// The level asked for.
+        level: u8,
+        /// The checks that failed.
+        failures: String,
+    },
+    /// The restored database does not match the manifest; the original was left in place.
+    #[error("the database restored from {id} does not match its manifest ({failures}); the original database was left untouched")]
+    RestoreMismatch {
+        /// The backup id.
+        id: String,
+        /// What differs.
+        failures: String,
+    },
+    /// The embedded cluster for a test restore failed.
+    #[error(transparent)]
+    Embedded(#[from] crate::embedded::EmbeddedError),
+    /// The provider does not support this operation.
+    #[error("{provider} does not support {operation}")]
+    Unsupported {
+        /// The provider.
+        provider: &'static str,
+        /// The operation.
+        operation: &'static str,
+    },
+}
+
+impl BackupError {
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Io {
+            action,
+            path,
+            source,
+        }
+    }
+
+    pub(crate) fn query(
+        action: impl Into<String>,
+        target: String,
+    ) -> impl FnOnce(postgres::Error) -> Self {
+        let action = action.into();
+        move |source| Self::Query {
+            action,
+            target,
+            detail: pg_detail(&source),
+            source,
+        }
+    }
+}
+
+/// The server's message (with its SQLSTATE) when there is one, else the driver's.
+pub(crate) fn pg_detail(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => error.to_string(),
+    }
+}

@@ -1,0 +1,29 @@
+//! Backups before migrating: taken with `pg_dump` in the same snapshot as their manifest's row
+//! counts and schema fingerprint, checked at four levels, and restored so that the database is
+//! exactly what it was (objects created after the backup included).
+
+mod error;
+mod hash;
+mod load;
+mod manifest;
+mod pg_dump;
+mod provider;
+mod read_only;
+mod restore;
+mod state;
+mod store;
+mod tools;
+mod verify;
+
+pub use error::BackupError;
+pub use hash::{hash_file, Digests};
+pub use manifest::{BackupFormat, LedgerEntry, Manifest, MANIFEST_VERSION};
+pub use pg_dump::{PgDumpBackup, PgDumpOptions};
+pub use provider::{backup_verified, BackupProvider};
+pub use read_only::{is_read_only, set_read_only, ReadOnlyChange, ReadOnlyGuard};
+pub use restore::{RestoreOptions, RestoreReport, TableLoss};
+pub use state::{describe_schema, DatabaseState, SchemaFingerprint, TableCount};
+pub use store::{Backup, BackupStore, Retention};
+pub use tools::PgTools;
+pub use verify::{Check, Scratch, VerifyLevel, VerifyOptions, VerifyReport};
+pub(crate) use restore::losses;

@@ -1,0 +1,301 @@
+//! The default provider: `pg_dump` streamed into a file while it is hashed, with a manifest
+//! whose row counts and schema fingerprint come from the dump's own snapshot.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::BufWriter;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use chrono::Utc;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use postgres::{Client, GenericClient, IsolationLevel};
+
+use super::hash::{copy_chunked, HashingWriter};
+use super::manifest::ledger_entries;
+use super::tools::Running;
+use super::{
+    Backup, BackupError, BackupFormat, BackupProvider, BackupStore, DatabaseState, Manifest,
+    PgTools, RestoreOptions, RestoreReport, VerifyLevel, VerifyOptions, VerifyReport,
+    MANIFEST_VERSION,
+};
+use crate::connection::{connect, DatabaseUrl};
+use crate::ledger::LedgerRow;
+
+/// How [`PgDumpBackup`] dumps.
+#[derive(Debug, Clone, Default)]
+pub struct PgDumpOptions {
+    /// The file format. By default, [`BackupFormat::Custom`].
+    pub format: BackupFormat,
+    /// `pg_dump -Z` for the custom format (0–9), or the gzip level of a plain dump.
+    /// By default, `pg_dump`'s own default (gzip level 6-ish) and gzip level 6.
+    pub compression: Option<u32>,
+    /// The directory of `pg_dump`/`pg_restore`/`psql`. By default, searched as
+    /// [`PgTools::find`] does.
+    pub bin_dir: Option<PathBuf>,
+}
+
+/// Backups with `pg_dump`, checked with `pg_restore`, restored into a fresh database that is
+/// then swapped in.
+#[derive(Debug, Clone, Default)]
+pub struct PgDumpBackup {
+    options: PgDumpOptions,
+}
+
+impl PgDumpBackup {
+    /// A provider with `options`.
+    #[must_use]
+    pub fn new(options: PgDumpOptions) -> Self {
+        Self { options }
+    }
+
+    /// The options.
+    #[must_use]
+    pub fn options(&self) -> &PgDumpOptions {
+        &self.options
+    }
+
+    /// The client tools for a server of `server_major`.
+    ///
+    /// # Errors
+    ///
+    /// See [`PgTools::find`].
+    pub fn tools(&self, server_major: u32) -> Result<PgTools, BackupError> {
+        match &self.options.bin_dir {
+            Some(dir) => PgTools::in_dir(dir, server_major),
+            None => PgTools::find(server_major),
+        }
+    }
+}
+
+/// The server's version: (`server_version`, major).
+pub(crate) fn server_version(client: &mut Client, target: &str) -> Result<(String, u32), BackupError> {
+    let row = client
+        .query_one(
+            "SELECT current_setting('server_version'), \
+             current_setting('server_version_num')::int / 10000",
+            &[],
+        )
+        .map_err(BackupError::query("reading the server version", target.to_owned()))?;
+    let major: i32 = row.get(1);
+    Ok((row.get(0), u32::try_from(major).unwrap_or(0)))
+}
+
+/// Removes a partial file unless disarmed, so a failed backup leaves nothing that looks usable.
+struct PartialFile {
+    path: PathBuf,
+    armed: bool,
+}
+
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+impl BackupProvider for PgDumpBackup {
+    fn name(&self) -> &'static str {
+        "pg_dump"
+    }
+
+    fn backup(&self, url: &DatabaseUrl, store: &BackupStore) -> Result<Backup, BackupError> {
+        let target = url.target();
+        let started_at = Utc::now();
+        let mut client = connect(url)?;
+        let (server_version, server_major) = server_version(&mut client, &target)?;
+        let tools = self.tools(server_major)?;
+        store.ensure_dir()?;
+        let id = store.new_id(started_at);
+        let file_name = format!("{id}.{}", self.options.format.extension());
+        let final_path = store.dir().join(&file_name);
+        let partial_path = store.dir().join(format!("{file_name}.partial"));
+
+        // The exported snapshot lives as long as this transaction: pg_dump attaches to it, and our
+        // counts and fingerprint are read in it, so they describe exactly what the dump holds.
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(BackupError::query("starting the snapshot transaction", target.clone()))?;
+        let snapshot: String = tx
+            .query_one("SELECT pg_export_snapshot()", &[])
+            .map_err(BackupError::query("exporting the snapshot", target.clone()))?
+            .get(0);
+        let (ledger_present, rows) = read_ledger(&mut tx, &target)?;
+
+        let mut command = tools.command("pg_dump", url);
+        command
+            .arg(format!("--snapshot={snapshot}"))
+            .arg("--no-password")
+            .stdout(Stdio::piped());
+        match self.options.format {
+            BackupFormat::Custom => {
+                command.arg("--format=custom");
+                if let Some(level) = self.options.compression {
+                    command.arg(format!("--compress={}", level.min(9)));
+                }
+            }
+            BackupFormat::PlainGzip => {
+                command.arg("--format=plain");
+            }
+        }
+        let mut running = Running::spawn(&mut command)?;
+        let mut guard = PartialFile {
+            path: partial_path.clone(),
+            armed: true,
+        };
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&partial_path)
+            .map_err(BackupError::io("create", &partial_path))?;
+        let mut stdout = running
+            .child
+            .stdout
+            .take()
+            .ok_or_else(|| BackupError::io("read", "pg_dump")(std::io::ErrorKind::BrokenPipe.into()))?;
+
+        // The state is read while pg_dump streams: the shared snapshot makes the order irrelevant,
+        // and the two overlap in time instead of adding up.
+        let state = std::thread::scope(|scope| {
+            let state = scope.spawn(|| DatabaseState::capture(&mut tx, &target));
+            let copied = (|| -> std::io::Result<(File, super::Digests)> {
+                let mut hashing = HashingWriter::new(BufWriter::with_capacity(super::hash::CHUNK, file));
+                match self.options.format {
+                    BackupFormat::Custom => {
+                        copy_chunked(&mut stdout, &mut hashing)?;
+                    }
+                    BackupFormat::PlainGzip => {
+                        let level = Compression::new(self.options.compression.unwrap_or(6).min(9));
+                        let mut gz = GzEncoder::new(&mut hashing, level);
+                        copy_chunked(&mut stdout, &mut gz)?;
+                        gz.finish()?;
+                    }
+                }
+                let (buffered, digests) = hashing.finish();
+                let file = buffered.into_inner().map_err(std::io::IntoInnerError::into_error)?;
+                Ok((file, digests))
+            })();
+            (state.join(), copied)
+        });
+        let (state, copied) = state;
+        let (file, digests) = copied.map_err(BackupError::io("write", &partial_path))?;
+        drop(stdout);
+        running.finish()?;
+        let state = state.map_err(|_| BackupError::Manifest {
+            path: partial_path.clone(),
+            reason: "the thread reading the database state panicked".into(),
+        })??;
+        tx.commit()
+            .map_err(BackupError::query("ending the snapshot transaction", target.clone()))?;
+        file.sync_all().map_err(BackupError::io("sync", &partial_path))?;
+        fs::rename(&partial_path, &final_path).map_err(BackupError::io("rename into place", &final_path))?;
+        guard.armed = false;
+
+        let manifest = Manifest {
+            manifest_version: MANIFEST_VERSION,
+            id: id.clone(),
+            file: file_name,
+            format: self.options.format,
+            database: url.database().to_owned(),
+            target: target.clone(),
+            server_version,
+            server_major,
+            pg_dump_version: tools.pg_dump_version(),
+            started_at,
+            finished_at: Utc::now(),
+            digests,
+            snapshot,
+            ledger: ledger_entries(&rows),
+            ledger_present,
+            state,
+        };
+        let manifest_path = Manifest::path_in(store.dir(), &id);
+        if let Err(e) = manifest.write(&manifest_path) {
+            let _ = fs::remove_file(&final_path);
+            return Err(e);
+        }
+        log::info!(
+            target: "migrate_core::backup",
+            "backup {id} of {target}: {} bytes, sha256 {}",
+            manifest.digests.bytes,
+            manifest.digests.sha256
+        );
+        Ok(Backup {
+            manifest,
+            dir: store.dir().to_owned(),
+        })
+    }
+
+    fn verify(
+        &self,
+        backup: &Backup,
+        level: VerifyLevel,
+        options: &VerifyOptions,
+    ) -> Result<VerifyReport, BackupError> {
+        super::verify::verify(self, backup, level, options)
+    }
+
+    fn restore(
+        &self,
+        backup: &Backup,
+        url: &DatabaseUrl,
+        options: &RestoreOptions,
+    ) -> Result<RestoreReport, BackupError> {
+        super::restore::restore(self, backup, url, options)
+    }
+}
+
+/// Used by verification and restore: the tools for a backup's server version.
+pub(crate) fn tools_for(provider: &PgDumpBackup, backup: &Backup) -> Result<PgTools, BackupError> {
+    provider.tools(backup.manifest.server_major)
+}
+
+/// Checks that `path` is a regular file, for messages that name it.
+pub(crate) fn require_file(path: &Path) -> Result<(), BackupError> {
+    fs::metadata(path)
+        .map(drop)
+        .map_err(BackupError::io("open", path))
+}
+
+/// The ledger as `client` sees it (in the backup's snapshot): whether `_prisma_migrations` exists
+/// on the search path, and its rows in Prisma's order.
+pub(crate) fn read_ledger(
+    client: &mut impl GenericClient,
+    target: &str,
+) -> Result<(bool, Vec<LedgerRow>), BackupError> {
+    let present: bool = client
+        .query_one("SELECT to_regclass('_prisma_migrations') IS NOT NULL", &[])
+        .map_err(BackupError::query("looking for the ledger", target.to_owned()))?
+        .get(0);
+    if !present {
+        return Ok((false, Vec::new()));
+    }
+    let rows = client
+        .query(
+            "SELECT id, checksum, finished_at, migration_name, logs, rolled_back_at, started_at, \
+             applied_steps_count FROM _prisma_migrations ORDER BY started_at ASC",
+            &[],
+        )
+        .map_err(BackupError::query("reading the ledger", target.to_owned()))?;
+    Ok((
+        true,
+        rows.iter()
+            .map(|r| LedgerRow {
+                id: r.get(0),
+                checksum: r.get(1),
+                finished_at: r.get(2),
+                migration_name: r.get(3),
+                logs: r.get(4),
+                rolled_back_at: r.get(5),
+                started_at: r.get(6),
+                applied_steps_count: r.get(7),
+            })
+            .collect(),
+    ))
+}

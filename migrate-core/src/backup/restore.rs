@@ -1,0 +1,348 @@
+//! Restoring a backup so that the database is exactly what it was: loaded into a fresh database,
+//! checked against the manifest, then swapped in under the original name. Objects created after
+//! the backup vanish with the old database, which `pg_restore --clean` cannot do.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use super::load::{load, Load};
+use super::pg_dump::tools_for;
+use super::read_only::{end_sessions, ReadOnlyGuard};
+use super::{Backup, BackupError, DatabaseState, PgDumpBackup, VerifyLevel, VerifyOptions};
+use crate::connection::{connect, DatabaseUrl};
+use crate::sql::quote_ident;
+
+/// How a restore runs.
+#[derive(Debug, Clone)]
+pub struct RestoreOptions {
+    /// Parallel `pg_restore` jobs. By default, the number of CPUs, at most 4.
+    pub jobs: usize,
+    /// Verification of the backup before anything is touched. By default,
+    /// [`VerifyLevel::Contents`] (L2).
+    pub verify_before: VerifyLevel,
+    /// Keep the replaced database, renamed `<db>_pre_restore_<YYYYmmdd_HHMMSS>` and read-only, to
+    /// recover rows written after the backup by hand. By default, true.
+    pub keep_previous: bool,
+}
+
+impl Default for RestoreOptions {
+    fn default() -> Self {
+        Self {
+            jobs: std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
+            verify_before: VerifyLevel::Contents,
+            keep_previous: true,
+        }
+    }
+}
+
+/// What a restore lost in one table: the rows it held when writes stopped versus at backup time.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TableLoss {
+    /// The schema.
+    pub schema: String,
+    /// The table.
+    pub table: String,
+    /// Rows at backup time; `None` for a table created after the backup (all its rows are lost).
+    pub rows_at_backup: Option<i64>,
+    /// Rows when writes were stopped.
+    pub rows_before_restore: i64,
+    /// Inserts, updates and deletes since the backup according to the statistics collector
+    /// (an estimate; `None` when unknown or reset).
+    pub writes_since_backup: Option<i64>,
+}
+
+/// What a restore did, how long it took, and what it lost.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[must_use]
+pub struct RestoreReport {
+    /// The backup restored.
+    pub backup: String,
+    /// The database restored (its name did not change).
+    pub database: String,
+    /// Where the replaced database went, when kept.
+    pub previous_database: Option<String>,
+    /// From the start to the restored database in place and verified: the recovery time.
+    #[serde(serialize_with = "as_secs")]
+    pub duration: Duration,
+    /// Time per phase, in order.
+    pub phases: Vec<(String, f64)>,
+    /// Tables whose content changed since the backup; their later writes are lost.
+    pub lost: Vec<TableLoss>,
+    /// Sessions ended to stop writes and to swap the databases.
+    pub sessions_ended: u64,
+}
+
+fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+impl RestoreReport {
+    /// True when nothing was written after the backup (as far as counts and statistics show).
+    #[must_use]
+    pub fn lost_nothing(&self) -> bool {
+        self.lost.is_empty()
+    }
+}
+
+/// Per-table loss between the backup's state and the state when writes stopped.
+pub(crate) fn losses(at_backup: &DatabaseState, now: &DatabaseState) -> Vec<TableLoss> {
+    now.tables
+        .iter()
+        .filter_map(|t| {
+            let before = at_backup
+                .tables
+                .iter()
+                .find(|b| b.schema == t.schema && b.table == t.table);
+            let writes = match (before.and_then(|b| b.writes), t.writes) {
+                (Some(b), Some(n)) if n >= b => Some(n - b),
+                (None, Some(n)) if before.is_none() => Some(n),
+                _ => None,
+            };
+            let changed = match before {
+                None => true,
+                Some(b) => b.rows != t.rows || writes.is_some_and(|w| w > 0),
+            };
+            changed.then(|| TableLoss {
+                schema: t.schema.clone(),
+                table: t.table.clone(),
+                rows_at_backup: before.map(|b| b.rows),
+                rows_before_restore: t.rows,
+                writes_since_backup: writes,
+            })
+        })
+        .collect()
+}
+
+/// The database-level settings of `database` (`ALTER DATABASE … SET`), which a dump does not
+/// carry, except the read-only switch that we manage.
+fn database_settings(admin: &mut postgres::Client, database: &str, target: &str) -> Result<Vec<String>, BackupError> {
+    let rows = admin
+        .query(
+            "SELECT unnest(s.setconfig) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase \
+             WHERE d.datname = $1 AND s.setrole = 0",
+            &[&database],
+        )
+        .map_err(BackupError::query("reading the database settings", target.to_owned()))?;
+    Ok(rows
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .filter(|s| !s.starts_with("default_transaction_read_only="))
+        .collect())
+}
+
+pub(crate) fn restore(
+    provider: &PgDumpBackup,
+    backup: &Backup,
+    url: &DatabaseUrl,
+    options: &RestoreOptions,
+) -> Result<RestoreReport, BackupError> {
+    let start = Instant::now();
+    let mut phases: Vec<(String, f64)> = Vec::new();
+    let mut phase_start = Instant::now();
+    let mut phase = |name: &str, phases: &mut Vec<(String, f64)>| {
+        phases.push((name.to_owned(), phase_start.elapsed().as_secs_f64()));
+        phase_start = Instant::now();
+    };
+    let target = url.target();
+    let database = url.database().to_owned();
+    let tools = tools_for(provider, backup)?;
+
+    let check = super::verify::verify(provider, backup, options.verify_before, &VerifyOptions::default())?;
+    if !check.passed() {
+        return Err(BackupError::VerificationFailed {
+            id: backup.id().to_owned(),
+            level: options.verify_before.number(),
+            failures: check.failures().join("; "),
+        });
+    }
+    phase("verify backup", &mut phases);
+
+    // Writes stop first: whatever is written from now on would be lost, so it must fail instead.
+    let mut guard = ReadOnlyGuard::engage(url)?;
+    let mut sessions_ended = guard.sessions_ended();
+    let now_state = {
+        let mut client = connect(url)?;
+        DatabaseState::capture(&mut client, &target)?
+    };
+    let lost = losses(&backup.manifest.state, &now_state);
+    phase("stop writes and measure loss", &mut phases);
+
+    let stamp = Utc::now().format("%Y%m%d_%H%M%S").to_string();
+    let fresh = format!("{}_restoring_{stamp}", truncate(&database, 30));
+    let previous = format!("{}_pre_restore_{stamp}", truncate(&database, 30));
+    let props = guard
+        .admin()
+        .query_one(
+            "SELECT pg_encoding_to_char(d.encoding), d.datcollate, d.datctype, pg_get_userbyid(d.datdba), \
+             (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) \
+             FROM pg_database d WHERE d.datname = $1",
+            &[&database],
+        )
+        .map_err(BackupError::query("reading the database's properties", target.clone()))?;
+    let (encoding, collate, ctype, owner, superuser): (String, String, String, String, bool) =
+        (props.get(0), props.get(1), props.get(2), props.get(3), props.get(4));
+    let settings = database_settings(guard.admin(), &database, &target)?;
+    let mut create = format!(
+        "CREATE DATABASE {} TEMPLATE template0 ENCODING '{}' LC_COLLATE '{}' LC_CTYPE '{}'",
+        quote_ident(&fresh),
+        encoding.replace('\'', "''"),
+        collate.replace('\'', "''"),
+        ctype.replace('\'', "''"),
+    );
+    if superuser {
+        create.push_str(&format!(" OWNER {}", quote_ident(&owner)));
+    }
+    guard
+        .admin()
+        .batch_execute(&create)
+        .map_err(BackupError::query(format!("creating {fresh}"), target.clone()))?;
+    let mut fresh_guard = DropOnFailure {
+        name: fresh.clone(),
+        armed: true,
+    };
+    for setting in &settings {
+        if let Some((name, value)) = setting.split_once('=') {
+            guard
+                .admin()
+                .batch_execute(&format!(
+                    "ALTER DATABASE {} SET {} = '{}'",
+                    quote_ident(&fresh),
+                    quote_ident(name),
+                    value.replace('\'', "''")
+                ))
+                .map_err(BackupError::query(format!("copying setting {name} to {fresh}"), target.clone()))?;
+        }
+    }
+    let fresh_url = url.with_database(&fresh);
+    let loaded = load(&tools, backup, &fresh_url, Load { jobs: options.jobs, no_owner: !superuser });
+    if let Err(e) = loaded {
+        fresh_guard.drop_now(guard.admin());
+        return Err(e);
+    }
+    phase("load into a fresh database", &mut phases);
+
+    let restored_state = {
+        let mut client = connect(&fresh_url)?;
+        let state = DatabaseState::capture(&mut client, &fresh_url.target());
+        client.close().ok();
+        state?
+    };
+    let diffs = backup.manifest.state.differences(&restored_state);
+    if !diffs.is_empty() {
+        fresh_guard.drop_now(guard.admin());
+        return Err(BackupError::RestoreMismatch {
+            id: backup.id().to_owned(),
+            failures: diffs.join("; "),
+        });
+    }
+    phase("verify against the manifest", &mut phases);
+
+    // The swap: nobody may connect to the old database while it is renamed.
+    let admin = guard.admin();
+    admin
+        .batch_execute(&format!("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false", quote_ident(&database)))
+        .map_err(BackupError::query(format!("closing {database} to new sessions"), target.clone()))?;
+    let mut attempt = 0;
+    loop {
+        sessions_ended += end_sessions(admin, &database, &target)?;
+        match admin.batch_execute(&format!(
+            "ALTER DATABASE {} RENAME TO {}",
+            quote_ident(&database),
+            quote_ident(&previous)
+        )) {
+            Ok(()) => break,
+            // 55006: sessions still closing; they go within moments.
+            Err(e) if attempt < 50 && e.code().is_some_and(|c| c.code() == "55006") => {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => {
+                let _ = admin.batch_execute(&format!(
+                    "ALTER DATABASE {} WITH ALLOW_CONNECTIONS true",
+                    quote_ident(&database)
+                ));
+                let err = BackupError::query(format!("renaming {database} away"), target.clone())(e);
+                fresh_guard.drop_now(admin);
+                return Err(err);
+            }
+        }
+    }
+    admin
+        .batch_execute(&format!("ALTER DATABASE {} RENAME TO {}", quote_ident(&fresh), quote_ident(&database)))
+        .map_err(BackupError::query(format!("renaming {fresh} to {database}"), target.clone()))?;
+    fresh_guard.armed = false;
+    let previous_database = if options.keep_previous {
+        // Readable for forensics, still read-only (its setting moved with it).
+        admin
+            .batch_execute(&format!("ALTER DATABASE {} WITH ALLOW_CONNECTIONS true", quote_ident(&previous)))
+            .map_err(BackupError::query(format!("reopening {previous}"), target.clone()))?;
+        Some(previous)
+    } else {
+        admin
+            .batch_execute(&format!("DROP DATABASE {}", quote_ident(&previous)))
+            .map_err(BackupError::query(format!("dropping {previous}"), target.clone()))?;
+        None
+    };
+    // The database now under the original name never had the read-only setting.
+    guard.keep();
+    phase("swap databases", &mut phases);
+
+    let report = RestoreReport {
+        backup: backup.id().to_owned(),
+        database,
+        previous_database,
+        duration: start.elapsed(),
+        phases,
+        lost,
+        sessions_ended,
+    };
+    log::info!(
+        target: "migrate_core::backup",
+        "restored {} into {target} in {:.1}s",
+        report.backup,
+        report.duration.as_secs_f64()
+    );
+    Ok(report)
+}
+
+/// Names are at most 63 bytes; keep room for the suffix.
+fn truncate(name: &str, max: usize) -> &str {
+    let mut end = name.len().min(max);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
+}
+
+/// The fresh database, dropped when the restore gives up before swapping it in.
+struct DropOnFailure {
+    name: String,
+    armed: bool,
+}
+
+impl DropOnFailure {
+    fn drop_now(&mut self, admin: &mut postgres::Client) {
+        if self.armed {
+            self.armed = false;
+            if let Err(e) = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote_ident(&self.name)
+            )) {
+                log::warn!(target: "migrate_core::backup", "could not drop {}: {e}", self.name);
+            }
+        }
+    }
+}
+
+impl Drop for DropOnFailure {
+    fn drop(&mut self) {
+        if self.armed {
+            log::warn!(
+                target: "migrate_core::backup",
+                "restore stopped early: database {} may be left over; drop it by hand",
+                self.name
+            );
+        }
+    }
+}

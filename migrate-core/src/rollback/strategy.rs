@@ -1,0 +1,277 @@
+//! The extension point and its three defaults: transactional, down-migration, restore.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use postgres::Client;
+
+use super::error::detail;
+use super::{RollbackError, Target};
+use crate::backup::{Backup, BackupProvider, RestoreOptions, RestoreReport};
+use crate::connection::{connect, DatabaseUrl};
+use crate::ledger::{AdvisoryLock, LockWait};
+use crate::sql::TransactionShape;
+
+/// The strategies this crate ships.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum StrategyKind {
+    /// PostgreSQL already rolled the failed migration back: record it.
+    Transactional,
+    /// Run the migrations' `down.sql` in reverse order.
+    DownMigration,
+    /// Restore the backup taken before the migrations.
+    Restore,
+}
+
+impl fmt::Display for StrategyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Transactional => "transactional",
+            Self::DownMigration => "down-migration",
+            Self::Restore => "restore",
+        })
+    }
+}
+
+/// Everything a strategy may need.
+#[derive(Debug)]
+pub struct RollbackContext<'a> {
+    /// The database.
+    pub url: &'a DatabaseUrl,
+    /// The migrations to undo, in the order they were applied.
+    pub targets: &'a [Target],
+    /// The backup taken before the first target, when one is known.
+    pub backup: Option<&'a Backup>,
+    /// The provider that took it.
+    pub provider: &'a dyn BackupProvider,
+    /// How long to wait for the migration lock.
+    pub lock_wait: LockWait,
+}
+
+/// What a rollback did.
+#[derive(Debug, Clone, serde::Serialize)]
+#[must_use]
+pub struct RollbackOutcome {
+    /// The strategy used.
+    pub strategy: StrategyKind,
+    /// The migrations undone, in the order they were undone.
+    pub rolled_back: Vec<String>,
+    /// Ledger rows marked `rolled_back_at`.
+    pub ledger_rows_marked: usize,
+    /// How long it took.
+    #[serde(serialize_with = "as_secs")]
+    pub duration: Duration,
+    /// The restore's report, for the restore strategy.
+    pub restore: Option<RestoreReport>,
+}
+
+fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+/// A way to undo migrations.
+pub trait RollbackStrategy: Send + Sync + fmt::Debug {
+    /// Which strategy this is.
+    fn kind(&self) -> StrategyKind;
+
+    /// Why this strategy cannot undo `ctx.targets`, or `None` when it can.
+    fn unsupported_reason(&self, ctx: &RollbackContext<'_>) -> Option<String>;
+
+    /// Undoes `ctx.targets`.
+    ///
+    /// # Errors
+    ///
+    /// [`RollbackError`]; [`RollbackError::NotApplicable`] when
+    /// [`RollbackStrategy::unsupported_reason`] says so.
+    fn execute(&self, ctx: &RollbackContext<'_>) -> Result<RollbackOutcome, RollbackError>;
+}
+
+fn not_applicable(strategy: &dyn RollbackStrategy, ctx: &RollbackContext<'_>) -> Result<(), RollbackError> {
+    match strategy.unsupported_reason(ctx) {
+        Some(reason) => Err(RollbackError::NotApplicable {
+            strategy: match strategy.kind() {
+                StrategyKind::Transactional => "transactional",
+                StrategyKind::DownMigration => "down-migration",
+                StrategyKind::Restore => "restore",
+            },
+            reason,
+        }),
+        None => Ok(()),
+    }
+}
+
+fn mark_rolled_back(client: &mut impl postgres::GenericClient, ids: &[String]) -> Result<usize, RollbackError> {
+    let n = client
+        .execute(
+            "UPDATE _prisma_migrations SET rolled_back_at = $2 WHERE id = ANY($1) AND rolled_back_at IS NULL",
+            &[&ids, &Utc::now()],
+        )
+        .map_err(RollbackError::query("marking the ledger rows rolled back"))?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+fn locked(client: &mut Client, wait: LockWait) -> Result<AdvisoryLock<'_>, RollbackError> {
+    Ok(AdvisoryLock::acquire(client, wait, &mut |_| {})?)
+}
+
+/// For migrations that failed: PostgreSQL rolled each back with its transaction, so the only
+/// thing left is to record that, as `prisma migrate resolve --rolled-back` does.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TransactionalRollback;
+
+impl RollbackStrategy for TransactionalRollback {
+    fn kind(&self) -> StrategyKind {
+        StrategyKind::Transactional
+    }
+
+    fn unsupported_reason(&self, ctx: &RollbackContext<'_>) -> Option<String> {
+        let applied: Vec<&str> = ctx.targets.iter().filter(|t| t.applied).map(|t| t.name.as_str()).collect();
+        (!applied.is_empty()).then(|| format!("{} committed, so PostgreSQL did not roll it back", applied.join(", ")))
+    }
+
+    fn execute(&self, ctx: &RollbackContext<'_>) -> Result<RollbackOutcome, RollbackError> {
+        not_applicable(self, ctx)?;
+        let start = Instant::now();
+        let mut client = connect(ctx.url)?;
+        let mut lock = locked(&mut client, ctx.lock_wait)?;
+        let ids: Vec<String> = ctx.targets.iter().flat_map(|t| t.ledger_ids.clone()).collect();
+        let marked = mark_rolled_back(&mut *lock, &ids)?;
+        Ok(RollbackOutcome {
+            strategy: self.kind(),
+            rolled_back: ctx.targets.iter().rev().map(|t| t.name.clone()).collect(),
+            ledger_rows_marked: marked,
+            duration: start.elapsed(),
+            restore: None,
+        })
+    }
+}
+
+/// Runs the targets' `down.sql` newest first, in one transaction with the ledger updates when
+/// every script allows it (so a failure changes nothing), and marks their ledger rows
+/// `rolled_back_at`, as `prisma migrate resolve --rolled-back` would.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DownMigrationRollback;
+
+impl RollbackStrategy for DownMigrationRollback {
+    fn kind(&self) -> StrategyKind {
+        StrategyKind::DownMigration
+    }
+
+    fn unsupported_reason(&self, ctx: &RollbackContext<'_>) -> Option<String> {
+        let missing: Vec<&str> = ctx
+            .targets
+            .iter()
+            .filter(|t| t.applied && t.down.is_none())
+            .map(|t| t.name.as_str())
+            .collect();
+        (!missing.is_empty()).then(|| format!("no down.sql for {}", missing.join(", ")))
+    }
+
+    fn execute(&self, ctx: &RollbackContext<'_>) -> Result<RollbackOutcome, RollbackError> {
+        not_applicable(self, ctx)?;
+        let start = Instant::now();
+        let mut client = connect(ctx.url)?;
+        let mut lock = locked(&mut client, ctx.lock_wait)?;
+        let scripts: Vec<(&Target, Option<&str>)> = ctx
+            .targets
+            .iter()
+            .rev()
+            .map(|t| (t, t.down.as_ref().map(|s| s.sql())))
+            .collect();
+        // A script with its own BEGIN/COMMIT, or a statement that cannot run in a transaction
+        // block, rules out the single transaction: each script then runs on its own.
+        let atomic = scripts.iter().all(|(_, sql)| {
+            sql.is_none_or(|sql| {
+                let shape = TransactionShape::of(sql);
+                !shape.splits_atomicity() && shape.certain_failure().is_none()
+                    && !sql.to_ascii_uppercase().contains("CONCURRENTLY")
+            })
+        });
+        let mut marked = 0;
+        if atomic {
+            let mut tx = lock
+                .transaction()
+                .map_err(RollbackError::query("starting the rollback transaction"))?;
+            for (target, sql) in &scripts {
+                if let Some(sql) = sql {
+                    tx.batch_execute(sql).map_err(|source| RollbackError::DownFailed {
+                        migration: target.name.clone(),
+                        detail: detail(&source),
+                        atomic: true,
+                        source,
+                    })?;
+                }
+                marked += mark_rolled_back(&mut tx, &target.ledger_ids)?;
+            }
+            tx.commit().map_err(RollbackError::query("committing the rollback"))?;
+        } else {
+            log::warn!(target: "migrate_core::rollback", "a down.sql manages its own transactions: each script runs on its own");
+            for (target, sql) in &scripts {
+                if let Some(sql) = sql {
+                    lock.batch_execute(sql).map_err(|source| RollbackError::DownFailed {
+                        migration: target.name.clone(),
+                        detail: detail(&source),
+                        atomic: false,
+                        source,
+                    })?;
+                }
+                marked += mark_rolled_back(&mut *lock, &target.ledger_ids)?;
+            }
+        }
+        Ok(RollbackOutcome {
+            strategy: self.kind(),
+            rolled_back: scripts.iter().map(|(t, _)| t.name.clone()).collect(),
+            ledger_rows_marked: marked,
+            duration: start.elapsed(),
+            restore: None,
+        })
+    }
+}
+
+/// Restores the backup taken before the targets: the database, ledger included, returns to
+/// that state. Rows written after the backup are lost (the plan says which tables).
+#[derive(Debug, Clone, Default)]
+pub struct RestoreRollback {
+    /// How the restore runs.
+    pub options: RestoreOptions,
+}
+
+impl RollbackStrategy for RestoreRollback {
+    fn kind(&self) -> StrategyKind {
+        StrategyKind::Restore
+    }
+
+    fn unsupported_reason(&self, ctx: &RollbackContext<'_>) -> Option<String> {
+        match ctx.backup {
+            None => Some("no backup taken before these migrations".into()),
+            Some(backup) => {
+                let inside: Vec<&str> = ctx
+                    .targets
+                    .iter()
+                    .filter(|t| t.applied && backup.manifest.ledger.iter().any(|e| e.migration_name == t.name))
+                    .map(|t| t.name.as_str())
+                    .collect();
+                (!inside.is_empty()).then(|| format!("backup {} already contains {}", backup.id(), inside.join(", ")))
+            }
+        }
+    }
+
+    fn execute(&self, ctx: &RollbackContext<'_>) -> Result<RollbackOutcome, RollbackError> {
+        not_applicable(self, ctx)?;
+        let start = Instant::now();
+        let backup = ctx.backup.ok_or_else(|| RollbackError::NoStrategy {
+            reason: "no backup".into(),
+        })?;
+        let report = ctx.provider.restore(backup, ctx.url, &self.options)?;
+        Ok(RollbackOutcome {
+            strategy: self.kind(),
+            rolled_back: ctx.targets.iter().rev().map(|t| t.name.clone()).collect(),
+            ledger_rows_marked: 0,
+            duration: start.elapsed(),
+            restore: Some(report),
+        })
+    }
+}

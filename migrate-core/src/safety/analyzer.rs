@@ -1,0 +1,309 @@
+//! The `SafetyAnalyzer` trait and the default analyzer.
+
+use std::collections::HashSet;
+
+use super::catalog::Catalog;
+use super::checker::{Checker, FileFacts};
+use super::config::AnalyzerConfig;
+use super::finding::Finding;
+use super::ir::Action;
+use super::lock::{lock_of, LockLevel};
+use super::parse::{parse_script, ParsedStatement, Via};
+use super::rule::{Rule, Severity, Stage};
+use crate::source::Migrations;
+
+/// Which migrations to analyse, and which tables count as new.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// The migrations to analyse; `None` for all. Others are folded into the schema model only.
+    pub targets: Option<HashSet<String>>,
+    /// How "new table" is decided.
+    pub new_tables: NewTables,
+}
+
+/// When a table counts as new (no rows, no readers: locks and rewrites on it are harmless).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum NewTables {
+    /// Created by the same migration (each migration judged as if it were the only one pending).
+    #[default]
+    SameMigration,
+    /// Created by any analysed migration up to this one (they are all pending together).
+    SinceFirstTarget,
+}
+
+impl Scope {
+    /// Every migration, each judged on its own.
+    #[must_use]
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    /// The pending migrations of a deployment, judged together.
+    #[must_use]
+    pub fn pending(names: impl IntoIterator<Item = String>) -> Self {
+        Self {
+            targets: Some(names.into_iter().collect()),
+            new_tables: NewTables::SinceFirstTarget,
+        }
+    }
+}
+
+/// One statement as the impact report shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StatementImpact {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// How it was understood.
+    pub via: Via,
+    /// What it does (`ALTER TABLE … DROP COLUMN` …), one entry per action.
+    pub actions: Vec<String>,
+    /// Its deployment stage: the latest stage of its findings, else 1 (additive).
+    pub stage: Stage,
+    /// The strongest table lock it takes.
+    pub lock: Option<LockLevel>,
+    /// The table of that lock.
+    pub table: Option<String>,
+}
+
+/// The analysis of one migration.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MigrationAnalysis {
+    /// The migration name.
+    pub migration: String,
+    /// Its checksum (approvals bind to it).
+    pub checksum: String,
+    /// Its statements.
+    pub statements: Vec<StatementImpact>,
+    /// What the rules found.
+    pub findings: Vec<Finding>,
+}
+
+/// The analysis of a set of migrations.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[must_use]
+pub struct SafetyReport {
+    /// One entry per analysed migration, in order.
+    pub migrations: Vec<MigrationAnalysis>,
+}
+
+impl SafetyReport {
+    /// All findings.
+    pub fn findings(&self) -> impl Iterator<Item = &Finding> {
+        self.migrations.iter().flat_map(|m| &m.findings)
+    }
+
+    /// Number of statements analysed.
+    #[must_use]
+    pub fn statement_count(&self) -> usize {
+        self.migrations.iter().map(|m| m.statements.len()).sum()
+    }
+
+    /// Number of statements neither parser understood.
+    #[must_use]
+    pub fn unrecognized_count(&self) -> usize {
+        self.migrations
+            .iter()
+            .flat_map(|m| &m.statements)
+            .filter(|s| matches!(s.via, Via::NotUnderstood))
+            .count()
+    }
+
+    /// The highest severity found.
+    #[must_use]
+    pub fn max_severity(&self) -> Option<Severity> {
+        self.findings().map(|f| f.severity).max()
+    }
+
+    /// Findings that block deploy until approved.
+    pub fn needing_approval(&self) -> impl Iterator<Item = &Finding> {
+        self.findings().filter(|f| f.needs_approval())
+    }
+}
+
+/// Analyses migrations for destructive operations and dangerous locks.
+///
+/// The default is [`DefaultAnalyzer`]; implement this trait to add an organisation's own rules
+/// or to wrap the default one.
+pub trait SafetyAnalyzer {
+    /// Analyses the migrations of `scope`, in order, with the schema built from the others.
+    fn analyze(&self, migrations: &Migrations, scope: &Scope) -> SafetyReport;
+}
+
+/// The built-in rules (see [`Rule`]) over a schema model folded from the whole history.
+#[derive(Debug, Clone, Default)]
+pub struct DefaultAnalyzer {
+    config: AnalyzerConfig,
+}
+
+impl DefaultAnalyzer {
+    /// An analyzer with `config`.
+    #[must_use]
+    pub fn new(config: AnalyzerConfig) -> Self {
+        Self { config }
+    }
+
+    /// Analyses one script on its own (no history): for editors, tests and fuzzing.
+    pub fn analyze_sql(&self, name: &str, sql: &str) -> MigrationAnalysis {
+        let mut catalog = Catalog::default();
+        self.analyze_one(name, "", sql, &mut catalog, 0, 0)
+    }
+
+    fn analyze_one(
+        &self,
+        name: &str,
+        checksum: &str,
+        script: &str,
+        catalog: &mut Catalog,
+        index: usize,
+        new_from: usize,
+    ) -> MigrationAnalysis {
+        let statements = parse_script(script);
+        let mut file = FileFacts {
+            statements: statements.iter().filter(|s| s.via != Via::MetaCommand).count(),
+            exclusively_locked: exclusively_locked(&statements, catalog, new_from),
+            ..FileFacts::default()
+        };
+        let mut findings = Vec::new();
+        let mut impacts = Vec::with_capacity(statements.len());
+        for (i, statement) in statements.iter().enumerate() {
+            file.index = i;
+            let before = findings.len();
+            let actions: Vec<Option<&Action>> = if statement.actions.is_empty() {
+                vec![None]
+            } else {
+                statement.actions.iter().map(Some).collect()
+            };
+            for action in actions {
+                for rule in Rule::ALL {
+                    let mut cx = Checker {
+                        action,
+                        statement,
+                        script,
+                        catalog,
+                        file: &mut file,
+                        new_from,
+                        migration: name,
+                        config: &self.config,
+                        findings: &mut findings,
+                    };
+                    rule.check(&mut cx);
+                }
+                if let Some(action) = action {
+                    remember(&mut file, action);
+                    catalog.apply(action, index);
+                }
+            }
+            impacts.push(impact(statement, &findings[before..]));
+        }
+        MigrationAnalysis {
+            migration: name.to_owned(),
+            checksum: checksum.to_owned(),
+            statements: impacts,
+            findings,
+        }
+    }
+}
+
+impl SafetyAnalyzer for DefaultAnalyzer {
+    fn analyze(&self, migrations: &Migrations, scope: &Scope) -> SafetyReport {
+        let mut catalog = Catalog::default();
+        let mut report = SafetyReport::default();
+        let mut first_target = None;
+        for (index, migration) in migrations.iter().enumerate() {
+            let Some(script) = migration.script() else { continue };
+            let target = scope
+                .targets
+                .as_ref()
+                .is_none_or(|t| t.contains(migration.name()));
+            if !target {
+                for statement in parse_script(script.sql()) {
+                    for action in &statement.actions {
+                        catalog.apply(action, index);
+                    }
+                }
+                continue;
+            }
+            let first = *first_target.get_or_insert(index);
+            let new_from = match scope.new_tables {
+                NewTables::SameMigration => index,
+                NewTables::SinceFirstTarget => first,
+            };
+            report.migrations.push(self.analyze_one(
+                migration.name(),
+                script.checksum(),
+                script.sql(),
+                &mut catalog,
+                index,
+                new_from,
+            ));
+        }
+        report
+    }
+}
+
+/// Updates the file facts after a statement's action ran.
+fn remember(file: &mut FileFacts, action: &Action) {
+    match action {
+        Action::Set { name, .. } if name == "lock_timeout" => file.lock_timeout_set = true,
+        Action::AddEnumValue { value, .. } => file.enum_values_added.push(value.clone()),
+        Action::AddConstraint {
+            constraint,
+            not_valid: true,
+            ..
+        } => {
+            if let Some(name) = constraint.name() {
+                file.not_valid_added.insert(name.to_owned());
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Existing tables locked `ACCESS EXCLUSIVE` anywhere in the file.
+fn exclusively_locked(
+    statements: &[ParsedStatement],
+    catalog: &Catalog,
+    new_from: usize,
+) -> HashSet<String> {
+    statements
+        .iter()
+        .flat_map(|s| &s.actions)
+        .filter(|a| lock_of(a) == Some(LockLevel::AccessExclusive))
+        .filter_map(Action::table)
+        .filter(|t| catalog.table(t).is_none_or(|info| info.created_in < new_from))
+        .map(|t| t.name.clone())
+        .collect()
+}
+
+fn impact(statement: &ParsedStatement, findings: &[Finding]) -> StatementImpact {
+    let strongest = statement
+        .actions
+        .iter()
+        .filter_map(|a| lock_of(a).map(|l| (l, a.table())))
+        .max_by_key(|(l, _)| *l);
+    StatementImpact {
+        line: statement.start.line,
+        column: statement.start.column,
+        via: statement.via,
+        actions: statement.actions.iter().map(describe).collect(),
+        stage: findings
+            .iter()
+            .map(|f| f.stage)
+            .max()
+            .unwrap_or(Stage::Additive),
+        lock: strongest.map(|(l, _)| l),
+        table: strongest.and_then(|(_, t)| t.map(ToString::to_string)),
+    }
+}
+
+/// A short description of an action, e.g. `drop_column "User"."age"`.
+fn describe(action: &Action) -> String {
+    let json = serde_json::to_value(action).unwrap_or_default();
+    let kind = json["action"].as_str().unwrap_or("other").to_owned();
+    match action.table() {
+        Some(t) => format!("{kind} {t}"),
+        None => kind,
+    }
+}
