@@ -68,6 +68,18 @@ pub enum Command {
     /// Deploy the whole migrations directory from scratch on a throwaway PostgreSQL cluster and
     /// report per-migration timings.
     Rehearse,
+    /// Analyse migrations for destructive changes and dangerous locks, with an impact report.
+    /// Exit 0 when nothing unapproved is at or above --fail-on, 1 otherwise, 2 on error.
+    Plan(PlanArgs),
+    /// Take, list, verify and prune backups (`pg_dump` archives with a JSON manifest).
+    Backup(BackupArgs),
+    /// Bring the database back to exactly the state of a backup (asks for confirmation).
+    Restore(RestoreArgs),
+    /// Undo migrations with the fastest strategy that loses no data: transactional, down.sql,
+    /// or restore (asks for confirmation; --dry-run only shows the plan).
+    Rollback(RollbackArgs),
+    /// Emergency switches, e.g. `maintenance read-only on`.
+    Maintenance(MaintenanceArgs),
 }
 
 /// `migrate deploy`.
@@ -79,6 +91,38 @@ pub struct DeployArgs {
     /// Deploy even if applied migrations are missing from the directory.
     #[arg(long)]
     pub accept_missing: bool,
+    /// Approve the destructive or high-risk changes of MIGRATION (or only RULE in it) for this
+    /// run. Repeatable. `--yes` never approves destructive changes.
+    #[arg(long, value_name = "MIGRATION[:RULE]")]
+    pub approve: Vec<String>,
+    /// Deploy without the safety review.
+    ///
+    /// Destructive migrations then run without approval.
+    #[arg(long)]
+    pub dangerous_skip_safety: bool,
+}
+
+/// `migrate plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Migration directories or `.sql` files to analyse (default: the pending migrations when the
+    /// database is reachable, else every migration).
+    pub paths: Vec<PathBuf>,
+    /// Analyse the migrations added or changed since this git revision.
+    #[arg(long, value_name = "GIT_REF")]
+    pub since: Option<String>,
+    /// Output format.
+    #[arg(long, default_value = "human", value_parser = ["human", "json", "markdown", "sarif", "github"])]
+    pub format: String,
+    /// Exit 1 when an unapproved finding is at or above this severity.
+    #[arg(long, default_value = "error", value_parser = ["info", "warning", "error"])]
+    pub fail_on: String,
+    /// Analyse without the database even when a URL is set (no live data facts).
+    #[arg(long)]
+    pub offline: bool,
+    /// List the rules and exit.
+    #[arg(long)]
+    pub list_rules: bool,
 }
 
 /// `migrate resolve`.
@@ -99,4 +143,148 @@ pub struct BaselineArgs {
     /// Mark migrations up to and including NAME (default: all).
     #[arg(long, value_name = "NAME")]
     pub to: Option<String>,
+}
+
+/// Where backups live.
+#[derive(Debug, Args)]
+pub struct BackupDirArg {
+    /// The backup directory (created with mode 0700).
+    #[arg(long, global = true, env = "MIGRATE_BACKUP_DIR", default_value = "backups")]
+    pub backup_dir: PathBuf,
+}
+
+/// `migrate backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where backups live.
+    #[command(flatten)]
+    pub dir: BackupDirArg,
+    /// The backup command.
+    #[command(subcommand)]
+    pub command: BackupCommand,
+}
+
+/// `migrate backup …`.
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Take a backup (pg_dump, same snapshot as the manifest's counts), then verify it.
+    Create(BackupCreateArgs),
+    /// List the backups, oldest first.
+    List,
+    /// Check a backup. Exit 0 only when every check of the level passed, 1 otherwise.
+    ///
+    /// Levels: 1 hashes equal the manifest; 2 the archive lists every table; 3 the archive reads
+    /// to the end; 4 a test restore matches the manifest's row counts and schema fingerprint.
+    Verify(BackupVerifyArgs),
+    /// Remove old backups (the newest is always kept).
+    Prune(BackupPruneArgs),
+}
+
+/// `migrate backup create`.
+#[derive(Debug, Args)]
+pub struct BackupCreateArgs {
+    /// A portable plain-SQL dump compressed with gzip instead of a custom-format archive.
+    #[arg(long)]
+    pub plain: bool,
+    /// Compression level 0-9 (pg_dump -Z for archives, gzip level for plain dumps).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=9))]
+    pub compress: Option<u32>,
+    /// Verification level right after the backup (0: none).
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=4))]
+    pub verify_level: u8,
+}
+
+/// `migrate backup verify`.
+#[derive(Debug, Args)]
+pub struct BackupVerifyArgs {
+    /// The backup: an id (`backup_YYYYmmdd_HHMMSS`) or the path of its file or manifest.
+    pub backup: String,
+    /// 1 hashes, 2 table of contents, 3 full read, 4 test restore.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=4))]
+    pub level: u8,
+    /// For level 4, restore into a scratch database of the --database-url server instead of a
+    /// throwaway local cluster (needs CREATEDB there).
+    #[arg(long)]
+    pub scratch_on_server: bool,
+}
+
+/// `migrate backup prune`.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = true)]
+pub struct BackupPruneArgs {
+    /// Keep the N newest backups.
+    #[arg(long, value_name = "N")]
+    pub keep: Option<usize>,
+    /// Remove backups older than this many days.
+    #[arg(long, value_name = "DAYS")]
+    pub max_age_days: Option<f64>,
+}
+
+/// `migrate restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup: an id or the path of its file or manifest.
+    pub backup: String,
+    /// Where backups live.
+    #[command(flatten)]
+    pub dir: BackupDirArg,
+    /// Parallel pg_restore jobs (default: CPUs, at most 4).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Drop the replaced database instead of keeping it renamed and read-only.
+    #[arg(long)]
+    pub drop_previous: bool,
+}
+
+/// How `migrate rollback` undoes migrations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum StrategyArg {
+    /// The fastest strategy that loses no data.
+    #[default]
+    Auto,
+    /// Only the migrations' down.sql.
+    Down,
+    /// Only restoring the backup taken before them.
+    Restore,
+}
+
+/// `migrate rollback`.
+#[derive(Debug, Args)]
+#[group(id = "what", required = true, multiple = false, args = ["to", "last_deployment"])]
+pub struct RollbackArgs {
+    /// Undo every migration applied after MIGRATION (which stays applied).
+    #[arg(long, value_name = "MIGRATION")]
+    pub to: Option<String>,
+    /// Undo the last deployment (needs the deployment journal, not kept yet: use --to).
+    #[arg(long)]
+    pub last_deployment: bool,
+    /// Which strategy to use.
+    #[arg(long, value_enum, default_value_t = StrategyArg::Auto)]
+    pub strategy: StrategyArg,
+    /// Show the plan and what it would lose; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Where backups live.
+    #[command(flatten)]
+    pub dir: BackupDirArg,
+}
+
+/// `migrate maintenance`.
+#[derive(Debug, Args)]
+pub struct MaintenanceArgs {
+    /// The switch.
+    #[command(subcommand)]
+    pub command: MaintenanceCommand,
+}
+
+/// `migrate maintenance …`.
+#[derive(Debug, Subcommand)]
+pub enum MaintenanceCommand {
+    /// Emergency read-only mode: `on` sets default_transaction_read_only on the database and
+    /// ends its sessions so they reconnect read-only; `off` lifts it.
+    ReadOnly {
+        /// on or off.
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
 }

@@ -44,6 +44,11 @@ impl Output {
         Self { json }
     }
 
+    /// True with `--json`.
+    pub(crate) fn is_json(&self) -> bool {
+        self.json
+    }
+
     /// A line for people on stdout; nothing in JSON mode.
     pub(crate) fn line(&self, text: impl std::fmt::Display) {
         if !self.json {
@@ -124,11 +129,43 @@ fn exit_code(error: &anyhow::Error) -> u8 {
                     | ExecuteError::AlreadyApplied { .. }
                     | ExecuteError::NotFailed { .. }
             )
+        ) || matches!(
+            cause.downcast_ref::<migrate_core::Error>(),
+            Some(migrate_core::Error::Safety(migrate_core::safety::SafetyError::Unapproved { .. }))
         ) || cause.downcast_ref::<crate::commands::Declined>().is_some()
+            || backup_or_rollback_refused(cause)
     });
     if refused {
         1
     } else {
         2
+    }
+}
+
+/// A backup that failed verification, a restore that did not match, or a rollback that no
+/// strategy can do safely: the command ran and the answer is no.
+fn backup_or_rollback_refused(cause: &(dyn std::error::Error + 'static)) -> bool {
+    use migrate_core::backup::BackupError;
+    use migrate_core::rollback::RollbackError;
+    let backup_refused = |e: &BackupError| {
+        matches!(
+            e,
+            BackupError::VerificationFailed { .. } | BackupError::RestoreMismatch { .. }
+        )
+    };
+    match (
+        cause.downcast_ref::<BackupError>(),
+        cause.downcast_ref::<RollbackError>(),
+    ) {
+        (Some(e), _) => backup_refused(e),
+        (_, Some(RollbackError::Backup(e))) => backup_refused(e),
+        (_, Some(e)) => matches!(
+            e,
+            RollbackError::NoStrategy { .. }
+                | RollbackError::NotApplicable { .. }
+                | RollbackError::DownFailed { .. }
+                | RollbackError::NothingToRollBack { .. }
+        ),
+        _ => false,
     }
 }

@@ -10,6 +10,7 @@ use crate::executor::{
     ResolveAction, ResolveOutcome,
 };
 use crate::ledger::{HistoryStatus, LockWait};
+use crate::safety::{SafetyGate, SafetyReview, Scope};
 use crate::source::{MigrationSource, Migrations};
 use crate::sql::quote_ident;
 use crate::Error;
@@ -25,6 +26,7 @@ pub struct Engine {
     url: DatabaseUrl,
     source: MigrationSource,
     lock_wait: LockWait,
+    safety: SafetyGate,
 }
 
 impl Engine {
@@ -35,6 +37,7 @@ impl Engine {
             url,
             source: MigrationSource::new(dir),
             lock_wait: LockWait::from_env(),
+            safety: SafetyGate::default(),
         }
     }
 
@@ -58,6 +61,14 @@ impl Engine {
     #[must_use]
     pub fn lock_wait(mut self, wait: LockWait) -> Self {
         self.lock_wait = wait;
+        self
+    }
+
+    /// Sets the safety gate (rules, one-run approvals, enforcement, data-aware budget). By
+    /// default, enforced with the approvals file of the migrations directory.
+    #[must_use]
+    pub fn safety(mut self, gate: SafetyGate) -> Self {
+        self.safety = gate;
         self
     }
 
@@ -113,7 +124,43 @@ impl Engine {
     ) -> Result<DeployReport, Error> {
         let migrations = self.migrations()?;
         let mut executor = PgExecutor::from_client(self.connect_creating()?, self.url.schema());
+        // The gate runs before anything is written: a refused deployment changes nothing.
+        // History problems (failed, modified, certain failures) are reported first, by deploy.
+        let plan = executor.plan(&migrations, options)?;
+        let pending: Vec<String> = plan.migrations.iter().map(|m| m.name.clone()).collect();
+        if plan.is_deployable() && !pending.is_empty() {
+            let review = self.review_with(&migrations, Scope::pending(pending), Some(executor.client()))?;
+            let approved = review.report.findings().filter(|f| f.approved_by.is_some()).count();
+            events(&Event::SafetyReviewed {
+                findings: review.report.findings().count(),
+                approved,
+            });
+            if let Some(refusal) = review.refusal().filter(|_| self.safety.enforce) {
+                return Err(refusal.into());
+            }
+        }
         Ok(executor.deploy(&migrations, options, events)?)
+    }
+
+    /// Analyses migrations for safety and applies approvals: the pending ones when the database
+    /// is reachable (with live data facts), otherwise every migration on its own.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Source`] for a bad directory, [`Error::Safety`] for bad approvals.
+    pub fn review(&self, scope: Scope, client: Option<&mut postgres::Client>) -> Result<SafetyReview, Error> {
+        let migrations = self.migrations()?;
+        self.review_with(&migrations, scope, client)
+    }
+
+    fn review_with(
+        &self,
+        migrations: &Migrations,
+        scope: Scope,
+        client: Option<&mut postgres::Client>,
+    ) -> Result<SafetyReview, Error> {
+        let live = client.map(|c| (c, self.url.schema()));
+        Ok(self.safety.review(migrations, &scope, live)?)
     }
 
     /// What a deployment would do now, without writing.

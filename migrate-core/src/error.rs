@@ -14,6 +14,9 @@ pub enum Error {
     /// The ledger or its lock failed.
     #[error(transparent)]
     Ledger(#[from] crate::ledger::LedgerError),
+    /// The safety gate refused the deployment.
+    #[error(transparent)]
+    Safety(#[from] crate::safety::SafetyError),
     /// Planning, deploying or resolving failed.
     #[error(transparent)]
     Execute(#[from] crate::executor::ExecuteError),

@@ -1,9 +1,14 @@
 //! One file per subcommand; this file holds what they share.
 
+mod backup;
 mod baseline;
 mod deploy;
+mod plan;
+mod maintenance;
 mod rehearse;
 mod resolve;
+mod restore;
+mod rollback;
 mod status;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -23,6 +28,11 @@ pub(crate) fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
         Command::Resolve(args) => resolve::run(cli, args, out),
         Command::Baseline(args) => baseline::run(cli, args, out),
         Command::Rehearse => rehearse::run(cli, out),
+        Command::Plan(args) => plan::run(cli, args, out),
+        Command::Backup(args) => backup::run(cli, args, out),
+        Command::Restore(args) => restore::run(cli, args, out),
+        Command::Rollback(args) => rollback::run(cli, args, out),
+        Command::Maintenance(args) => maintenance::run(cli, args, out),
     }
 }
 
@@ -65,6 +75,20 @@ fn lock_wait(cli: &Cli) -> anyhow::Result<LockWait> {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub(crate) struct Declined(String);
+
+/// Asks `question` on the terminal even with `--yes`: for approvals of destructive changes,
+/// which must be explicit. Without a terminal the answer is no.
+fn ask(question: &str) -> bool {
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return false;
+    }
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{question} [y/N] ");
+    let _ = err.flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes")
+}
 
 /// Asks `question` on the terminal. `--yes` answers yes; without a terminal the answer is no.
 fn confirm(cli: &Cli, question: &str) -> anyhow::Result<()> {

@@ -140,7 +140,8 @@ impl BackupProvider for PgDumpBackup {
                 }
             }
             BackupFormat::PlainGzip => {
-                command.arg("--format=plain");
+                // Portable: restorable by any role on any server, hence no owners or grants.
+                command.args(["--format=plain", "--no-owner", "--no-privileges"]);
             }
         }
         let mut running = Running::spawn(&mut command)?;
@@ -184,13 +185,15 @@ impl BackupProvider for PgDumpBackup {
             (state.join(), copied)
         });
         let (state, copied) = state;
-        let (file, digests) = copied.map_err(BackupError::io("write", &partial_path))?;
-        drop(stdout);
-        running.finish()?;
+        // A failed state query aborts the snapshot's transaction, which then fails pg_dump too:
+        // report the cause, not the consequence.
         let state = state.map_err(|_| BackupError::Manifest {
             path: partial_path.clone(),
             reason: "the thread reading the database state panicked".into(),
         })??;
+        let (file, digests) = copied.map_err(BackupError::io("write", &partial_path))?;
+        drop(stdout);
+        running.finish()?;
         tx.commit()
             .map_err(BackupError::query("ending the snapshot transaction", target.clone()))?;
         file.sync_all().map_err(BackupError::io("sync", &partial_path))?;

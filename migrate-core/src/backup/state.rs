@@ -20,7 +20,7 @@ const DESCRIBE_SQL: &str = "
 WITH ext AS (SELECT classid, objid FROM pg_depend WHERE deptype = 'e')
 SELECT 'schema|' || n.nspname FROM pg_namespace n WHERE SYSTEM
 UNION ALL
-SELECT 'relation|' || n.nspname || '|' || c.relname || '|' || c.relkind || '|' || c.relpersistence
+SELECT 'relation|' || n.nspname || '|' || c.relname || '|' || c.relkind::text || '|' || c.relpersistence::text
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE SYSTEM AND c.relkind IN ('r','p','v','m','S','f','c')
    AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_class'::regclass AND ext.objid = c.oid)
@@ -28,8 +28,8 @@ UNION ALL
 SELECT 'column|' || n.nspname || '|' || c.relname || '|' ||
        (SELECT count(*) FROM pg_attribute b WHERE b.attrelid = a.attrelid AND b.attnum > 0
            AND NOT b.attisdropped AND b.attnum <= a.attnum) || '|' ||
-       a.attname || '|' || format_type(a.atttypid, a.atttypmod) || '|' || a.attnotnull || '|' ||
-       coalesce(pg_get_expr(d.adbin, d.adrelid), '') || '|' || a.attidentity || '|' || a.attgenerated
+       a.attname || '|' || format_type(a.atttypid, a.atttypmod) || '|' || a.attnotnull::text || '|' ||
+       coalesce(pg_get_expr(d.adbin, d.adrelid), '') || '|' || a.attidentity::text || '|' || a.attgenerated::text
   FROM pg_attribute a
   JOIN pg_class c ON c.oid = a.attrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -50,7 +50,7 @@ SELECT 'view|' || n.nspname || '|' || c.relname || '|' || pg_get_viewdef(c.oid)
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE SYSTEM AND c.relkind IN ('v','m')
 UNION ALL
-SELECT 'type|' || n.nspname || '|' || t.typname || '|' || t.typtype || '|' ||
+SELECT 'type|' || n.nspname || '|' || t.typname || '|' || t.typtype::text || '|' ||
        coalesce((SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder)
                    FROM pg_enum e WHERE e.enumtypid = t.oid), '')
   FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace

@@ -186,6 +186,15 @@ impl BackupStore {
         Ok(self.list()?.pop())
     }
 
+    /// [`BackupStore::prune`] as of now.
+    ///
+    /// # Errors
+    ///
+    /// As [`BackupStore::prune`].
+    pub fn prune_now(&self, retention: &Retention) -> Result<Vec<String>, BackupError> {
+        self.prune(retention, Utc::now())
+    }
+
     /// Removes the backups (file and manifest) that `retention` does not keep; returns the
     /// removed ids. The newest backup is always kept.
     ///

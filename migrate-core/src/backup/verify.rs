@@ -324,14 +324,18 @@ fn check_full_read(tools: &PgTools, backup: &Backup, report: &mut VerifyReport) 
         BackupFormat::PlainGzip => {
             let result = (|| -> Result<bool, String> {
                 let file = File::open(&path).map_err(|e| e.to_string())?;
-                let mut last = Vec::new();
+                // pg_dump ends with this comment; only comments, blank lines and psql's
+                // `\unrestrict` may follow it.
+                let mut complete = false;
                 for line in BufReader::new(GzDecoder::new(BufReader::new(file))).split(b'\n') {
                     let line = line.map_err(|e| e.to_string())?;
-                    if !line.is_empty() {
-                        last = line;
+                    if line.starts_with(b"-- PostgreSQL database dump complete") {
+                        complete = true;
+                    } else if !(line.is_empty() || line.starts_with(b"--") || line.starts_with(b"\\unrestrict")) {
+                        complete = false;
                     }
                 }
-                Ok(last.starts_with(b"-- PostgreSQL database dump complete"))
+                Ok(complete)
             })();
             let (passed, detail) = match result {
                 Ok(true) => (true, "decompressed to the end".to_owned()),

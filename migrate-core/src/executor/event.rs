@@ -26,6 +26,13 @@ pub enum Event {
     },
     /// `_prisma_migrations` was created.
     LedgerCreated,
+    /// The safety gate reviewed the pending migrations.
+    SafetyReviewed {
+        /// Findings of every severity.
+        findings: usize,
+        /// Destructive or high-risk findings, all approved (or the deployment stops).
+        approved: usize,
+    },
     /// Pending migrations were found; this is what will run.
     Planned {
         /// Names of the migrations to apply, in order.
@@ -93,6 +100,10 @@ impl fmt::Display for Event {
                 )
             }
             Self::LedgerCreated => f.write_str("created _prisma_migrations"),
+            Self::SafetyReviewed { findings, approved } => write!(
+                f,
+                "safety review: {findings} finding(s), {approved} approved destructive change(s)"
+            ),
             Self::Planned {
                 pending,
                 already_applied,

@@ -91,6 +91,7 @@ impl Checker<'_> {
             blocks_writes: lock.is_some_and(|l| l.blocks_writes()),
             facts: Vec::new(),
             approved_by: None,
+            action: self.action.cloned(),
         });
     }
 }

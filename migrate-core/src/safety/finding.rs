@@ -40,6 +40,9 @@ pub struct Finding {
     pub facts: Vec<String>,
     /// The approval that covers it, if any.
     pub approved_by: Option<String>,
+    /// The action flagged (for data-aware checks).
+    #[serde(skip)]
+    pub action: Option<super::ir::Action>,
 }
 
 impl Finding {

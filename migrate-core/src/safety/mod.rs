@@ -8,15 +8,19 @@
 //! validated `CHECK (col IS NOT NULL)` exists.
 
 mod analyzer;
+mod approval;
 mod catalog;
 mod checker;
 mod config;
+mod data;
 mod fallback;
 mod finding;
+mod gate;
 pub mod ir;
 mod lock;
 mod lower;
 mod parse;
+pub mod report;
 mod rule;
 mod rules;
 
@@ -24,9 +28,14 @@ pub use analyzer::{
     DefaultAnalyzer, MigrationAnalysis, NewTables, SafetyAnalyzer, SafetyReport, Scope,
     StatementImpact,
 };
+pub use approval::{
+    ApprovalError, ApprovalReview, Approvals, FileApproval, RunApproval, APPROVALS_FILE,
+};
 pub use catalog::{Catalog, ColumnInfo, TableInfo};
 pub use config::AnalyzerConfig;
+pub use data::enrich;
 pub use finding::Finding;
+pub use gate::{SafetyError, SafetyGate, SafetyReview};
 pub use lock::{lock_of, LockLevel};
 pub use parse::{parse_script, ParsedStatement, Via};
 pub use rule::{Rule, Severity, Stage};

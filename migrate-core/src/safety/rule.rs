@@ -134,7 +134,7 @@ rules! {
     AddingStoredGeneratedColumn => adding_stored_generated_column, Warning, Additive, false;
     VacuumFullOrCluster => vacuum_full_or_cluster, Error, Cleanup, false;
     RefreshWithoutConcurrently => refresh_without_concurrently, Warning, Cleanup, false;
-    MissingLockTimeout => missing_lock_timeout, Warning, Additive, false;
+    MissingLockTimeout => missing_lock_timeout, Info, Additive, false;
     ConcurrentlyInTransaction => concurrently_in_transaction, Error, Additive, false;
     EnumValueUsedInSameTransaction => enum_value_used_in_same_transaction, Error, DataTransformation, false;
     CommitSplitsMigration => commit_splits_migration, Warning, DataTransformation, false;

@@ -61,4 +61,12 @@ pub enum SourceError {
         /// The name that comes first in byte order.
         second: String,
     },
+    /// `git` could not list the changed migrations.
+    #[error("cannot list migrations changed since {rev:?} with git: {message}")]
+    Git {
+        /// The revision given.
+        rev: String,
+        /// What git said.
+        message: String,
+    },
 }

@@ -4,6 +4,7 @@
 //! migration named after the directory, ordered by ICU collation (what Prisma ≥ 6.6 uses), checked
 //! against `migration_lock.toml`, and identified by the SHA-256 of its lossy-UTF-8 text.
 
+mod changed;
 mod checksum;
 mod directory;
 mod error;
@@ -11,6 +12,7 @@ mod lock_file;
 mod order;
 mod script;
 
+pub use changed::changed_since;
 pub use checksum::{checksum, checksum_matches};
 pub use directory::{LocalMigration, MigrationSource, Migrations};
 pub use error::SourceError;

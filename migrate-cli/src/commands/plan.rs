@@ -1,0 +1,141 @@
+//! `migrate plan`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use migrate_core::safety::report::{self, Format, Sources};
+use migrate_core::safety::{DefaultAnalyzer, Rule, SafetyGate, Scope, Severity};
+use migrate_core::source::{changed_since, Migrations};
+use migrate_core::Engine;
+
+use crate::cli::{Cli, PlanArgs};
+use crate::output::{Outcome, Output};
+
+pub(super) fn run(cli: &Cli, args: &PlanArgs, out: &Output) -> anyhow::Result<Outcome> {
+    if args.list_rules {
+        return Ok(list_rules(out));
+    }
+    let format: Format = if cli.json { Format::Json } else { args.format.parse().map_err(anyhow::Error::msg)? };
+    let fail_on: Severity = args.fail_on.parse().map_err(anyhow::Error::msg)?;
+    let engine = match (&cli.database_url, args.offline) {
+        (Some(url), false) if !url.trim().is_empty() => Some(super::engine(cli, out)?),
+        _ => None,
+    };
+    let migrations = migrate_core::MigrationSource::new(&cli.migrations_dir).load()?;
+    let (scope, mut extra) = scope(cli, args, &migrations)?;
+    let mut review = match engine {
+        Some(engine) => live_review(&engine, scope, &migrations)?,
+        None => SafetyGate::default().review(&migrations, &scope.unwrap_or_else(Scope::all), None)?,
+    };
+    review.report.migrations.append(&mut extra.migrations);
+
+    let dir = cli.migrations_dir.clone();
+    let path_of = |name: &str| -> String {
+        let in_dir = dir.join(name).join("migration.sql");
+        if in_dir.exists() { in_dir.display().to_string() } else { name.to_owned() }
+    };
+    let text_of = |name: &str| -> Option<String> {
+        migrations
+            .get(name)
+            .and_then(|m| m.script())
+            .map(|s| s.text().to_owned())
+            .or_else(|| std::fs::read_to_string(name).ok())
+    };
+    let sources = Sources { path: &path_of, text: &text_of };
+    let rendered = report::render(&review.report, &review.approvals, &sources, format);
+    let failing = review
+        .report
+        .findings()
+        .any(|f| f.severity >= fail_on && f.approved_by.is_none());
+    if cli.json {
+        let json = report::to_json(&review.report, &review.approvals);
+        return Ok(Outcome { ok: !failing, json });
+    }
+    println!("{}", rendered.trim_end());
+    Ok(Outcome { ok: !failing, json: serde_json::Value::Null })
+}
+
+/// Reviews with the database: the pending migrations (unless the scope was given), with live
+/// facts. An unreachable database falls back to the offline analysis of every migration.
+fn live_review(
+    engine: &Engine,
+    scope: Option<Scope>,
+    migrations: &Migrations,
+) -> anyhow::Result<migrate_core::safety::SafetyReview> {
+    let mut client = match migrate_core::connection::connect(engine.url()) {
+        Ok(client) => client,
+        Err(e) => {
+            log::warn!("database not reachable, analysing offline: {e}");
+            return Ok(SafetyGate::default().review(migrations, &scope.unwrap_or_else(Scope::all), None)?);
+        }
+    };
+    let scope = match scope {
+        Some(scope) => scope,
+        None => Scope::pending(engine.status()?.pending),
+    };
+    Ok(engine.review(scope, Some(&mut client))?)
+}
+
+/// The analysis scope from the arguments; paths outside the migrations directory are analysed
+/// on their own and returned as an extra report.
+fn scope(
+    cli: &Cli,
+    args: &PlanArgs,
+    migrations: &Migrations,
+) -> anyhow::Result<(Option<Scope>, migrate_core::safety::SafetyReport)> {
+    let mut extra = migrate_core::safety::SafetyReport::default();
+    if let Some(rev) = &args.since {
+        let names = changed_since(&cli.migrations_dir, rev)?;
+        return Ok((Some(Scope::pending(names)), extra));
+    }
+    if args.paths.is_empty() {
+        return Ok((None, extra));
+    }
+    let mut names = Vec::new();
+    for path in &args.paths {
+        match migration_name(path, migrations) {
+            Some(name) => names.push(name),
+            None if path.is_dir() => {
+                let dir_migrations = migrate_core::MigrationSource::new(path).load()?;
+                let analyzer = DefaultAnalyzer::default();
+                let report = migrate_core::safety::SafetyAnalyzer::analyze(&analyzer, &dir_migrations, &Scope::all());
+                extra.migrations.extend(report.migrations);
+            }
+            None => {
+                let sql = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                let analysis = DefaultAnalyzer::default().analyze_sql(&path.display().to_string(), &sql);
+                extra.migrations.push(analysis);
+            }
+        }
+    }
+    Ok((Some(Scope { targets: Some(names.into_iter().collect()), ..Scope::all() }), extra))
+}
+
+/// The migration a path designates (its directory or its `migration.sql`), when it is one of
+/// the directory's.
+fn migration_name(path: &Path, migrations: &Migrations) -> Option<String> {
+    let dir: PathBuf = if path.file_name().is_some_and(|f| f == "migration.sql") {
+        path.parent()?.to_owned()
+    } else {
+        path.to_owned()
+    };
+    let name = dir.file_name()?.to_str()?;
+    migrations.get(name).map(|m| m.name().to_owned())
+}
+
+fn list_rules(out: &Output) -> Outcome {
+    let rules: Vec<serde_json::Value> = Rule::ALL
+        .iter()
+        .map(|r| {
+            out.line(format!("{:<40} {:<8} stage {}  {}", r.name(), r.default_severity(), r.stage() as u8, r.help()));
+            serde_json::json!({
+                "rule": r.name(),
+                "severity": r.default_severity(),
+                "stage": r.stage() as u8,
+                "data_loss": r.data_loss(),
+                "help": r.help(),
+            })
+        })
+        .collect();
+    Outcome::ok(serde_json::json!({ "rules": rules }))
+}

@@ -1,0 +1,130 @@
+//! The safety gate of a deployment: analyse what is about to run, apply approvals, and refuse
+//! until every destructive or high-risk finding is approved.
+
+use std::time::Duration;
+
+use super::{
+    enrich, AnalyzerConfig, ApprovalError, ApprovalReview, Approvals, DefaultAnalyzer, RunApproval,
+    SafetyAnalyzer, SafetyReport, Scope,
+};
+use crate::source::Migrations;
+
+/// How `deploy` reviews pending migrations before running them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SafetyGate {
+    /// Rule severities and switches.
+    pub config: AnalyzerConfig,
+    /// One-run approvals (`--approve`, interactive confirmations).
+    pub approvals: Vec<RunApproval>,
+    /// Refuse to deploy unapproved `error` findings. By default, on.
+    ///
+    /// ### Warning
+    ///
+    /// Off, destructive migrations run without review.
+    pub enforce: bool,
+    /// Time budget for data-aware checks against the target database; `None` turns them off.
+    /// By default, 10 s.
+    pub data_budget: Option<Duration>,
+}
+
+impl Default for SafetyGate {
+    fn default() -> Self {
+        Self {
+            config: AnalyzerConfig::default(),
+            approvals: Vec::new(),
+            enforce: true,
+            data_budget: Some(Duration::from_secs(10)),
+        }
+    }
+}
+
+/// A safety review: the report with approvals applied.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[must_use]
+pub struct SafetyReview {
+    /// The analysis.
+    pub report: SafetyReport,
+    /// Unused, stale and invalid approvals.
+    pub approvals: ApprovalReview,
+}
+
+impl SafetyReview {
+    /// True when nothing blocks the deployment.
+    #[must_use]
+    pub fn is_approved(&self) -> bool {
+        self.report.needing_approval().next().is_none()
+    }
+}
+
+/// What can stop a deployment at the safety gate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SafetyError {
+    /// Destructive or high-risk findings are not approved.
+    #[error(
+        "{} destructive or high-risk finding(s) need approval before deploy: {}; review them with \
+         `migrate plan`, then approve with --approve MIGRATION[:RULE], a `-- migrate:approve RULE \
+         reason: …` line above the statement, or an entry in migrate-approvals.toml (nothing was \
+         applied)", .findings.len(), .findings.join("; ")
+    )]
+    Unapproved {
+        /// `migration:line rule` of each.
+        findings: Vec<String>,
+    },
+    /// The approvals are unreadable.
+    #[error(transparent)]
+    Approvals(#[from] ApprovalError),
+}
+
+impl SafetyGate {
+    /// Analyses `scope` of `migrations`, adds live facts when a session on the target database
+    /// is given (with the URL's `?schema=`), and applies the approvals.
+    ///
+    /// # Errors
+    ///
+    /// [`SafetyError::Approvals`] for an unreadable approvals file.
+    pub fn review(
+        &self,
+        migrations: &Migrations,
+        scope: &Scope,
+        live: Option<(&mut postgres::Client, Option<&str>)>,
+    ) -> Result<SafetyReview, SafetyError> {
+        let mut report = DefaultAnalyzer::new(self.config.clone()).analyze(migrations, scope);
+        if let (Some((client, schema)), Some(budget)) = (live, self.data_budget) {
+            enrich(&mut report, client, schema, budget);
+        }
+        let approvals = self.approvals_for(migrations.dir())?;
+        let review = approvals.apply(&mut report, &|name| {
+            migrations.get(name).and_then(|m| m.script()).map(|s| s.text().to_owned())
+        });
+        Ok(SafetyReview {
+            report,
+            approvals: review,
+        })
+    }
+
+    /// Loads the approvals file of `dir` and adds this gate's one-run approvals.
+    ///
+    /// # Errors
+    ///
+    /// [`SafetyError::Approvals`] for an unreadable approvals file.
+    pub fn approvals_for(&self, dir: &std::path::Path) -> Result<Approvals, SafetyError> {
+        let mut approvals = Approvals::load(dir)?;
+        approvals.add_run(self.approvals.iter().cloned());
+        Ok(approvals)
+    }
+}
+
+impl SafetyReview {
+    /// The error to refuse a deployment with, when something is unapproved.
+    #[must_use]
+    pub fn refusal(&self) -> Option<SafetyError> {
+        let findings: Vec<String> = self
+            .report
+            .needing_approval()
+            .map(|f| format!("{}:{} {}", f.migration, f.line, f.rule))
+            .collect();
+        (!findings.is_empty()).then_some(SafetyError::Unapproved { findings })
+    }
+}
