@@ -149,7 +149,12 @@ pub struct BaselineArgs {
 #[derive(Debug, Args)]
 pub struct BackupDirArg {
     /// The backup directory (created with mode 0700).
-    #[arg(long, global = true, env = "MIGRATE_BACKUP_DIR", default_value = "backups")]
+    #[arg(
+        long,
+        global = true,
+        env = "MIGRATE_BACKUP_DIR",
+        default_value = "backups"
+    )]
     pub backup_dir: PathBuf,
 }
 

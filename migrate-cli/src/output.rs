@@ -131,7 +131,9 @@ fn exit_code(error: &anyhow::Error) -> u8 {
             )
         ) || matches!(
             cause.downcast_ref::<migrate_core::Error>(),
-            Some(migrate_core::Error::Safety(migrate_core::safety::SafetyError::Unapproved { .. }))
+            Some(migrate_core::Error::Safety(
+                migrate_core::safety::SafetyError::Unapproved { .. }
+            ))
         ) || cause.downcast_ref::<crate::commands::Declined>().is_some()
             || backup_or_rollback_refused(cause)
     });

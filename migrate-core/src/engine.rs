@@ -129,8 +129,16 @@ impl Engine {
         let plan = executor.plan(&migrations, options)?;
         let pending: Vec<String> = plan.migrations.iter().map(|m| m.name.clone()).collect();
         if plan.is_deployable() && !pending.is_empty() {
-            let review = self.review_with(&migrations, Scope::pending(pending), Some(executor.client()))?;
-            let approved = review.report.findings().filter(|f| f.approved_by.is_some()).count();
+            let review = self.review_with(
+                &migrations,
+                Scope::pending(pending),
+                Some(executor.client()),
+            )?;
+            let approved = review
+                .report
+                .findings()
+                .filter(|f| f.approved_by.is_some())
+                .count();
             events(&Event::SafetyReviewed {
                 findings: review.report.findings().count(),
                 approved,
@@ -148,7 +156,11 @@ impl Engine {
     /// # Errors
     ///
     /// [`Error::Source`] for a bad directory, [`Error::Safety`] for bad approvals.
-    pub fn review(&self, scope: Scope, client: Option<&mut postgres::Client>) -> Result<SafetyReview, Error> {
+    pub fn review(
+        &self,
+        scope: Scope,
+        client: Option<&mut postgres::Client>,
+    ) -> Result<SafetyReview, Error> {
         let migrations = self.migrations()?;
         self.review_with(&migrations, scope, client)
     }

@@ -105,7 +105,11 @@ fn backup_writes_archive_and_manifest_with_hashes_counts_and_ledger() {
 
     // Manifest content.
     assert_eq!(m.database, db.name);
-    assert!(m.pg_dump_version.contains("pg_dump"), "{}", m.pg_dump_version);
+    assert!(
+        m.pg_dump_version.contains("pg_dump"),
+        "{}",
+        m.pg_dump_version
+    );
     assert_eq!(m.server_major, cluster().server_major_version());
     assert!(m.finished_at >= m.started_at);
     assert!(!m.snapshot.is_empty());
@@ -179,7 +183,12 @@ fn counts_come_from_the_dump_snapshot_under_concurrent_writes() {
     let written = writer.join().unwrap();
     let now = state_of(&db);
     let at_backup = backup.manifest.table("public", "author").unwrap().rows;
-    let at_end = now.tables.iter().find(|t| t.table == "author").unwrap().rows;
+    let at_end = now
+        .tables
+        .iter()
+        .find(|t| t.table == "author")
+        .unwrap()
+        .rows;
     assert!(
         at_backup > 50 && at_backup < at_end,
         "the writer ran before and after the snapshot ({written} inserts): {at_backup} of {at_end}"
@@ -209,7 +218,11 @@ fn flipped_byte_and_truncation_fail_level_1() {
         Some(1),
         "stops at L1: {report:?}"
     );
-    assert_eq!(failed_names(&report), ["md5", "sha256"], "same size, other content");
+    assert_eq!(
+        failed_names(&report),
+        ["md5", "sha256"],
+        "same size, other content"
+    );
 
     std::fs::write(backup.path(), &original[..original.len() - 100]).unwrap();
     let report = verify(&backup, 1);
@@ -218,7 +231,10 @@ fn flipped_byte_and_truncation_fail_level_1() {
 
     std::fs::remove_file(backup.path()).unwrap();
     let report = verify(&backup, 1);
-    assert!(!report.passed() && report.checks[0].name == "file", "{report:?}");
+    assert!(
+        !report.passed() && report.checks[0].name == "file",
+        "{report:?}"
+    );
 
     std::fs::write(backup.path(), &original).unwrap();
     assert!(verify(&backup, 3).passed(), "the original bytes pass again");
@@ -311,7 +327,7 @@ fn level_4_on_a_scratch_database_of_the_same_server() {
     let store = BackupStore::new(tmp.path());
     let backup = provider().backup(&url(&db), &store).unwrap();
     let options = VerifyOptions {
-        scratch: migrate_core::backup::Scratch::Server(url(&db)),
+        scratch: migrate_core::backup::Scratch::Server(Box::new(url(&db))),
         ..VerifyOptions::default()
     };
     let report = provider()
@@ -355,7 +371,11 @@ fn missing_or_too_old_pg_dump_is_a_clear_error() {
     std::fs::create_dir(&old).unwrap();
     for tool in ["pg_dump", "pg_restore"] {
         let f = old.join(tool);
-        std::fs::write(&f, format!("#!/bin/sh\necho '{tool} (PostgreSQL) 9.6.24'\n")).unwrap();
+        std::fs::write(
+            &f,
+            format!("#!/bin/sh\necho '{tool} (PostgreSQL) 9.6.24'\n"),
+        )
+        .unwrap();
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     let err = PgDumpBackup::new(PgDumpOptions {
@@ -446,7 +466,9 @@ fn plain_gzip_backup_verifies_at_every_level() {
 #[test]
 fn prune_keeps_the_newest_and_removes_by_count_and_age() {
     let db = TestDb::new();
-    db.client().batch_execute("CREATE TABLE t (id int)").unwrap();
+    db.client()
+        .batch_execute("CREATE TABLE t (id int)")
+        .unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let store = BackupStore::new(tmp.path());
     let ids: Vec<String> = (0..3)
@@ -455,7 +477,11 @@ fn prune_keeps_the_newest_and_removes_by_count_and_age() {
     assert_eq!(store.list().unwrap().len(), 3);
     let mut unique = ids.clone();
     unique.dedup();
-    assert_eq!(unique.len(), 3, "ids in the same second get a suffix: {ids:?}");
+    assert_eq!(
+        unique.len(),
+        3,
+        "ids in the same second get a suffix: {ids:?}"
+    );
 
     let keep_two = Retention {
         keep_last: Some(2),
@@ -488,9 +514,17 @@ fn cli_backup_create_json_list_verify_and_prune() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("backups");
     let dir_s = dir.to_str().unwrap();
-    let out = crate::common::migrate(&db.url, &["backup", "create", "--backup-dir", dir_s, "--json"]);
+    let out = crate::common::migrate(
+        &db.url,
+        &["backup", "create", "--backup-dir", dir_s, "--json"],
+    );
     let stdout = crate::common::text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}{}", crate::common::text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        crate::common::text(&out.stderr)
+    );
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let id = json["id"].as_str().unwrap().to_owned();
     let path = json["path"].as_str().unwrap();
@@ -502,32 +536,75 @@ fn cli_backup_create_json_list_verify_and_prune() {
     assert_eq!(json["verification"]["level"], 2);
     assert!(!stdout.contains(migrate_tests::cluster().password()));
 
-    let out = crate::common::migrate(&db.url, &["backup", "list", "--backup-dir", dir_s, "--json"]);
+    let out = crate::common::migrate(
+        &db.url,
+        &["backup", "list", "--backup-dir", dir_s, "--json"],
+    );
     let list: serde_json::Value = serde_json::from_str(&crate::common::text(&out.stdout)).unwrap();
     assert_eq!(list["backups"][0]["id"], id.as_str());
 
     for level in ["1", "3", "4"] {
         let out = crate::common::migrate(
             &db.url,
-            &["backup", "verify", &id, "--level", level, "--backup-dir", dir_s],
+            &[
+                "backup",
+                "verify",
+                &id,
+                "--level",
+                level,
+                "--backup-dir",
+                dir_s,
+            ],
         );
-        assert_eq!(out.status.code(), Some(0), "L{level}: {}", crate::common::text(&out.stdout));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "L{level}: {}",
+            crate::common::text(&out.stdout)
+        );
     }
     let mut damaged = bytes.clone();
     damaged[10] ^= 1;
     std::fs::write(path, &damaged).unwrap();
-    let out = crate::common::migrate(&db.url, &["backup", "verify", path, "--level", "1", "--json"]);
+    let out = crate::common::migrate(
+        &db.url,
+        &["backup", "verify", path, "--level", "1", "--json"],
+    );
     assert_eq!(out.status.code(), Some(1), "a failed check exits 1");
-    let report: serde_json::Value = serde_json::from_str(&crate::common::text(&out.stdout)).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&crate::common::text(&out.stdout)).unwrap();
     assert_eq!(report["passed"], false);
-    let out = crate::common::migrate(&db.url, &["backup", "verify", "backup_nope", "--backup-dir", dir_s]);
+    let out = crate::common::migrate(
+        &db.url,
+        &["backup", "verify", "backup_nope", "--backup-dir", dir_s],
+    );
     assert_eq!(out.status.code(), Some(2), "an unknown backup is an error");
 
-    let out = crate::common::migrate(&db.url, &["backup", "create", "--plain", "--backup-dir", dir_s]);
-    assert_eq!(out.status.code(), Some(0), "{}", crate::common::text(&out.stderr));
-    let out = crate::common::migrate(&db.url, &["backup", "prune", "--keep", "1", "--backup-dir", dir_s, "--json"]);
+    let out = crate::common::migrate(
+        &db.url,
+        &["backup", "create", "--plain", "--backup-dir", dir_s],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        crate::common::text(&out.stderr)
+    );
+    let out = crate::common::migrate(
+        &db.url,
+        &[
+            "backup",
+            "prune",
+            "--keep",
+            "1",
+            "--backup-dir",
+            dir_s,
+            "--json",
+        ],
+    );
     assert_eq!(out.status.code(), Some(0));
-    let pruned: serde_json::Value = serde_json::from_str(&crate::common::text(&out.stdout)).unwrap();
+    let pruned: serde_json::Value =
+        serde_json::from_str(&crate::common::text(&out.stdout)).unwrap();
     assert_eq!(pruned["removed"], serde_json::json!([id]));
     assert!(!Path::new(path).exists());
 }

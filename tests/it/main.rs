@@ -10,7 +10,7 @@ mod deploy;
 mod failures;
 mod lock;
 mod resolve;
-mod safety;
 mod restore;
 mod rollback;
+mod safety;
 mod tls;

@@ -44,8 +44,14 @@ pub fn deploy_risky(db: &TestDb, dir: &Dir, with_down: bool) {
 
 fn can_write(db: &TestDb) -> Result<(), String> {
     db.client()
-        .batch_execute("CREATE TEMP TABLE probe (x int); INSERT INTO author (name) VALUES ('probe')")
-        .map_err(|e| e.as_db_error().map(|d| d.code().code().to_owned()).unwrap_or_default())
+        .batch_execute(
+            "CREATE TEMP TABLE probe (x int); INSERT INTO author (name) VALUES ('probe')",
+        )
+        .map_err(|e| {
+            e.as_db_error()
+                .map(|d| d.code().code().to_owned())
+                .unwrap_or_default()
+        })
 }
 
 #[test]
@@ -74,7 +80,10 @@ fn restore_returns_exactly_to_the_backup_and_reports_rto_and_loss() {
         "fingerprint and counts equal the manifest"
     );
     assert!(!table_exists(&db, "tag") && !table_exists(&db, "follower"));
-    assert!(idle.batch_execute("SELECT 1").is_err(), "old sessions were ended");
+    assert!(
+        idle.batch_execute("SELECT 1").is_err(),
+        "old sessions were ended"
+    );
     assert!(report.sessions_ended >= 1);
     assert!(report.duration.as_secs_f64() > 0.0);
     assert_eq!(report.database, db.name);
@@ -92,7 +101,10 @@ fn restore_returns_exactly_to_the_backup_and_reports_rto_and_loss() {
     // What was lost: the new tables entirely, and the 7 authors written after the backup.
     let lost = |t: &str| report.lost.iter().find(|l| l.table == t).cloned();
     let author = lost("author").expect("author lost rows");
-    assert_eq!((author.rows_at_backup, author.rows_before_restore), (Some(50), 57));
+    assert_eq!(
+        (author.rows_at_backup, author.rows_before_restore),
+        (Some(50), 57)
+    );
     let tag = lost("tag").expect("tag was created after the backup");
     assert_eq!((tag.rows_at_backup, tag.rows_before_restore), (None, 100));
     assert!(lost("follower").is_some());
@@ -110,7 +122,10 @@ fn restore_returns_exactly_to_the_backup_and_reports_rto_and_loss() {
         name: previous,
         url: migrate_tests::cluster().url(&report.previous_database.clone().unwrap()),
     };
-    assert!(table_exists(&old, "tag"), "the replaced database still has the later objects");
+    assert!(
+        table_exists(&old, "tag"),
+        "the replaced database still has the later objects"
+    );
     assert_eq!(can_write(&old).unwrap_err(), "25006", "and refuses writes");
 }
 
@@ -146,7 +161,9 @@ fn read_only_guard_stops_writes_until_dropped() {
         assert!(guard.sessions_ended() >= 1);
         assert!(before.batch_execute("SELECT 1").is_err(), "ended");
         assert_eq!(can_write(&db).unwrap_err(), "25006");
-        db.client().batch_execute("SELECT count(*) FROM author").unwrap();
+        db.client()
+            .batch_execute("SELECT count(*) FROM author")
+            .unwrap();
     }
     assert_eq!(can_write(&db), Ok(()), "the setting is back after drop");
 

@@ -23,7 +23,14 @@ fn plan(
     preference: Preference,
 ) -> Result<rollback::RollbackPlan, RollbackError> {
     let migrations = Engine::new(url(db), dir.path()).migrations().unwrap();
-    rollback::plan(&url(db), &migrations, &selection, store, &provider(), preference)
+    rollback::plan(
+        &url(db),
+        &migrations,
+        &selection,
+        store,
+        &provider(),
+        preference,
+    )
 }
 
 fn run(db: &TestDb, plan: &rollback::RollbackPlan) -> rollback::RollbackOutcome {
@@ -55,15 +62,29 @@ fn rollback_by_restore_returns_to_the_pre_deployment_manifest() {
         .batch_execute("INSERT INTO follower (author_id) VALUES (1), (2)")
         .unwrap();
 
-    let plan = plan(&db, &dir, &store, Selection::To(INIT.into()), Preference::Auto).unwrap();
+    let plan = plan(
+        &db,
+        &dir,
+        &store,
+        Selection::To(INIT.into()),
+        Preference::Auto,
+    )
+    .unwrap();
     assert_eq!(plan.strategy, StrategyKind::Restore, "{}", plan.reason);
     assert_eq!(plan.backup.as_ref().unwrap().id(), backup.id());
-    assert!(plan.reason.contains("no down.sql for 20240202000000_risky"), "{}", plan.reason);
+    assert!(
+        plan.reason.contains("no down.sql for 20240202000000_risky"),
+        "{}",
+        plan.reason
+    );
     let DataLoss::SinceBackup { tables, .. } = &plan.data_loss else {
         panic!("{:?}", plan.data_loss)
     };
     let follower = tables.iter().find(|t| t.table == "follower").unwrap();
-    assert_eq!((follower.rows_at_backup, follower.rows_before_restore), (None, 2));
+    assert_eq!(
+        (follower.rows_at_backup, follower.rows_before_restore),
+        (None, 2)
+    );
 
     let outcome = run(&db, &plan);
     assert_eq!(outcome.strategy, StrategyKind::Restore);
@@ -89,8 +110,20 @@ fn rollback_by_down_sql_returns_to_the_pre_deployment_schema_and_counts() {
     let before = provider().backup(&url(&db), &store).unwrap().manifest.state;
     deploy_risky(&db, &dir, true);
 
-    let plan = plan(&db, &dir, &store, Selection::To(INIT.into()), Preference::Auto).unwrap();
-    assert_eq!(plan.strategy, StrategyKind::DownMigration, "{}", plan.reason);
+    let plan = plan(
+        &db,
+        &dir,
+        &store,
+        Selection::To(INIT.into()),
+        Preference::Auto,
+    )
+    .unwrap();
+    assert_eq!(
+        plan.strategy,
+        StrategyKind::DownMigration,
+        "{}",
+        plan.reason
+    );
     let DataLoss::DroppedByDownScripts { drops } = &plan.data_loss else {
         panic!("{:?}", plan.data_loss)
     };
@@ -104,8 +137,15 @@ fn rollback_by_down_sql_returns_to_the_pre_deployment_schema_and_counts() {
         Vec::<String>::new()
     );
     let ledger = rows(&db);
-    let risky = ledger.iter().find(|r| r.migration_name == RISKY_NAME).unwrap();
-    assert_eq!(risky.state(), RowState::RolledBack, "like resolve --rolled-back");
+    let risky = ledger
+        .iter()
+        .find(|r| r.migration_name == RISKY_NAME)
+        .unwrap();
+    assert_eq!(
+        risky.state(),
+        RowState::RolledBack,
+        "like resolve --rolled-back"
+    );
     // Prisma then sees it as pending and deploys it again.
     let status = Engine::new(url(&db), dir.path()).status().unwrap();
     assert!(!status.is_up_to_date());
@@ -121,7 +161,14 @@ fn failing_down_script_changes_nothing() {
     let text = std::fs::read_to_string(&down).unwrap();
     std::fs::write(&down, format!("{text}\nSELECT * FROM no_such_table;")).unwrap();
     let store = BackupStore::new(dir.path().join("none"));
-    let plan = plan(&db, &dir, &store, Selection::To(INIT.into()), Preference::Down).unwrap();
+    let plan = plan(
+        &db,
+        &dir,
+        &store,
+        Selection::To(INIT.into()),
+        Preference::Down,
+    )
+    .unwrap();
     let err = rollback::execute(
         &plan,
         &url(&db),
@@ -130,7 +177,10 @@ fn failing_down_script_changes_nothing() {
         &RestoreOptions::default(),
     )
     .unwrap_err();
-    assert!(matches!(err, RollbackError::DownFailed { atomic: true, .. }), "{err:?}");
+    assert!(
+        matches!(err, RollbackError::DownFailed { atomic: true, .. }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("nothing was changed"), "{err}");
     assert!(table_exists(&db, "tag") && table_exists(&db, "follower"));
     assert!(rows(&db).iter().all(|r| r.state() == RowState::Applied));
@@ -139,11 +189,21 @@ fn failing_down_script_changes_nothing() {
 #[test]
 fn failed_migration_is_rolled_back_transactionally() {
     let (db, dir) = seeded_db();
-    dir.add("20240303000000_broken", "CREATE TABLE half (id int); SELECT 1/0;");
+    dir.add(
+        "20240303000000_broken",
+        "CREATE TABLE half (id int); SELECT 1/0;",
+    );
     Engine::new(url(&db), dir.path()).deploy().unwrap_err();
     assert!(!table_exists(&db, "half"), "PostgreSQL rolled it back");
     let store = BackupStore::new(dir.path().join("none"));
-    let plan = plan(&db, &dir, &store, Selection::To(INIT.into()), Preference::Auto).unwrap();
+    let plan = plan(
+        &db,
+        &dir,
+        &store,
+        Selection::To(INIT.into()),
+        Preference::Auto,
+    )
+    .unwrap();
     assert_eq!(plan.strategy, StrategyKind::Transactional);
     assert_eq!(plan.data_loss, DataLoss::Nothing);
     let outcome = run(&db, &plan);
@@ -160,22 +220,70 @@ fn planner_explains_when_nothing_applies() {
     let (db, dir) = seeded_db();
     deploy_risky(&db, &dir, false);
     let store = BackupStore::new(dir.path().join("none"));
-    let err = plan(&db, &dir, &store, Selection::To(INIT.into()), Preference::Auto)
-        .unwrap_err()
-        .to_string();
+    let err = plan(
+        &db,
+        &dir,
+        &store,
+        Selection::To(INIT.into()),
+        Preference::Auto,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("no rollback strategy applies"), "{err}");
-    assert!(err.contains("no down.sql for 20240202000000_risky"), "{err}");
-    assert!(err.contains("no backup taken before these migrations"), "{err}");
+    assert!(
+        err.contains("no down.sql for 20240202000000_risky"),
+        "{err}"
+    );
+    assert!(
+        err.contains("no backup taken before these migrations"),
+        "{err}"
+    );
 
-    let err = plan(&db, &dir, &store, Selection::To(INIT.into()), Preference::Down).unwrap_err();
-    assert!(matches!(err, RollbackError::NotApplicable { .. }), "{err:?}");
-    let err = plan(&db, &dir, &store, Selection::LastDeployment, Preference::Auto).unwrap_err();
+    let err = plan(
+        &db,
+        &dir,
+        &store,
+        Selection::To(INIT.into()),
+        Preference::Down,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, RollbackError::NotApplicable { .. }),
+        "{err:?}"
+    );
+    let err = plan(
+        &db,
+        &dir,
+        &store,
+        Selection::LastDeployment,
+        Preference::Auto,
+    )
+    .unwrap_err();
     assert!(matches!(err, RollbackError::NoDeploymentJournal), "{err:?}");
-    let err = plan(&db, &dir, &store, Selection::To("nope".into()), Preference::Auto).unwrap_err();
-    assert!(matches!(err, RollbackError::TargetNotApplied { .. }), "{err:?}");
-    let err = plan(&db, &dir, &store, Selection::To(RISKY_NAME.into()), Preference::Auto)
-        .unwrap_err();
-    assert!(matches!(err, RollbackError::NothingToRollBack { .. }), "{err:?}");
+    let err = plan(
+        &db,
+        &dir,
+        &store,
+        Selection::To("nope".into()),
+        Preference::Auto,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, RollbackError::TargetNotApplied { .. }),
+        "{err:?}"
+    );
+    let err = plan(
+        &db,
+        &dir,
+        &store,
+        Selection::To(RISKY_NAME.into()),
+        Preference::Auto,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, RollbackError::NothingToRollBack { .. }),
+        "{err:?}"
+    );
 }
 
 // The runbook's procedures (migrate-cli/RUNBOOK.md), command for command.
@@ -190,7 +298,10 @@ fn cli(db: &TestDb, dir: &Dir, backups: &Path, args: &[&str]) -> (Option<i32>, S
     }
     let out = migrate(&db.url, &full);
     let text = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(!text.contains(migrate_tests::cluster().password()), "{text}");
+    assert!(
+        !text.contains(migrate_tests::cluster().password()),
+        "{text}"
+    );
     (out.status.code(), text)
 }
 
@@ -212,7 +323,10 @@ fn runbook_immediate_rollback_by_restore() {
     let (code, text) = cli(&db, &dir, b, &["rollback", "--to", INIT, "--dry-run"]);
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("by restore") && text.contains(&id), "{text}");
-    assert!(text.contains("public.tag: 100 rows now, created after the backup"), "{text}");
+    assert!(
+        text.contains("public.tag: 100 rows now, created after the backup"),
+        "{text}"
+    );
     assert!(text.contains("Dry run: nothing was changed."), "{text}");
     assert!(table_exists(&db, "tag"), "dry run changes nothing");
 
@@ -225,7 +339,11 @@ fn runbook_immediate_rollback_by_restore() {
     assert!(text.contains("(RTO)"), "{text}");
     assert_eq!(before.differences(&state_of(&db)), Vec::<String>::new());
     let (code, text) = cli(&db, &dir, b, &["status"]);
-    assert_eq!(code, Some(1), "the rolled-back migration is pending again\n{text}");
+    assert_eq!(
+        code,
+        Some(1),
+        "the rolled-back migration is pending again\n{text}"
+    );
 }
 
 #[test]
@@ -235,20 +353,45 @@ fn runbook_extended_rollback_with_down_scripts() {
     let b = tmp.path();
     let before = without_ledger(&state_of(&db));
     deploy_risky(&db, &dir, true);
-    let (code, text) = cli(&db, &dir, b, &["rollback", "--to", INIT, "--dry-run", "--json"]);
+    let (code, text) = cli(
+        &db,
+        &dir,
+        b,
+        &["rollback", "--to", INIT, "--dry-run", "--json"],
+    );
     assert_eq!(code, Some(0), "{text}");
     let plan: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(plan["plan"]["strategy"], "down_migration");
     assert_eq!(plan["plan"]["migrations"][0]["name"], RISKY_NAME);
-    let (code, text) = cli(&db, &dir, b, &["rollback", "--to", INIT, "--strategy", "down", "--yes"]);
+    let (code, text) = cli(
+        &db,
+        &dir,
+        b,
+        &["rollback", "--to", INIT, "--strategy", "down", "--yes"],
+    );
     assert_eq!(code, Some(0), "{text}");
-    assert_eq!(before.differences(&without_ledger(&state_of(&db))), Vec::<String>::new());
+    assert_eq!(
+        before.differences(&without_ledger(&state_of(&db))),
+        Vec::<String>::new()
+    );
     let (code, text) = cli(&db, &dir, b, &["status", "--json"]);
     assert_eq!(code, Some(1), "{text}");
     let status: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(status["rolled_back"][0], RISKY_NAME, "{status}");
     // Forcing restore without a backup is refused with the reason, exit 1.
-    let (code, text) = cli(&db, &dir, b, &["rollback", "--to", INIT, "--strategy", "restore", "--dry-run"]);
+    let (code, text) = cli(
+        &db,
+        &dir,
+        b,
+        &[
+            "rollback",
+            "--to",
+            INIT,
+            "--strategy",
+            "restore",
+            "--dry-run",
+        ],
+    );
     assert!(code == Some(1) || code == Some(2), "{text}");
     let (code, text) = cli(&db, &dir, b, &["rollback", "--last-deployment"]);
     assert_eq!(code, Some(2), "{text}");
@@ -267,7 +410,9 @@ fn runbook_emergency_read_only_and_restore() {
         .unwrap()
         .to_owned();
     let before = state_of(&db);
-    db.client().batch_execute("DELETE FROM post WHERE id > 10").unwrap();
+    db.client()
+        .batch_execute("DELETE FROM post WHERE id > 10")
+        .unwrap();
 
     let (code, text) = cli(&db, &dir, b, &["maintenance", "read-only", "on"]);
     assert_eq!(code, Some(0), "{text}");
@@ -291,5 +436,7 @@ fn runbook_emergency_read_only_and_restore() {
     // The restored database was never read-only; the switch is lifted for the record anyway.
     let (code, text) = cli(&db, &dir, b, &["maintenance", "read-only", "off"]);
     assert_eq!(code, Some(0), "{text}");
-    db.client().batch_execute("INSERT INTO author (name) VALUES ('back')").unwrap();
+    db.client()
+        .batch_execute("INSERT INTO author (name) VALUES ('back')")
+        .unwrap();
 }

@@ -3,14 +3,17 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use migrate_core::safety::{DefaultAnalyzer, Rule, SafetyAnalyzer, SafetyError, Scope, Severity, Via};
+use migrate_core::safety::{
+    DefaultAnalyzer, Rule, SafetyAnalyzer, SafetyError, Scope, Severity, Via,
+};
 use migrate_core::{Engine, Error, MigrationSource};
 use migrate_tests::TestDb;
 use serde_json::Value;
 
 use crate::common::{migrate, rows, text, url, Dir};
 
-const INIT: &str = "CREATE TABLE \"User\" (\"id\" SERIAL PRIMARY KEY, \"legacy\" TEXT, \"email\" TEXT);\n";
+const INIT: &str =
+    "CREATE TABLE \"User\" (\"id\" SERIAL PRIMARY KEY, \"legacy\" TEXT, \"email\" TEXT);\n";
 const DROP: &str = "-- AlterTable\nALTER TABLE \"User\" DROP COLUMN \"legacy\";\n";
 
 fn has_column(db: &TestDb, column: &str) -> bool {
@@ -29,7 +32,9 @@ fn deploy_refuses_unapproved_destructive_changes_before_writing() {
     let dir = Dir::with(&[("20240101000000_init", INIT)]);
     let engine = Engine::new(url(&db), dir.path());
     engine.deploy().unwrap();
-    db.client().batch_execute("INSERT INTO \"User\" (legacy) VALUES ('keep me')").unwrap();
+    db.client()
+        .batch_execute("INSERT INTO \"User\" (legacy) VALUES ('keep me')")
+        .unwrap();
 
     dir.add("20240102000000_drop_legacy", DROP);
     let err = engine.deploy().unwrap_err();
@@ -58,16 +63,42 @@ fn data_proves_an_empty_column_drop_harmless() {
     let dir = Dir::with(&[("20240101000000_init", INIT)]);
     let engine = Engine::new(url(&db), dir.path());
     engine.deploy().unwrap();
-    db.client().batch_execute("INSERT INTO \"User\" (email) VALUES ('a@b.c')").unwrap();
+    db.client()
+        .batch_execute("INSERT INTO \"User\" (email) VALUES ('a@b.c')")
+        .unwrap();
     dir.add("20240102000000_drop_legacy", DROP);
 
     let mut client = db.client();
-    let review = engine.review(Scope::pending(["20240102000000_drop_legacy".to_owned()]), Some(&mut client)).unwrap();
-    let finding = review.report.findings().find(|f| f.rule == Rule::DropColumn).unwrap();
+    let review = engine
+        .review(
+            Scope::pending(["20240102000000_drop_legacy".to_owned()]),
+            Some(&mut client),
+        )
+        .unwrap();
+    let finding = review
+        .report
+        .findings()
+        .find(|f| f.rule == Rule::DropColumn)
+        .unwrap();
     assert_eq!(finding.severity, Severity::Info, "{finding:#?}");
-    assert!(finding.facts.iter().any(|f| f.contains("holds no non-null value")), "{:?}", finding.facts);
-    assert!(finding.facts.iter().any(|f| f.contains("about")), "row estimate and size: {:?}", finding.facts);
-    assert_eq!(engine.deploy().unwrap().applied.len(), 1, "nothing left to approve");
+    assert!(
+        finding
+            .facts
+            .iter()
+            .any(|f| f.contains("holds no non-null value")),
+        "{:?}",
+        finding.facts
+    );
+    assert!(
+        finding.facts.iter().any(|f| f.contains("about")),
+        "row estimate and size: {:?}",
+        finding.facts
+    );
+    assert_eq!(
+        engine.deploy().unwrap().applied.len(),
+        1,
+        "nothing left to approve"
+    );
 }
 
 #[test]
@@ -76,19 +107,38 @@ fn data_aware_mode_predicts_failures() {
     let dir = Dir::with(&[("20240101000000_init", INIT)]);
     let engine = Engine::new(url(&db), dir.path());
     engine.deploy().unwrap();
-    db.client().batch_execute("INSERT INTO \"User\" (email) VALUES (NULL), ('x'), ('x')").unwrap();
+    db.client()
+        .batch_execute("INSERT INTO \"User\" (email) VALUES (NULL), ('x'), ('x')")
+        .unwrap();
     dir.add("20240102000000_strict", "ALTER TABLE \"User\" ALTER COLUMN \"email\" SET NOT NULL;\nALTER TABLE \"User\" ADD CONSTRAINT \"User_email_key\" UNIQUE (\"email\");\n");
     let mut client = db.client();
-    let review = engine.review(Scope::pending(["20240102000000_strict".to_owned()]), Some(&mut client)).unwrap();
+    let review = engine
+        .review(
+            Scope::pending(["20240102000000_strict".to_owned()]),
+            Some(&mut client),
+        )
+        .unwrap();
     let facts: BTreeMap<String, Vec<String>> = review
         .report
         .findings()
         .map(|f| (f.rule.name().to_owned(), f.facts.clone()))
         .collect();
-    assert!(facts["setting-not-null-without-check"].iter().any(|f| f.contains("will fail: 1 rows have NULL")), "{facts:?}");
-    assert!(facts["adding-unique-constraint"].iter().any(|f| f.contains("will fail: 1 duplicated")), "{facts:?}");
+    assert!(
+        facts["setting-not-null-without-check"]
+            .iter()
+            .any(|f| f.contains("will fail: 1 rows have NULL")),
+        "{facts:?}"
+    );
+    assert!(
+        facts["adding-unique-constraint"]
+            .iter()
+            .any(|f| f.contains("will fail: 1 duplicated")),
+        "{facts:?}"
+    );
     // The session is usable and writable again afterwards.
-    client.batch_execute("CREATE TABLE scratch (id int)").unwrap();
+    client
+        .batch_execute("CREATE TABLE scratch (id int)")
+        .unwrap();
 }
 
 #[test]
@@ -96,35 +146,107 @@ fn cli_deploy_needs_explicit_approval_and_plan_reports_json() {
     let db = TestDb::new();
     let dir = Dir::with(&[("20240101000000_init", INIT)]);
     let d = dir.path().to_str().unwrap();
-    assert_eq!(migrate(&db.url, &["deploy", "--migrations-dir", d]).status.code(), Some(0));
-    db.client().batch_execute("INSERT INTO \"User\" (legacy) VALUES ('keep me')").unwrap();
+    assert_eq!(
+        migrate(&db.url, &["deploy", "--migrations-dir", d])
+            .status
+            .code(),
+        Some(0)
+    );
+    db.client()
+        .batch_execute("INSERT INTO \"User\" (legacy) VALUES ('keep me')")
+        .unwrap();
     dir.add("20240102000000_drop_legacy", DROP);
 
-    let out = migrate(&db.url, &["plan", "--format", "json", "--migrations-dir", d]);
-    assert_eq!(out.status.code(), Some(1), "an unapproved error finding fails the plan");
+    let out = migrate(
+        &db.url,
+        &["plan", "--format", "json", "--migrations-dir", d],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an unapproved error finding fails the plan"
+    );
     let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(plan["statements"], 1, "only the pending migration is analysed");
+    assert_eq!(
+        plan["statements"], 1,
+        "only the pending migration is analysed"
+    );
     assert_eq!(plan["unrecognized"], 0);
     let f = &plan["findings"][0];
-    for (key, want) in [("rule", "drop-column"), ("severity", "error"), ("migration", "20240102000000_drop_legacy"), ("lock", "ACCESS_EXCLUSIVE")] {
+    for (key, want) in [
+        ("rule", "drop-column"),
+        ("severity", "error"),
+        ("migration", "20240102000000_drop_legacy"),
+        ("lock", "ACCESS_EXCLUSIVE"),
+    ] {
         assert_eq!(f[key], want, "{key}: {f}");
     }
-    assert_eq!((f["stage"].as_u64(), f["line"].as_u64(), f["column"].as_u64()), (Some(3), Some(2), Some(1)));
-    assert!(f["facts"][1].as_str().unwrap().contains("1 non-null values"), "{f}");
+    assert_eq!(
+        (
+            f["stage"].as_u64(),
+            f["line"].as_u64(),
+            f["column"].as_u64()
+        ),
+        (Some(3), Some(2), Some(1))
+    );
+    assert!(
+        f["facts"][1]
+            .as_str()
+            .unwrap()
+            .contains("1 non-null values"),
+        "{f}"
+    );
 
     let out = migrate(&db.url, &["deploy", "--yes", "--migrations-dir", d]);
-    assert_eq!(out.status.code(), Some(1), "--yes never approves destructive changes");
-    assert!(text(&out.stderr).contains("need approval"), "{}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "--yes never approves destructive changes"
+    );
+    assert!(
+        text(&out.stderr).contains("need approval"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(has_column(&db, "legacy"));
 
-    let out = migrate(&db.url, &["deploy", "--approve", "20240102000000_drop_legacy:drop-column", "--migrations-dir", d]);
+    let out = migrate(
+        &db.url,
+        &[
+            "deploy",
+            "--approve",
+            "20240102000000_drop_legacy:drop-column",
+            "--migrations-dir",
+            d,
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(!has_column(&db, "legacy"));
 
     for format in ["markdown", "sarif", "github", "human"] {
-        let out = migrate(&db.url, &["plan", "--offline", "--format", format, "--fail-on", "info", "--migrations-dir", d]);
-        assert!(matches!(out.status.code(), Some(0 | 1)), "{format}: {}", text(&out.stderr));
-        assert!(text(&out.stdout).contains("drop-column"), "{format}: {}", text(&out.stdout));
+        let out = migrate(
+            &db.url,
+            &[
+                "plan",
+                "--offline",
+                "--format",
+                format,
+                "--fail-on",
+                "info",
+                "--migrations-dir",
+                d,
+            ],
+        );
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{format}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stdout).contains("drop-column"),
+            "{format}: {}",
+            text(&out.stdout)
+        );
     }
 }
 
@@ -148,22 +270,43 @@ fn corpus_is_fully_classified_and_new_tables_are_not_flagged() {
         let migrations = MigrationSource::new(&dir).load().unwrap();
         let report = DefaultAnalyzer::default().analyze(&migrations, &Scope::all());
         statements += report.statement_count();
-        fallback += report.migrations.iter().flat_map(|m| &m.statements).filter(|s| s.via == Via::Fallback).count();
+        fallback += report
+            .migrations
+            .iter()
+            .flat_map(|m| &m.statements)
+            .filter(|s| s.via == Via::Fallback)
+            .count();
         assert_eq!(report.unrecognized_count(), 0, "{}", dir.display());
         for analysis in &report.migrations {
-            let created: Vec<String> = migrate_core::safety::parse_script(migrations.get(&analysis.migration).unwrap().script().unwrap().sql())
-                .into_iter()
-                .flat_map(|s| s.actions)
-                .filter_map(|a| match a {
-                    migrate_core::safety::ir::Action::CreateTable { table, .. } => Some(table.to_string()),
-                    _ => None,
-                })
-                .collect();
+            let created: Vec<String> = migrate_core::safety::parse_script(
+                migrations
+                    .get(&analysis.migration)
+                    .unwrap()
+                    .script()
+                    .unwrap()
+                    .sql(),
+            )
+            .into_iter()
+            .flat_map(|s| s.actions)
+            .filter_map(|a| match a {
+                migrate_core::safety::ir::Action::CreateTable { table, .. } => {
+                    Some(table.to_string())
+                }
+                _ => None,
+            })
+            .collect();
             for f in &analysis.findings {
                 *per_rule.entry(f.rule.name()).or_default() += 1;
-                if matches!(f.rule, Rule::CreateIndexNonConcurrently | Rule::AddingForeignKeyWithoutNotValid) {
+                if matches!(
+                    f.rule,
+                    Rule::CreateIndexNonConcurrently | Rule::AddingForeignKeyWithoutNotValid
+                ) {
                     let table = f.table.clone().unwrap_or_default();
-                    assert!(!created.contains(&table), "{} flagged on {table}, created in the same migration", analysis.migration);
+                    assert!(
+                        !created.contains(&table),
+                        "{} flagged on {table}, created in the same migration",
+                        analysis.migration
+                    );
                 }
             }
         }

@@ -8,7 +8,9 @@ use migrate_core::backup::{
 };
 use serde_json::{json, Value};
 
-use crate::cli::{BackupArgs, BackupCommand, BackupCreateArgs, BackupPruneArgs, BackupVerifyArgs, Cli};
+use crate::cli::{
+    BackupArgs, BackupCommand, BackupCreateArgs, BackupPruneArgs, BackupVerifyArgs, Cli,
+};
 use crate::output::{Outcome, Output, BOLD, DIM, GREEN, RED};
 
 pub(super) fn run(cli: &Cli, args: &BackupArgs, out: &Output) -> anyhow::Result<Outcome> {
@@ -70,7 +72,11 @@ fn run_create(
         compression: args.compress,
         bin_dir: None,
     });
-    out.line(format!("Backing up {} into {}", engine.url(), store.dir().display()));
+    out.line(format!(
+        "Backing up {} into {}",
+        engine.url(),
+        store.dir().display()
+    ));
     let backup = provider.backup(engine.url(), store)?;
     let m = &backup.manifest;
     out.line(format!(
@@ -85,7 +91,11 @@ fn run_create(
     let mut json = backup_json(&backup);
     let mut ok = true;
     if args.verify_level > 0 {
-        let level: VerifyLevel = args.verify_level.to_string().parse().map_err(anyhow::Error::msg)?;
+        let level: VerifyLevel = args
+            .verify_level
+            .to_string()
+            .parse()
+            .map_err(anyhow::Error::msg)?;
         let report = provider.verify(&backup, level, &VerifyOptions::default())?;
         print_report(&report, out);
         ok = report.passed();
@@ -127,7 +137,7 @@ fn run_verify(
     let level: VerifyLevel = args.level.to_string().parse().map_err(anyhow::Error::msg)?;
     let mut options = VerifyOptions::default();
     if args.scratch_on_server {
-        options.scratch = Scratch::Server(super::engine(cli, out)?.url().clone());
+        options.scratch = Scratch::Server(Box::new(super::engine(cli, out)?.url().clone()));
     }
     out.line(format!("Verifying {} at level {}", backup.id(), args.level));
     let report = PgDumpBackup::default().verify(&backup, level, &options)?;
@@ -145,7 +155,9 @@ fn run_verify(
 
 fn run_prune(args: &BackupPruneArgs, store: &BackupStore, out: &Output) -> anyhow::Result<Outcome> {
     let max_age = match args.max_age_days {
-        Some(days) if days.is_finite() && days >= 0.0 => Some(Duration::from_secs_f64(days * 86400.0)),
+        Some(days) if days.is_finite() && days >= 0.0 => {
+            Some(Duration::from_secs_f64(days * 86400.0))
+        }
         Some(days) => anyhow::bail!("--max-age-days must be a number of days >= 0, got {days}"),
         None => None,
     };

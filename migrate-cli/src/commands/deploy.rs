@@ -82,21 +82,34 @@ fn approve_interactively(
     let migrations = engine.migrations()?;
     let path_of = |name: &str| dir.join(name).join("migration.sql").display().to_string();
     let text_of = |name: &str| {
-        migrations.get(name).and_then(|m| m.script()).map(|s| s.text().to_owned())
+        migrations
+            .get(name)
+            .and_then(|m| m.script())
+            .map(|s| s.text().to_owned())
     };
     let mut shown = review.report.clone();
     for m in &mut shown.migrations {
         m.findings.retain(|f| f.needs_approval());
     }
-    let sources = Sources { path: &path_of, text: &text_of };
-    eprint!("{}", report::render(&shown, &review.approvals, &sources, Format::Human));
-    if !super::ask(&format!("Approve these {} destructive or high-risk change(s) for this deployment?", unapproved.len())) {
+    let sources = Sources {
+        path: &path_of,
+        text: &text_of,
+    };
+    eprint!(
+        "{}",
+        report::render(&shown, &review.approvals, &sources, Format::Human)
+    );
+    if !super::ask(&format!(
+        "Approve these {} destructive or high-risk change(s) for this deployment?",
+        unapproved.len()
+    )) {
         return Ok(None);
     }
     let mut gate = gate.clone();
-    gate.approvals.extend(unapproved.iter().map(|f| RunApproval {
-        migration: f.migration.clone(),
-        rule: Some(f.rule),
-    }));
+    gate.approvals
+        .extend(unapproved.iter().map(|f| RunApproval {
+            migration: f.migration.clone(),
+            rule: Some(f.rule),
+        }));
     Ok(Some(gate))
 }

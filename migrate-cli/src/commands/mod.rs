@@ -3,8 +3,8 @@
 mod backup;
 mod baseline;
 mod deploy;
-mod plan;
 mod maintenance;
+mod plan;
 mod rehearse;
 mod resolve;
 mod restore;

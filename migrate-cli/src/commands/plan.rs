@@ -15,7 +15,11 @@ pub(super) fn run(cli: &Cli, args: &PlanArgs, out: &Output) -> anyhow::Result<Ou
     if args.list_rules {
         return Ok(list_rules(out));
     }
-    let format: Format = if cli.json { Format::Json } else { args.format.parse().map_err(anyhow::Error::msg)? };
+    let format: Format = if cli.json {
+        Format::Json
+    } else {
+        args.format.parse().map_err(anyhow::Error::msg)?
+    };
     let fail_on: Severity = args.fail_on.parse().map_err(anyhow::Error::msg)?;
     let engine = match (&cli.database_url, args.offline) {
         (Some(url), false) if !url.trim().is_empty() => Some(super::engine(cli, out)?),
@@ -25,14 +29,20 @@ pub(super) fn run(cli: &Cli, args: &PlanArgs, out: &Output) -> anyhow::Result<Ou
     let (scope, mut extra) = scope(cli, args, &migrations)?;
     let mut review = match engine {
         Some(engine) => live_review(&engine, scope, &migrations)?,
-        None => SafetyGate::default().review(&migrations, &scope.unwrap_or_else(Scope::all), None)?,
+        None => {
+            SafetyGate::default().review(&migrations, &scope.unwrap_or_else(Scope::all), None)?
+        }
     };
     review.report.migrations.append(&mut extra.migrations);
 
     let dir = cli.migrations_dir.clone();
     let path_of = |name: &str| -> String {
         let in_dir = dir.join(name).join("migration.sql");
-        if in_dir.exists() { in_dir.display().to_string() } else { name.to_owned() }
+        if in_dir.exists() {
+            in_dir.display().to_string()
+        } else {
+            name.to_owned()
+        }
     };
     let text_of = |name: &str| -> Option<String> {
         migrations
@@ -41,7 +51,10 @@ pub(super) fn run(cli: &Cli, args: &PlanArgs, out: &Output) -> anyhow::Result<Ou
             .map(|s| s.text().to_owned())
             .or_else(|| std::fs::read_to_string(name).ok())
     };
-    let sources = Sources { path: &path_of, text: &text_of };
+    let sources = Sources {
+        path: &path_of,
+        text: &text_of,
+    };
     let rendered = report::render(&review.report, &review.approvals, &sources, format);
     let failing = review
         .report
@@ -52,7 +65,10 @@ pub(super) fn run(cli: &Cli, args: &PlanArgs, out: &Output) -> anyhow::Result<Ou
         return Ok(Outcome { ok: !failing, json });
     }
     println!("{}", rendered.trim_end());
-    Ok(Outcome { ok: !failing, json: serde_json::Value::Null })
+    Ok(Outcome {
+        ok: !failing,
+        json: serde_json::Value::Null,
+    })
 }
 
 /// Reviews with the database: the pending migrations (unless the scope was given), with live
@@ -66,7 +82,11 @@ fn live_review(
         Ok(client) => client,
         Err(e) => {
             log::warn!("database not reachable, analysing offline: {e}");
-            return Ok(SafetyGate::default().review(migrations, &scope.unwrap_or_else(Scope::all), None)?);
+            return Ok(SafetyGate::default().review(
+                migrations,
+                &scope.unwrap_or_else(Scope::all),
+                None,
+            )?);
         }
     };
     let scope = match scope {
@@ -98,17 +118,29 @@ fn scope(
             None if path.is_dir() => {
                 let dir_migrations = migrate_core::MigrationSource::new(path).load()?;
                 let analyzer = DefaultAnalyzer::default();
-                let report = migrate_core::safety::SafetyAnalyzer::analyze(&analyzer, &dir_migrations, &Scope::all());
+                let report = migrate_core::safety::SafetyAnalyzer::analyze(
+                    &analyzer,
+                    &dir_migrations,
+                    &Scope::all(),
+                );
                 extra.migrations.extend(report.migrations);
             }
             None => {
-                let sql = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-                let analysis = DefaultAnalyzer::default().analyze_sql(&path.display().to_string(), &sql);
+                let sql = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                let analysis =
+                    DefaultAnalyzer::default().analyze_sql(&path.display().to_string(), &sql);
                 extra.migrations.push(analysis);
             }
         }
     }
-    Ok((Some(Scope { targets: Some(names.into_iter().collect()), ..Scope::all() }), extra))
+    Ok((
+        Some(Scope {
+            targets: Some(names.into_iter().collect()),
+            ..Scope::all()
+        }),
+        extra,
+    ))
 }
 
 /// The migration a path designates (its directory or its `migration.sql`), when it is one of
@@ -127,7 +159,13 @@ fn list_rules(out: &Output) -> Outcome {
     let rules: Vec<serde_json::Value> = Rule::ALL
         .iter()
         .map(|r| {
-            out.line(format!("{:<40} {:<8} stage {}  {}", r.name(), r.default_severity(), r.stage() as u8, r.help()));
+            out.line(format!(
+                "{:<40} {:<8} stage {}  {}",
+                r.name(),
+                r.default_severity(),
+                r.stage() as u8,
+                r.help()
+            ));
             serde_json::json!({
                 "rule": r.name(),
                 "severity": r.default_severity(),

@@ -1,6 +1,8 @@
 //! `migrate restore BACKUP`.
 
-use migrate_core::backup::{BackupProvider, BackupStore, PgDumpBackup, RestoreOptions, RestoreReport};
+use migrate_core::backup::{
+    BackupProvider, BackupStore, PgDumpBackup, RestoreOptions, RestoreReport,
+};
 use serde_json::{json, Value};
 
 use crate::cli::{Cli, RestoreArgs};
@@ -19,15 +21,28 @@ pub(super) fn print_restore(report: &RestoreReport, out: &Output) {
     if report.lost.is_empty() {
         out.line("Nothing was written after the backup.");
     } else {
-        out.line(format!("{YELLOW}Lost (written after the backup):{YELLOW:#}"));
+        out.line(format!(
+            "{YELLOW}Lost (written after the backup):{YELLOW:#}"
+        ));
         for t in &report.lost {
-            let was = t.rows_at_backup.map_or("created after the backup".to_owned(), |n| format!("{n} rows at backup"));
-            let writes = t.writes_since_backup.map_or(String::new(), |w| format!(", ~{w} writes since"));
-            out.line(format!("  {}.{}: {} rows before the restore, {was}{writes}", t.schema, t.table, t.rows_before_restore));
+            let was = t
+                .rows_at_backup
+                .map_or("created after the backup".to_owned(), |n| {
+                    format!("{n} rows at backup")
+                });
+            let writes = t
+                .writes_since_backup
+                .map_or(String::new(), |w| format!(", ~{w} writes since"));
+            out.line(format!(
+                "  {}.{}: {} rows before the restore, {was}{writes}",
+                t.schema, t.table, t.rows_before_restore
+            ));
         }
     }
     if let Some(previous) = &report.previous_database {
-        out.line(format!("The replaced database is kept, read-only, as {previous}."));
+        out.line(format!(
+            "The replaced database is kept, read-only, as {previous}."
+        ));
     }
 }
 

@@ -29,7 +29,11 @@ fn print_plan(plan: &RollbackPlan, out: &Output) {
         plan.strategy
     ));
     for t in plan.targets.iter().rev() {
-        out.line(format!("  {}{}", t.name, if t.applied { "" } else { " (failed)" }));
+        out.line(format!(
+            "  {}{}",
+            t.name,
+            if t.applied { "" } else { " (failed)" }
+        ));
     }
     out.line(format!("Why: {}", plan.reason));
     match &plan.data_loss {
@@ -43,13 +47,22 @@ fn print_plan(plan: &RollbackPlan, out: &Output) {
             }
         }
         DataLoss::SinceBackup { backup, tables } => {
-            out.line(format!("{YELLOW}Data lost{YELLOW:#}: everything written after backup {backup}:"));
+            out.line(format!(
+                "{YELLOW}Data lost{YELLOW:#}: everything written after backup {backup}:"
+            ));
             if tables.is_empty() {
                 out.line("  nothing was written since");
             }
             for t in tables {
-                let was = t.rows_at_backup.map_or("created after the backup".to_owned(), |n| format!("{n} at backup"));
-                out.line(format!("  {}.{}: {} rows now, {was}", t.schema, t.table, t.rows_before_restore));
+                let was = t
+                    .rows_at_backup
+                    .map_or("created after the backup".to_owned(), |n| {
+                        format!("{n} at backup")
+                    });
+                out.line(format!(
+                    "  {}.{}: {} rows now, {was}",
+                    t.schema, t.table, t.rows_before_restore
+                ));
             }
         }
         _ => {}
@@ -71,14 +84,28 @@ pub(super) fn run(cli: &Cli, args: &RollbackArgs, out: &Output) -> anyhow::Resul
     let migrations = engine.migrations()?;
     let store = BackupStore::new(&args.dir.backup_dir);
     let provider = PgDumpBackup::default();
-    let plan = rollback::plan(engine.url(), &migrations, &selection, &store, &provider, preference)?;
+    let plan = rollback::plan(
+        engine.url(),
+        &migrations,
+        &selection,
+        &store,
+        &provider,
+        preference,
+    )?;
     print_plan(&plan, out);
     let mut json = json!({ "plan": plan_json(&plan), "dry_run": args.dry_run });
     if args.dry_run {
         out.line("Dry run: nothing was changed.");
         return Ok(Outcome::ok(json));
     }
-    super::confirm(cli, &format!("Roll back {} migration(s) by {}?", plan.targets.len(), plan.strategy))?;
+    super::confirm(
+        cli,
+        &format!(
+            "Roll back {} migration(s) by {}?",
+            plan.targets.len(),
+            plan.strategy
+        ),
+    )?;
     let outcome = rollback::execute(
         &plan,
         engine.url(),

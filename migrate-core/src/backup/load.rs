@@ -50,14 +50,24 @@ pub(crate) fn load(
         BackupFormat::PlainGzip => {
             let mut command = tools.psql_command(url);
             command
-                .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password", "-f", "-"])
+                .args([
+                    "-X",
+                    "-q",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "--no-password",
+                    "-f",
+                    "-",
+                ])
                 .stdin(Stdio::piped())
                 .stdout(Stdio::null());
             let mut running = Running::spawn(&mut command)?;
             let file = File::open(&path).map_err(BackupError::io("open", &path))?;
             let mut decoder = GzDecoder::new(BufReader::new(file));
             let fed = match running.child.stdin.take() {
-                Some(mut stdin) => copy_chunked(&mut decoder, &mut stdin).and_then(|_| stdin.flush()),
+                Some(mut stdin) => {
+                    copy_chunked(&mut decoder, &mut stdin).and_then(|_| stdin.flush())
+                }
                 None => Ok(()),
             };
             // psql's own error explains a broken pipe better than the pipe does.
@@ -77,10 +87,20 @@ pub(crate) struct ScratchDatabase {
 
 impl ScratchDatabase {
     /// Creates an empty database on the server of `admin` (connected to a maintenance database).
-    pub(crate) fn create(mut admin: Client, name: String, target: String) -> Result<Self, BackupError> {
+    pub(crate) fn create(
+        mut admin: Client,
+        name: String,
+        target: String,
+    ) -> Result<Self, BackupError> {
         admin
-            .batch_execute(&format!("CREATE DATABASE {} TEMPLATE template0", quote_ident(&name)))
-            .map_err(BackupError::query(format!("creating scratch database {name}"), target.clone()))?;
+            .batch_execute(&format!(
+                "CREATE DATABASE {} TEMPLATE template0",
+                quote_ident(&name)
+            ))
+            .map_err(BackupError::query(
+                format!("creating scratch database {name}"),
+                target.clone(),
+            ))?;
         Ok(Self {
             admin,
             name,
@@ -100,10 +120,10 @@ impl Drop for ScratchDatabase {
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
             &[&self.name],
         );
-        if let Err(e) = self
-            .admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {}", quote_ident(&self.name)))
-        {
+        if let Err(e) = self.admin.batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {}",
+            quote_ident(&self.name)
+        )) {
             log::warn!(
                 target: "migrate_core::backup",
                 "could not drop scratch database {} on {}: {e}",

@@ -144,7 +144,10 @@ impl Manifest {
     /// The names of the migrations applied at backup time.
     #[must_use]
     pub fn applied_migrations(&self) -> Vec<&str> {
-        self.ledger.iter().map(|e| e.migration_name.as_str()).collect()
+        self.ledger
+            .iter()
+            .map(|e| e.migration_name.as_str())
+            .collect()
     }
 
     /// The entry of `schema.table`, if the backup has that table.

@@ -70,14 +70,20 @@ impl PgDumpBackup {
 }
 
 /// The server's version: (`server_version`, major).
-pub(crate) fn server_version(client: &mut Client, target: &str) -> Result<(String, u32), BackupError> {
+pub(crate) fn server_version(
+    client: &mut Client,
+    target: &str,
+) -> Result<(String, u32), BackupError> {
     let row = client
         .query_one(
             "SELECT current_setting('server_version'), \
              current_setting('server_version_num')::int / 10000",
             &[],
         )
-        .map_err(BackupError::query("reading the server version", target.to_owned()))?;
+        .map_err(BackupError::query(
+            "reading the server version",
+            target.to_owned(),
+        ))?;
     let major: i32 = row.get(1);
     Ok((row.get(0), u32::try_from(major).unwrap_or(0)))
 }
@@ -120,7 +126,10 @@ impl BackupProvider for PgDumpBackup {
             .isolation_level(IsolationLevel::RepeatableRead)
             .read_only(true)
             .start()
-            .map_err(BackupError::query("starting the snapshot transaction", target.clone()))?;
+            .map_err(BackupError::query(
+                "starting the snapshot transaction",
+                target.clone(),
+            ))?;
         let snapshot: String = tx
             .query_one("SELECT pg_export_snapshot()", &[])
             .map_err(BackupError::query("exporting the snapshot", target.clone()))?
@@ -155,18 +164,17 @@ impl BackupProvider for PgDumpBackup {
             .mode(0o600)
             .open(&partial_path)
             .map_err(BackupError::io("create", &partial_path))?;
-        let mut stdout = running
-            .child
-            .stdout
-            .take()
-            .ok_or_else(|| BackupError::io("read", "pg_dump")(std::io::ErrorKind::BrokenPipe.into()))?;
+        let mut stdout = running.child.stdout.take().ok_or_else(|| {
+            BackupError::io("read", "pg_dump")(std::io::ErrorKind::BrokenPipe.into())
+        })?;
 
         // The state is read while pg_dump streams: the shared snapshot makes the order irrelevant,
         // and the two overlap in time instead of adding up.
         let state = std::thread::scope(|scope| {
             let state = scope.spawn(|| DatabaseState::capture(&mut tx, &target));
             let copied = (|| -> std::io::Result<(File, super::Digests)> {
-                let mut hashing = HashingWriter::new(BufWriter::with_capacity(super::hash::CHUNK, file));
+                let mut hashing =
+                    HashingWriter::new(BufWriter::with_capacity(super::hash::CHUNK, file));
                 match self.options.format {
                     BackupFormat::Custom => {
                         copy_chunked(&mut stdout, &mut hashing)?;
@@ -179,7 +187,9 @@ impl BackupProvider for PgDumpBackup {
                     }
                 }
                 let (buffered, digests) = hashing.finish();
-                let file = buffered.into_inner().map_err(std::io::IntoInnerError::into_error)?;
+                let file = buffered
+                    .into_inner()
+                    .map_err(std::io::IntoInnerError::into_error)?;
                 Ok((file, digests))
             })();
             (state.join(), copied)
@@ -194,10 +204,14 @@ impl BackupProvider for PgDumpBackup {
         let (file, digests) = copied.map_err(BackupError::io("write", &partial_path))?;
         drop(stdout);
         running.finish()?;
-        tx.commit()
-            .map_err(BackupError::query("ending the snapshot transaction", target.clone()))?;
-        file.sync_all().map_err(BackupError::io("sync", &partial_path))?;
-        fs::rename(&partial_path, &final_path).map_err(BackupError::io("rename into place", &final_path))?;
+        tx.commit().map_err(BackupError::query(
+            "ending the snapshot transaction",
+            target.clone(),
+        ))?;
+        file.sync_all()
+            .map_err(BackupError::io("sync", &partial_path))?;
+        fs::rename(&partial_path, &final_path)
+            .map_err(BackupError::io("rename into place", &final_path))?;
         guard.armed = false;
 
         let manifest = Manifest {
@@ -274,7 +288,10 @@ pub(crate) fn read_ledger(
 ) -> Result<(bool, Vec<LedgerRow>), BackupError> {
     let present: bool = client
         .query_one("SELECT to_regclass('_prisma_migrations') IS NOT NULL", &[])
-        .map_err(BackupError::query("looking for the ledger", target.to_owned()))?
+        .map_err(BackupError::query(
+            "looking for the ledger",
+            target.to_owned(),
+        ))?
         .get(0);
     if !present {
         return Ok((false, Vec::new()));

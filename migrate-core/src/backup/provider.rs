@@ -1,6 +1,9 @@
 //! The extension point: how backups are taken, checked and restored.
 
-use super::{Backup, BackupError, BackupStore, RestoreOptions, RestoreReport, VerifyLevel, VerifyOptions, VerifyReport};
+use super::{
+    Backup, BackupError, BackupStore, RestoreOptions, RestoreReport, VerifyLevel, VerifyOptions,
+    VerifyReport,
+};
 use crate::connection::DatabaseUrl;
 
 /// Takes restorable snapshots of a database before migrations run, and gives them back.

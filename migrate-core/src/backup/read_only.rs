@@ -37,7 +37,11 @@ pub(crate) fn admin_client(url: &DatabaseUrl) -> Result<Client, BackupError> {
 /// # Errors
 ///
 /// [`BackupError::Query`].
-pub fn is_read_only(client: &mut Client, database: &str, target: &str) -> Result<bool, BackupError> {
+pub fn is_read_only(
+    client: &mut Client,
+    database: &str,
+    target: &str,
+) -> Result<bool, BackupError> {
     let row = client
         .query_one(
             "SELECT EXISTS (SELECT 1 FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase \
@@ -50,27 +54,41 @@ pub fn is_read_only(client: &mut Client, database: &str, target: &str) -> Result
 }
 
 /// Ends every other client session on `database`; returns how many.
-pub(crate) fn end_sessions(client: &mut Client, database: &str, target: &str) -> Result<u64, BackupError> {
+pub(crate) fn end_sessions(
+    client: &mut Client,
+    database: &str,
+    target: &str,
+) -> Result<u64, BackupError> {
     let row = client
         .query_one(
             "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity \
              WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
             &[&database],
         )
-        .map_err(BackupError::query(format!("ending the sessions on {database}"), target.to_owned()))?;
+        .map_err(BackupError::query(
+            format!("ending the sessions on {database}"),
+            target.to_owned(),
+        ))?;
     let ended: i64 = row.get(0);
     Ok(u64::try_from(ended).unwrap_or(0))
 }
 
 fn set(client: &mut Client, database: &str, on: bool, target: &str) -> Result<(), BackupError> {
     let sql = if on {
-        format!("ALTER DATABASE {} SET default_transaction_read_only = on", quote_ident(database))
+        format!(
+            "ALTER DATABASE {} SET default_transaction_read_only = on",
+            quote_ident(database)
+        )
     } else {
-        format!("ALTER DATABASE {} RESET default_transaction_read_only", quote_ident(database))
+        format!(
+            "ALTER DATABASE {} RESET default_transaction_read_only",
+            quote_ident(database)
+        )
     };
-    client
-        .batch_execute(&sql)
-        .map_err(BackupError::query(format!("switching read-only mode of {database}"), target.to_owned()))
+    client.batch_execute(&sql).map_err(BackupError::query(
+        format!("switching read-only mode of {database}"),
+        target.to_owned(),
+    ))
 }
 
 /// Switches the database of `url` to read-only (ending the sessions that could still write) or
@@ -169,7 +187,11 @@ impl ReadOnlyGuard {
     /// [`BackupError::Query`].
     pub fn release(mut self) -> Result<(), BackupError> {
         self.armed = false;
-        let (database, on, target) = (self.database.clone(), self.was_read_only, self.target.clone());
+        let (database, on, target) = (
+            self.database.clone(),
+            self.was_read_only,
+            self.target.clone(),
+        );
         set(&mut self.admin, &database, on, &target)
     }
 }
@@ -177,7 +199,11 @@ impl ReadOnlyGuard {
 impl Drop for ReadOnlyGuard {
     fn drop(&mut self) {
         if self.armed {
-            let (database, on, target) = (self.database.clone(), self.was_read_only, self.target.clone());
+            let (database, on, target) = (
+                self.database.clone(),
+                self.was_read_only,
+                self.target.clone(),
+            );
             if let Err(e) = set(&mut self.admin, &database, on, &target) {
                 log::error!(target: "migrate_core::backup", "could not restore the read-only setting of {database}: {e}");
             }

@@ -116,7 +116,11 @@ pub(crate) fn losses(at_backup: &DatabaseState, now: &DatabaseState) -> Vec<Tabl
 
 /// The database-level settings of `database` (`ALTER DATABASE … SET`), which a dump does not
 /// carry, except the read-only switch that we manage.
-fn database_settings(admin: &mut postgres::Client, database: &str, target: &str) -> Result<Vec<String>, BackupError> {
+fn database_settings(
+    admin: &mut postgres::Client,
+    database: &str,
+    target: &str,
+) -> Result<Vec<String>, BackupError> {
     let rows = admin
         .query(
             "SELECT unnest(s.setconfig) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase \
@@ -148,7 +152,12 @@ pub(crate) fn restore(
     let database = url.database().to_owned();
     let tools = tools_for(provider, backup)?;
 
-    let check = super::verify::verify(provider, backup, options.verify_before, &VerifyOptions::default())?;
+    let check = super::verify::verify(
+        provider,
+        backup,
+        options.verify_before,
+        &VerifyOptions::default(),
+    )?;
     if !check.passed() {
         return Err(BackupError::VerificationFailed {
             id: backup.id().to_owned(),
@@ -180,8 +189,13 @@ pub(crate) fn restore(
             &[&database],
         )
         .map_err(BackupError::query("reading the database's properties", target.clone()))?;
-    let (encoding, collate, ctype, owner, superuser): (String, String, String, String, bool) =
-        (props.get(0), props.get(1), props.get(2), props.get(3), props.get(4));
+    let (encoding, collate, ctype, owner, superuser): (String, String, String, String, bool) = (
+        props.get(0),
+        props.get(1),
+        props.get(2),
+        props.get(3),
+        props.get(4),
+    );
     let settings = database_settings(guard.admin(), &database, &target)?;
     let mut create = format!(
         "CREATE DATABASE {} TEMPLATE template0 ENCODING '{}' LC_COLLATE '{}' LC_CTYPE '{}'",
@@ -196,7 +210,10 @@ pub(crate) fn restore(
     guard
         .admin()
         .batch_execute(&create)
-        .map_err(BackupError::query(format!("creating {fresh}"), target.clone()))?;
+        .map_err(BackupError::query(
+            format!("creating {fresh}"),
+            target.clone(),
+        ))?;
     let mut fresh_guard = DropOnFailure {
         name: fresh.clone(),
         armed: true,
@@ -211,11 +228,22 @@ pub(crate) fn restore(
                     quote_ident(name),
                     value.replace('\'', "''")
                 ))
-                .map_err(BackupError::query(format!("copying setting {name} to {fresh}"), target.clone()))?;
+                .map_err(BackupError::query(
+                    format!("copying setting {name} to {fresh}"),
+                    target.clone(),
+                ))?;
         }
     }
     let fresh_url = url.with_database(&fresh);
-    let loaded = load(&tools, backup, &fresh_url, Load { jobs: options.jobs, no_owner: !superuser });
+    let loaded = load(
+        &tools,
+        backup,
+        &fresh_url,
+        Load {
+            jobs: options.jobs,
+            no_owner: !superuser,
+        },
+    );
     if let Err(e) = loaded {
         fresh_guard.drop_now(guard.admin());
         return Err(e);
@@ -241,8 +269,14 @@ pub(crate) fn restore(
     // The swap: nobody may connect to the old database while it is renamed.
     let admin = guard.admin();
     admin
-        .batch_execute(&format!("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false", quote_ident(&database)))
-        .map_err(BackupError::query(format!("closing {database} to new sessions"), target.clone()))?;
+        .batch_execute(&format!(
+            "ALTER DATABASE {} WITH ALLOW_CONNECTIONS false",
+            quote_ident(&database)
+        ))
+        .map_err(BackupError::query(
+            format!("closing {database} to new sessions"),
+            target.clone(),
+        ))?;
     let mut attempt = 0;
     loop {
         sessions_ended += end_sessions(admin, &database, &target)?;
@@ -262,26 +296,43 @@ pub(crate) fn restore(
                     "ALTER DATABASE {} WITH ALLOW_CONNECTIONS true",
                     quote_ident(&database)
                 ));
-                let err = BackupError::query(format!("renaming {database} away"), target.clone())(e);
+                let err =
+                    BackupError::query(format!("renaming {database} away"), target.clone())(e);
                 fresh_guard.drop_now(admin);
                 return Err(err);
             }
         }
     }
     admin
-        .batch_execute(&format!("ALTER DATABASE {} RENAME TO {}", quote_ident(&fresh), quote_ident(&database)))
-        .map_err(BackupError::query(format!("renaming {fresh} to {database}"), target.clone()))?;
+        .batch_execute(&format!(
+            "ALTER DATABASE {} RENAME TO {}",
+            quote_ident(&fresh),
+            quote_ident(&database)
+        ))
+        .map_err(BackupError::query(
+            format!("renaming {fresh} to {database}"),
+            target.clone(),
+        ))?;
     fresh_guard.armed = false;
     let previous_database = if options.keep_previous {
         // Readable for forensics, still read-only (its setting moved with it).
         admin
-            .batch_execute(&format!("ALTER DATABASE {} WITH ALLOW_CONNECTIONS true", quote_ident(&previous)))
-            .map_err(BackupError::query(format!("reopening {previous}"), target.clone()))?;
+            .batch_execute(&format!(
+                "ALTER DATABASE {} WITH ALLOW_CONNECTIONS true",
+                quote_ident(&previous)
+            ))
+            .map_err(BackupError::query(
+                format!("reopening {previous}"),
+                target.clone(),
+            ))?;
         Some(previous)
     } else {
         admin
             .batch_execute(&format!("DROP DATABASE {}", quote_ident(&previous)))
-            .map_err(BackupError::query(format!("dropping {previous}"), target.clone()))?;
+            .map_err(BackupError::query(
+                format!("dropping {previous}"),
+                target.clone(),
+            ))?;
         None
     };
     // The database now under the original name never had the read-only setting.

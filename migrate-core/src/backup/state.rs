@@ -214,12 +214,14 @@ pub fn describe_schema(
     target: &str,
 ) -> Result<Vec<String>, BackupError> {
     let sql = DESCRIBE_SQL.replace("SYSTEM", SYSTEM_SCHEMAS);
-    let rows = client.query(&sql, &[]).map_err(|source| BackupError::Query {
-        action: "describing the schema".into(),
-        target: target.to_owned(),
-        detail: pg_detail(&source),
-        source,
-    })?;
+    let rows = client
+        .query(&sql, &[])
+        .map_err(|source| BackupError::Query {
+            action: "describing the schema".into(),
+            target: target.to_owned(),
+            detail: pg_detail(&source),
+            source,
+        })?;
     let mut lines: Vec<String> = rows
         .iter()
         .filter_map(|r| r.get::<_, Option<String>>(0))

@@ -104,11 +104,15 @@ impl BackupStore {
     pub fn new_id(&self, at: DateTime<Utc>) -> String {
         let base = at.format("backup_%Y%m%d_%H%M%S").to_string();
         let taken = |id: &str| {
-            fs::read_dir(&self.dir).into_iter().flatten().flatten().any(|e| {
-                e.file_name()
-                    .to_str()
-                    .is_some_and(|n| n.split('.').next() == Some(id))
-            })
+            fs::read_dir(&self.dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|e| {
+                    e.file_name()
+                        .to_str()
+                        .is_some_and(|n| n.split('.').next() == Some(id))
+                })
         };
         if !taken(&base) {
             return base;
@@ -144,7 +148,9 @@ impl BackupStore {
             }
             match Backup::open(&path) {
                 Ok(backup) => backups.push(backup),
-                Err(e) => log::warn!(target: "migrate_core::backup", "skipping {}: {e}", path.display()),
+                Err(e) => {
+                    log::warn!(target: "migrate_core::backup", "skipping {}: {e}", path.display())
+                }
             }
         }
         backups.sort_by(|a, b| {
@@ -201,7 +207,11 @@ impl BackupStore {
     /// # Errors
     ///
     /// [`BackupError::Io`] when a file cannot be removed.
-    pub fn prune(&self, retention: &Retention, now: DateTime<Utc>) -> Result<Vec<String>, BackupError> {
+    pub fn prune(
+        &self,
+        retention: &Retention,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, BackupError> {
         let backups = self.list()?;
         let total = backups.len();
         let mut removed = Vec::new();

@@ -42,7 +42,11 @@ impl PgTools {
         if let Some(dir) = std::env::var_os("MIGRATE_PG_BIN").filter(|d| !d.is_empty()) {
             return Self::in_dir(Path::new(&dir), server_major);
         }
-        Self::search(std::env::var_os("PATH"), Path::new(DEBIAN_ROOT), server_major)
+        Self::search(
+            std::env::var_os("PATH"),
+            Path::new(DEBIAN_ROOT),
+            server_major,
+        )
     }
 
     /// The programs in `dir`, checked against the server's major version.
@@ -54,7 +58,11 @@ impl PgTools {
         for tool in ["pg_dump", "pg_restore"] {
             if !is_executable(&dir.join(tool)) {
                 return Err(BackupError::ToolNotFound {
-                    tool: if tool == "pg_dump" { "pg_dump" } else { "pg_restore" },
+                    tool: if tool == "pg_dump" {
+                        "pg_dump"
+                    } else {
+                        "pg_restore"
+                    },
                     searched: dir.display().to_string(),
                     server_major,
                 });
@@ -96,7 +104,7 @@ impl PgTools {
             .filter_map(Result::ok)
             .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
             .collect();
-        debian.sort_by(|a, b| b.0.cmp(&a.0));
+        debian.sort_by_key(|b| std::cmp::Reverse(b.0));
         candidates.extend(debian.into_iter().map(|(_, dir)| dir));
 
         let mut too_old: Option<BackupError> = None;
@@ -106,7 +114,9 @@ impl PgTools {
                 Err(e @ BackupError::ToolTooOld { .. }) => {
                     too_old.get_or_insert(e);
                 }
-                Err(e) => log::debug!(target: "migrate_core::backup", "skipping {}: {e}", dir.display()),
+                Err(e) => {
+                    log::debug!(target: "migrate_core::backup", "skipping {}: {e}", dir.display())
+                }
             }
         }
         Err(too_old.unwrap_or(BackupError::ToolNotFound {
@@ -177,14 +187,20 @@ impl PgTools {
             .env("PGUSER", url.user())
             .env("PGDATABASE", url.database())
             .env("PGAPPNAME", format!("{}-{tool}", url.application_name()))
-            .env("PGCONNECT_TIMEOUT", url.connect_timeout().as_secs().max(1).to_string())
-            .env("PGSSLMODE", match url.ssl_mode() {
-                SslMode::Disable => "disable",
-                SslMode::Prefer => "prefer",
-                SslMode::Require => "require",
-                SslMode::VerifyCa => "verify-ca",
-                SslMode::VerifyFull => "verify-full",
-            })
+            .env(
+                "PGCONNECT_TIMEOUT",
+                url.connect_timeout().as_secs().max(1).to_string(),
+            )
+            .env(
+                "PGSSLMODE",
+                match url.ssl_mode() {
+                    SslMode::Disable => "disable",
+                    SslMode::Prefer => "prefer",
+                    SslMode::Require => "require",
+                    SslMode::VerifyCa => "verify-ca",
+                    SslMode::VerifyFull => "verify-full",
+                },
+            )
             .env("LC_ALL", "C")
             .stdin(Stdio::null());
         if let Some(password) = url.password() {
@@ -233,8 +249,14 @@ fn tool_major(binary: &Path) -> Result<u32, BackupError> {
 
 /// `pg_dump (PostgreSQL) 15.18 (Debian …)` → 15; `9.6.24` → 9.
 pub(crate) fn parse_major(text: &str) -> Option<u32> {
-    let version = text.split_once("(PostgreSQL)")?.1.split_whitespace().next()?;
-    let end = version.find(|c: char| !c.is_ascii_digit()).unwrap_or(version.len());
+    let version = text
+        .split_once("(PostgreSQL)")?
+        .1
+        .split_whitespace()
+        .next()?;
+    let end = version
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(version.len());
     version[..end].parse().ok()
 }
 
@@ -304,7 +326,11 @@ impl Running {
             Err(BackupError::Tool {
                 command: self.description.clone(),
                 status: status.to_string(),
-                output: if stderr.is_empty() { "no output".into() } else { stderr },
+                output: if stderr.is_empty() {
+                    "no output".into()
+                } else {
+                    stderr
+                },
             })
         }
     }
@@ -325,8 +351,10 @@ pub(crate) fn run(command: &mut Command) -> Result<Vec<u8>, BackupError> {
     let mut running = Running::spawn(command.stdout(Stdio::piped()))?;
     let mut stdout = Vec::new();
     if let Some(mut pipe) = running.child.stdout.take() {
-        pipe.read_to_end(&mut stdout)
-            .map_err(BackupError::io("read the output of", running.description.clone()))?;
+        pipe.read_to_end(&mut stdout).map_err(BackupError::io(
+            "read the output of",
+            running.description.clone(),
+        ))?;
     }
     running.finish()?;
     Ok(stdout)
@@ -339,15 +367,21 @@ mod tests {
     fn fake_tools(dir: &Path, version: &str) {
         for tool in ["pg_dump", "pg_restore"] {
             let file = dir.join(tool);
-            fs::write(&file, format!("#!/bin/sh\necho '{tool} (PostgreSQL) {version}'\n"))
-                .expect("write fake tool");
+            fs::write(
+                &file,
+                format!("#!/bin/sh\necho '{tool} (PostgreSQL) {version}'\n"),
+            )
+            .expect("write fake tool");
             fs::set_permissions(&file, fs::Permissions::from_mode(0o755)).expect("chmod");
         }
     }
 
     #[test]
     fn parses_tool_versions() {
-        assert_eq!(parse_major("pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"), Some(15));
+        assert_eq!(
+            parse_major("pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"),
+            Some(15)
+        );
         assert_eq!(parse_major("pg_dump (PostgreSQL) 9.6.24"), Some(9));
         assert_eq!(parse_major("pg_dump (PostgreSQL) 18beta2"), Some(18));
         assert_eq!(parse_major("pg_dump 15"), None);
@@ -374,8 +408,20 @@ mod tests {
         let tools = PgTools::search(None, tmp.path(), 15).expect("16 and 17 qualify");
         assert_eq!(tools.major(), 17);
         let err = PgTools::search(None, tmp.path(), 18).expect_err("none is 18");
-        assert!(matches!(err, BackupError::ToolTooOld { found_major: 17, .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                BackupError::ToolTooOld {
+                    found_major: 17,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         let err = PgTools::search(None, &tmp.path().join("none"), 15).expect_err("nothing");
-        assert!(err.to_string().contains("install postgresql-client-15"), "{err}");
+        assert!(
+            err.to_string().contains("install postgresql-client-15"),
+            "{err}"
+        );
     }
 }

@@ -77,7 +77,7 @@ pub enum Scratch {
     EmbeddedCluster,
     /// A scratch database on this server (the URL of any database there, used to create and
     /// drop it; needs `CREATEDB`).
-    Server(DatabaseUrl),
+    Server(Box<DatabaseUrl>),
 }
 
 /// How verification runs.
@@ -171,8 +171,12 @@ pub(crate) fn verify(
     for current in VerifyLevel::ALL.into_iter().filter(|l| *l <= level) {
         match current {
             VerifyLevel::Hashes => check_hashes(backup, &mut report),
-            VerifyLevel::Contents => check_contents(&tools_for(provider, backup)?, backup, &mut report)?,
-            VerifyLevel::FullRead => check_full_read(&tools_for(provider, backup)?, backup, &mut report)?,
+            VerifyLevel::Contents => {
+                check_contents(&tools_for(provider, backup)?, backup, &mut report)?
+            }
+            VerifyLevel::FullRead => {
+                check_full_read(&tools_for(provider, backup)?, backup, &mut report)?
+            }
             VerifyLevel::TestRestore => {
                 check_test_restore(&tools_for(provider, backup)?, backup, options, &mut report)?;
             }
@@ -194,7 +198,12 @@ fn check_hashes(backup: &Backup, report: &mut VerifyReport) {
     let path = backup.path();
     let expected = &backup.manifest.digests;
     match hash_file(&path) {
-        Err(e) => report.push(VerifyLevel::Hashes, "file", false, format!("cannot read {}: {e}", path.display())),
+        Err(e) => report.push(
+            VerifyLevel::Hashes,
+            "file",
+            false,
+            format!("cannot read {}: {e}", path.display()),
+        ),
         Ok(actual) => {
             report.push(
                 VerifyLevel::Hashes,
@@ -202,7 +211,12 @@ fn check_hashes(backup: &Backup, report: &mut VerifyReport) {
                 actual.bytes == expected.bytes,
                 format!("{} bytes, manifest {}", actual.bytes, expected.bytes),
             );
-            report.push(VerifyLevel::Hashes, "md5", actual.md5 == expected.md5, actual.md5);
+            report.push(
+                VerifyLevel::Hashes,
+                "md5",
+                actual.md5 == expected.md5,
+                actual.md5,
+            );
             report.push(
                 VerifyLevel::Hashes,
                 "sha256",
@@ -213,7 +227,11 @@ fn check_hashes(backup: &Backup, report: &mut VerifyReport) {
     }
 }
 
-fn check_contents(tools: &PgTools, backup: &Backup, report: &mut VerifyReport) -> Result<(), BackupError> {
+fn check_contents(
+    tools: &PgTools,
+    backup: &Backup,
+    report: &mut VerifyReport,
+) -> Result<(), BackupError> {
     let path = backup.path();
     require_file(&path)?;
     let listed: Vec<String> = match backup.manifest.format {
@@ -227,7 +245,12 @@ fn check_contents(tools: &PgTools, backup: &Backup, report: &mut VerifyReport) -
                     .map(str::to_owned)
                     .collect(),
                 Err(e) => {
-                    report.push(VerifyLevel::Contents, "pg_restore --list", false, e.to_string());
+                    report.push(
+                        VerifyLevel::Contents,
+                        "pg_restore --list",
+                        false,
+                        e.to_string(),
+                    );
                     return Ok(());
                 }
             }
@@ -259,7 +282,10 @@ fn check_contents(tools: &PgTools, backup: &Backup, report: &mut VerifyReport) -
         "tables",
         missing.is_empty(),
         if missing.is_empty() {
-            format!("all {} tables of the manifest listed", backup.manifest.state.tables.len())
+            format!(
+                "all {} tables of the manifest listed",
+                backup.manifest.state.tables.len()
+            )
         } else {
             format!("not in the archive: {}", missing.join(", "))
         },
@@ -279,14 +305,20 @@ fn lists_table(format: BackupFormat, listed: &[String], schema: &str, table: &st
         BackupFormat::PlainGzip => {
             let names = [
                 format!("{schema}.{table}"),
-                format!("{}.{}", crate::sql::quote_ident(schema), crate::sql::quote_ident(table)),
+                format!(
+                    "{}.{}",
+                    crate::sql::quote_ident(schema),
+                    crate::sql::quote_ident(table)
+                ),
                 format!("{schema}.{}", crate::sql::quote_ident(table)),
                 format!("{}.{table}", crate::sql::quote_ident(schema)),
             ];
             let has = |prefix: &str| {
-                listed
-                    .iter()
-                    .any(|l| names.iter().any(|n| l.starts_with(&format!("{prefix}{n} "))))
+                listed.iter().any(|l| {
+                    names
+                        .iter()
+                        .any(|n| l.starts_with(&format!("{prefix}{n} ")))
+                })
             };
             has("CREATE TABLE ") && has("COPY ")
         }
@@ -306,19 +338,28 @@ fn plain_statements(path: &PathBuf) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-fn check_full_read(tools: &PgTools, backup: &Backup, report: &mut VerifyReport) -> Result<(), BackupError> {
+fn check_full_read(
+    tools: &PgTools,
+    backup: &Backup,
+    report: &mut VerifyReport,
+) -> Result<(), BackupError> {
     let path = backup.path();
     require_file(&path)?;
     match backup.manifest.format {
         BackupFormat::Custom => {
             let mut command = std::process::Command::new(tools.dir().join("pg_restore"));
-            command.arg("--file=/dev/null").arg(&path).env("LC_ALL", "C");
+            command
+                .arg("--file=/dev/null")
+                .arg(&path)
+                .env("LC_ALL", "C");
             let result = tools::run(&mut command);
             report.push(
                 VerifyLevel::FullRead,
                 "pg_restore -f /dev/null",
                 result.is_ok(),
-                result.err().map_or_else(|| "read to the end".to_owned(), |e| e.to_string()),
+                result
+                    .err()
+                    .map_or_else(|| "read to the end".to_owned(), |e| e.to_string()),
             );
         }
         BackupFormat::PlainGzip => {
@@ -331,7 +372,10 @@ fn check_full_read(tools: &PgTools, backup: &Backup, report: &mut VerifyReport) 
                     let line = line.map_err(|e| e.to_string())?;
                     if line.starts_with(b"-- PostgreSQL database dump complete") {
                         complete = true;
-                    } else if !(line.is_empty() || line.starts_with(b"--") || line.starts_with(b"\\unrestrict")) {
+                    } else if !(line.is_empty()
+                        || line.starts_with(b"--")
+                        || line.starts_with(b"\\unrestrict"))
+                    {
                         complete = false;
                     }
                 }
@@ -339,7 +383,10 @@ fn check_full_read(tools: &PgTools, backup: &Backup, report: &mut VerifyReport) 
             })();
             let (passed, detail) = match result {
                 Ok(true) => (true, "decompressed to the end".to_owned()),
-                Ok(false) => (false, "the dump does not end with pg_dump's completion line".to_owned()),
+                Ok(false) => (
+                    false,
+                    "the dump does not end with pg_dump's completion line".to_owned(),
+                ),
                 Err(e) => (false, e),
             };
             report.push(VerifyLevel::FullRead, "gzip read", passed, detail);
@@ -365,20 +412,47 @@ fn check_test_restore(
             })?;
             let name = cluster.create_database("verify")?;
             let url: DatabaseUrl = cluster.url(&name).parse()?;
-            restore_and_capture(tools, backup, &url, Load { jobs: options.jobs, no_owner: true })
+            restore_and_capture(
+                tools,
+                backup,
+                &url,
+                Load {
+                    jobs: options.jobs,
+                    no_owner: true,
+                },
+            )
         }
         Scratch::Server(server) => {
             let admin = connect(&server.with_database("postgres"))?;
+            let server: &DatabaseUrl = server;
             let name = format!("{}_verify_{}", backup.id(), std::process::id());
             let scratch = ScratchDatabase::create(admin, name, server.target())?;
             let url = server.with_database(scratch.name());
-            restore_and_capture(tools, backup, &url, Load { jobs: options.jobs, no_owner: false })
+            restore_and_capture(
+                tools,
+                backup,
+                &url,
+                Load {
+                    jobs: options.jobs,
+                    no_owner: false,
+                },
+            )
         }
     };
     match restored {
-        Err(e) => report.push(VerifyLevel::TestRestore, "test restore", false, e.to_string()),
+        Err(e) => report.push(
+            VerifyLevel::TestRestore,
+            "test restore",
+            false,
+            e.to_string(),
+        ),
         Ok(state) => {
-            report.push(VerifyLevel::TestRestore, "test restore", true, "restored without error");
+            report.push(
+                VerifyLevel::TestRestore,
+                "test restore",
+                true,
+                "restored without error",
+            );
             let diffs = backup.manifest.state.differences(&state);
             let (schema, counts): (Vec<_>, Vec<_>) =
                 diffs.into_iter().partition(|d| d.starts_with("schema"));
@@ -386,7 +460,10 @@ fn check_test_restore(
                 VerifyLevel::TestRestore,
                 "schema fingerprint",
                 schema.is_empty(),
-                schema.first().cloned().unwrap_or_else(|| state.schema_fingerprint.sha256.clone()),
+                schema
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| state.schema_fingerprint.sha256.clone()),
             );
             report.push(
                 VerifyLevel::TestRestore,

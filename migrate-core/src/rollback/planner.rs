@@ -1,7 +1,9 @@
 //! Picking, for the migrations to undo, the fastest strategy that loses no data, and saying
 //! what will be lost before anything runs.
 
-use crate::backup::{Backup, BackupProvider, BackupStore, DatabaseState, RestoreOptions, TableLoss};
+use crate::backup::{
+    Backup, BackupProvider, BackupStore, DatabaseState, RestoreOptions, TableLoss,
+};
 use crate::connection::{connect, DatabaseUrl};
 use crate::ledger::{self, LockWait, RowState};
 use crate::source::Migrations;
@@ -9,7 +11,10 @@ use crate::sql::split;
 
 use super::strategy::{DownMigrationRollback, RestoreRollback, TransactionalRollback};
 use super::target::{live_rows, select};
-use super::{RollbackContext, RollbackError, RollbackOutcome, RollbackStrategy, Selection, StrategyKind, Target};
+use super::{
+    RollbackContext, RollbackError, RollbackOutcome, RollbackStrategy, Selection, StrategyKind,
+    Target,
+};
 
 /// Which strategy to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -92,11 +97,9 @@ pub fn plan(
         .filter(|n| !targets.iter().any(|t| t.name == *n))
         .collect();
     // The newest backup whose ledger is exactly the state before the targets.
-    let backup = store
-        .list()?
-        .into_iter()
-        .rev()
-        .find(|b| b.manifest.database == url.database() && b.manifest.applied_migrations() == before);
+    let backup = store.list()?.into_iter().rev().find(|b| {
+        b.manifest.database == url.database() && b.manifest.applied_migrations() == before
+    });
 
     let ctx = RollbackContext {
         url,
@@ -133,8 +136,14 @@ pub fn plan(
             .join("; ");
         return Err(match preference {
             Preference::Auto => RollbackError::NoStrategy { reason },
-            Preference::Down => RollbackError::NotApplicable { strategy: "down-migration", reason },
-            Preference::Restore => RollbackError::NotApplicable { strategy: "restore", reason },
+            Preference::Down => RollbackError::NotApplicable {
+                strategy: "down-migration",
+                reason,
+            },
+            Preference::Restore => RollbackError::NotApplicable {
+                strategy: "restore",
+                reason,
+            },
         });
     };
     let (reason, data_loss) = match strategy {
@@ -151,8 +160,16 @@ pub fn plan(
                     .flat_map(|s| {
                         split(s.sql())
                             .into_iter()
-                            .filter(|st| st.starts_with_words(s.sql(), &["DROP"]) || st.has_word(s.sql(), "DROP"))
-                            .map(|st| st.text(s.sql()).split_whitespace().collect::<Vec<_>>().join(" "))
+                            .filter(|st| {
+                                st.starts_with_words(s.sql(), &["DROP"])
+                                    || st.has_word(s.sql(), "DROP")
+                            })
+                            .map(|st| {
+                                st.text(s.sql())
+                                    .split_whitespace()
+                                    .collect::<Vec<_>>()
+                                    .join(" ")
+                            })
                             .collect::<Vec<_>>()
                     })
                     .collect(),

@@ -89,7 +89,10 @@ pub trait RollbackStrategy: Send + Sync + fmt::Debug {
     fn execute(&self, ctx: &RollbackContext<'_>) -> Result<RollbackOutcome, RollbackError>;
 }
 
-fn not_applicable(strategy: &dyn RollbackStrategy, ctx: &RollbackContext<'_>) -> Result<(), RollbackError> {
+fn not_applicable(
+    strategy: &dyn RollbackStrategy,
+    ctx: &RollbackContext<'_>,
+) -> Result<(), RollbackError> {
     match strategy.unsupported_reason(ctx) {
         Some(reason) => Err(RollbackError::NotApplicable {
             strategy: match strategy.kind() {
@@ -103,7 +106,10 @@ fn not_applicable(strategy: &dyn RollbackStrategy, ctx: &RollbackContext<'_>) ->
     }
 }
 
-fn mark_rolled_back(client: &mut impl postgres::GenericClient, ids: &[String]) -> Result<usize, RollbackError> {
+fn mark_rolled_back(
+    client: &mut impl postgres::GenericClient,
+    ids: &[String],
+) -> Result<usize, RollbackError> {
     let n = client
         .execute(
             "UPDATE _prisma_migrations SET rolled_back_at = $2 WHERE id = ANY($1) AND rolled_back_at IS NULL",
@@ -128,8 +134,18 @@ impl RollbackStrategy for TransactionalRollback {
     }
 
     fn unsupported_reason(&self, ctx: &RollbackContext<'_>) -> Option<String> {
-        let applied: Vec<&str> = ctx.targets.iter().filter(|t| t.applied).map(|t| t.name.as_str()).collect();
-        (!applied.is_empty()).then(|| format!("{} committed, so PostgreSQL did not roll it back", applied.join(", ")))
+        let applied: Vec<&str> = ctx
+            .targets
+            .iter()
+            .filter(|t| t.applied)
+            .map(|t| t.name.as_str())
+            .collect();
+        (!applied.is_empty()).then(|| {
+            format!(
+                "{} committed, so PostgreSQL did not roll it back",
+                applied.join(", ")
+            )
+        })
     }
 
     fn execute(&self, ctx: &RollbackContext<'_>) -> Result<RollbackOutcome, RollbackError> {
@@ -137,7 +153,11 @@ impl RollbackStrategy for TransactionalRollback {
         let start = Instant::now();
         let mut client = connect(ctx.url)?;
         let mut lock = locked(&mut client, ctx.lock_wait)?;
-        let ids: Vec<String> = ctx.targets.iter().flat_map(|t| t.ledger_ids.clone()).collect();
+        let ids: Vec<String> = ctx
+            .targets
+            .iter()
+            .flat_map(|t| t.ledger_ids.clone())
+            .collect();
         let marked = mark_rolled_back(&mut *lock, &ids)?;
         Ok(RollbackOutcome {
             strategy: self.kind(),
@@ -186,7 +206,8 @@ impl RollbackStrategy for DownMigrationRollback {
         let atomic = scripts.iter().all(|(_, sql)| {
             sql.is_none_or(|sql| {
                 let shape = TransactionShape::of(sql);
-                !shape.splits_atomicity() && shape.certain_failure().is_none()
+                !shape.splits_atomicity()
+                    && shape.certain_failure().is_none()
                     && !sql.to_ascii_uppercase().contains("CONCURRENTLY")
             })
         });
@@ -197,26 +218,29 @@ impl RollbackStrategy for DownMigrationRollback {
                 .map_err(RollbackError::query("starting the rollback transaction"))?;
             for (target, sql) in &scripts {
                 if let Some(sql) = sql {
-                    tx.batch_execute(sql).map_err(|source| RollbackError::DownFailed {
-                        migration: target.name.clone(),
-                        detail: detail(&source),
-                        atomic: true,
-                        source,
-                    })?;
+                    tx.batch_execute(sql)
+                        .map_err(|source| RollbackError::DownFailed {
+                            migration: target.name.clone(),
+                            detail: detail(&source),
+                            atomic: true,
+                            source,
+                        })?;
                 }
                 marked += mark_rolled_back(&mut tx, &target.ledger_ids)?;
             }
-            tx.commit().map_err(RollbackError::query("committing the rollback"))?;
+            tx.commit()
+                .map_err(RollbackError::query("committing the rollback"))?;
         } else {
             log::warn!(target: "migrate_core::rollback", "a down.sql manages its own transactions: each script runs on its own");
             for (target, sql) in &scripts {
                 if let Some(sql) = sql {
-                    lock.batch_execute(sql).map_err(|source| RollbackError::DownFailed {
-                        migration: target.name.clone(),
-                        detail: detail(&source),
-                        atomic: false,
-                        source,
-                    })?;
+                    lock.batch_execute(sql)
+                        .map_err(|source| RollbackError::DownFailed {
+                            migration: target.name.clone(),
+                            detail: detail(&source),
+                            atomic: false,
+                            source,
+                        })?;
                 }
                 marked += mark_rolled_back(&mut *lock, &target.ledger_ids)?;
             }
@@ -251,10 +275,23 @@ impl RollbackStrategy for RestoreRollback {
                 let inside: Vec<&str> = ctx
                     .targets
                     .iter()
-                    .filter(|t| t.applied && backup.manifest.ledger.iter().any(|e| e.migration_name == t.name))
+                    .filter(|t| {
+                        t.applied
+                            && backup
+                                .manifest
+                                .ledger
+                                .iter()
+                                .any(|e| e.migration_name == t.name)
+                    })
                     .map(|t| t.name.as_str())
                     .collect();
-                (!inside.is_empty()).then(|| format!("backup {} already contains {}", backup.id(), inside.join(", ")))
+                (!inside.is_empty()).then(|| {
+                    format!(
+                        "backup {} already contains {}",
+                        backup.id(),
+                        inside.join(", ")
+                    )
+                })
             }
         }
     }

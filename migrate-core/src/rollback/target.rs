@@ -70,7 +70,9 @@ pub fn select(
                 }
             }
             if names.is_empty() {
-                return Err(RollbackError::NothingToRollBack { after: name.clone() });
+                return Err(RollbackError::NothingToRollBack {
+                    after: name.clone(),
+                });
             }
             names
         }

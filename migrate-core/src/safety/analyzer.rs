@@ -161,7 +161,10 @@ impl DefaultAnalyzer {
     ) -> MigrationAnalysis {
         let statements = parse_script(script);
         let mut file = FileFacts {
-            statements: statements.iter().filter(|s| s.via != Via::MetaCommand).count(),
+            statements: statements
+                .iter()
+                .filter(|s| s.via != Via::MetaCommand)
+                .count(),
             exclusively_locked: exclusively_locked(&statements, catalog, new_from),
             ..FileFacts::default()
         };
@@ -212,7 +215,9 @@ impl SafetyAnalyzer for DefaultAnalyzer {
         let mut report = SafetyReport::default();
         let mut first_target = None;
         for (index, migration) in migrations.iter().enumerate() {
-            let Some(script) = migration.script() else { continue };
+            let Some(script) = migration.script() else {
+                continue;
+            };
             let target = scope
                 .targets
                 .as_ref()
@@ -272,7 +277,11 @@ fn exclusively_locked(
         .flat_map(|s| &s.actions)
         .filter(|a| lock_of(a) == Some(LockLevel::AccessExclusive))
         .filter_map(Action::table)
-        .filter(|t| catalog.table(t).is_none_or(|info| info.created_in < new_from))
+        .filter(|t| {
+            catalog
+                .table(t)
+                .is_none_or(|info| info.created_in < new_from)
+        })
         .map(|t| t.name.clone())
         .collect()
 }
@@ -305,5 +314,24 @@ fn describe(action: &Action) -> String {
     match action.table() {
         Some(t) => format!("{kind} {t}"),
         None => kind,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn analysis_never_panics_and_findings_point_into_the_file(
+            sql in r#"(CREATE|DROP|ALTER|TABLE|INDEX|COLUMN|TYPE|"t"|t|;|\(|\)|,|'x'|\$\$|--|\n| |CONCURRENTLY|NOT NULL|DEFAULT|ADD|SET|UPDATE|DELETE|FROM|WHERE|COMMIT|BEGIN){0,40}"#
+        ) {
+            let analysis = DefaultAnalyzer::default().analyze_sql("m", &sql);
+            let lines = sql.split('\n').count();
+            for f in &analysis.findings {
+                proptest::prop_assert!(f.line >= 1 && f.line <= lines);
+                proptest::prop_assert!(f.span.end <= sql.len());
+            }
+        }
     }
 }

@@ -163,13 +163,18 @@ impl Approvals {
         for (i, a) in file.approval.iter().enumerate() {
             let which = format!("approval #{} ({})", i + 1, a.migration);
             if a.reason.trim().is_empty() {
-                return Err(invalid(format!("{which}: reason is empty; say why the change is safe")));
+                return Err(invalid(format!(
+                    "{which}: reason is empty; say why the change is safe"
+                )));
             }
             if a.rules.is_empty() {
-                return Err(invalid(format!("{which}: rules is empty; name rules or use [\"*\"]")));
+                return Err(invalid(format!(
+                    "{which}: rules is empty; name rules or use [\"*\"]"
+                )));
             }
             for rule in a.rules.iter().filter(|r| *r != "*") {
-                rule.parse::<Rule>().map_err(|e| invalid(format!("{which}: {e}")))?;
+                rule.parse::<Rule>()
+                    .map_err(|e| invalid(format!("{which}: {e}")))?;
             }
         }
         Ok(Self {
@@ -215,7 +220,8 @@ impl Approvals {
                     .iter()
                     .find(|d| d.rule == rule && d.applies_to_line == finding.line)
                 {
-                    finding.approved_by = Some(format!("directive at line {}: {}", d.at.line, d.reason));
+                    finding.approved_by =
+                        Some(format!("directive at line {}: {}", d.at.line, d.reason));
                     continue;
                 }
                 let by_file = self.file.iter().position(|a| {
@@ -226,7 +232,11 @@ impl Approvals {
                 if let Some(i) = by_file {
                     used_file[i] = true;
                     let a = &self.file[i];
-                    let who = a.approved_by.as_deref().map(|w| format!(" ({w})")).unwrap_or_default();
+                    let who = a
+                        .approved_by
+                        .as_deref()
+                        .map(|w| format!(" ({w})"))
+                        .unwrap_or_default();
                     finding.approved_by = Some(format!("{APPROVALS_FILE}{who}: {}", a.reason));
                     continue;
                 }
@@ -241,13 +251,19 @@ impl Approvals {
         }
         for (a, used) in self.file.iter().zip(&used_file) {
             if !used {
-                review.unused.push(format!("{}: {} ({APPROVALS_FILE})", a.migration, a.rules.join(", ")));
+                review.unused.push(format!(
+                    "{}: {} ({APPROVALS_FILE})",
+                    a.migration,
+                    a.rules.join(", ")
+                ));
             }
         }
         for (a, used) in self.run.iter().zip(&used_run) {
             if !used {
                 let rule = a.rule.map(|r| format!(":{r}")).unwrap_or_default();
-                review.unused.push(format!("{}{rule} (--approve)", a.migration));
+                review
+                    .unused
+                    .push(format!("{}{rule} (--approve)", a.migration));
             }
         }
         review
@@ -273,8 +289,13 @@ fn directives(sql: &str, migration: &str, invalid: &mut Vec<String>) -> Vec<Dire
         let Some(rest) = line.trim_start().strip_prefix("--").map(str::trim_start) else {
             continue;
         };
-        let Some(rest) = rest.strip_prefix(MARKER) else { continue };
-        let at = LineCol { line: n + 1, column: line.len() - line.trim_start().len() + 1 };
+        let Some(rest) = rest.strip_prefix(MARKER) else {
+            continue;
+        };
+        let at = LineCol {
+            line: n + 1,
+            column: line.len() - line.trim_start().len() + 1,
+        };
         let (rule, reason) = match rest.split_once("reason:") {
             Some((rule, reason)) => (rule.trim(), reason.trim()),
             None => (rest.trim(), ""),
@@ -308,7 +329,7 @@ fn directives(sql: &str, migration: &str, invalid: &mut Vec<String>) -> Vec<Dire
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::safety::{DefaultAnalyzer, Scope, SafetyAnalyzer};
+    use crate::safety::{DefaultAnalyzer, SafetyAnalyzer, Scope};
     use crate::source::{LocalMigration, Migrations};
 
     const HISTORY: &str = "CREATE TABLE u (id int, legacy text);";
@@ -321,14 +342,20 @@ mod tests {
                 LocalMigration::from_sql("20240102000000_drop", sql),
             ],
         );
-        let report = DefaultAnalyzer::default().analyze(&migrations, &Scope::pending(["20240102000000_drop".to_owned()]));
+        let report = DefaultAnalyzer::default().analyze(
+            &migrations,
+            &Scope::pending(["20240102000000_drop".to_owned()]),
+        );
         (report, migrations)
     }
 
     fn apply(approvals: &Approvals, sql: &str) -> (SafetyReport, ApprovalReview) {
         let (mut report, migrations) = report(sql);
         let review = approvals.apply(&mut report, &|name| {
-            migrations.get(name).and_then(|m| m.script()).map(|s| s.text().to_owned())
+            migrations
+                .get(name)
+                .and_then(|m| m.script())
+                .map(|s| s.text().to_owned())
         });
         (report, review)
     }
@@ -347,11 +374,25 @@ mod tests {
         assert_eq!(pending, [3]);
         assert!(review.invalid.is_empty());
         let approved = report.findings().find(|f| f.line == 2).unwrap();
-        assert!(approved.approved_by.as_deref().unwrap().contains("unused since v2"));
+        assert!(approved
+            .approved_by
+            .as_deref()
+            .unwrap()
+            .contains("unused since v2"));
 
-        let (report, review) = apply(&Approvals::default(), "-- migrate:approve drop-column\nALTER TABLE u DROP COLUMN legacy;");
-        assert_eq!(report.needing_approval().count(), 1, "a reason is mandatory");
-        assert!(review.invalid[0].contains("no reason") && review.invalid[0].contains(":1:1"), "{review:?}");
+        let (report, review) = apply(
+            &Approvals::default(),
+            "-- migrate:approve drop-column\nALTER TABLE u DROP COLUMN legacy;",
+        );
+        assert_eq!(
+            report.needing_approval().count(),
+            1,
+            "a reason is mandatory"
+        );
+        assert!(
+            review.invalid[0].contains("no reason") && review.invalid[0].contains(":1:1"),
+            "{review:?}"
+        );
     }
 
     #[test]
@@ -365,7 +406,11 @@ mod tests {
         assert_eq!(review.unused.len(), 1, "{review:?}");
 
         let (report, review) = apply(&approvals, "ALTER TABLE u DROP COLUMN legacy; -- edited");
-        assert_eq!(report.needing_approval().count(), 1, "an edited migration needs a new approval");
+        assert_eq!(
+            report.needing_approval().count(),
+            1,
+            "an edited migration needs a new approval"
+        );
         assert_eq!(review.stale.len(), 1);
     }
 
@@ -378,7 +423,8 @@ mod tests {
         assert!("x:no-such-rule".parse::<RunApproval>().is_err());
         let err = Approvals::parse("[[approval]]\nmigration = \"m\"\nchecksum = \"c\"\nrules = [\"drop-column\"]\nreason = \" \"\n", Path::new("a.toml")).unwrap_err();
         assert!(err.to_string().contains("reason is empty"), "{err}");
-        let err = Approvals::parse("[[approval]]\nmigration = 3\n", Path::new("a.toml")).unwrap_err();
+        let err =
+            Approvals::parse("[[approval]]\nmigration = 3\n", Path::new("a.toml")).unwrap_err();
         assert!(err.to_string().contains("a.toml"), "{err}");
     }
 }

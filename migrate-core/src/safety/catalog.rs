@@ -37,7 +37,10 @@ impl TableInfo {
     }
 
     fn column_mut(&mut self, name: &str) -> Option<&mut ColumnInfo> {
-        self.columns.iter_mut().find(|(n, _)| n == name).map(|(_, c)| c)
+        self.columns
+            .iter_mut()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| c)
     }
 }
 
@@ -134,13 +137,21 @@ impl Catalog {
                 }
             }
             A::AlterColumnType { table, column, to } => {
-                if let Some(c) = self.tables.get_mut(&table.name).and_then(|t| t.column_mut(column)) {
+                if let Some(c) = self
+                    .tables
+                    .get_mut(&table.name)
+                    .and_then(|t| t.column_mut(column))
+                {
                     c.ty = to.clone();
                 }
             }
             A::SetNotNull { table, column } | A::DropNotNull { table, column } => {
                 let not_null = matches!(action, A::SetNotNull { .. });
-                if let Some(c) = self.tables.get_mut(&table.name).and_then(|t| t.column_mut(column)) {
+                if let Some(c) = self
+                    .tables
+                    .get_mut(&table.name)
+                    .and_then(|t| t.column_mut(column))
+                {
                     c.not_null = not_null;
                 }
             }
@@ -161,16 +172,21 @@ impl Catalog {
                     }
                 }
             }
-            A::CreateIndex { name, table, .. } => {
-                if let Some(name) = name {
-                    self.indexes.insert(name.clone(), table.name.clone());
-                }
+            A::CreateIndex {
+                name: Some(name),
+                table,
+                ..
+            } => {
+                self.indexes.insert(name.clone(), table.name.clone());
             }
             A::CreateEnum { name, values } => {
                 self.enums.insert(name.name.clone(), values.clone());
             }
             A::AddEnumValue { name, value } => {
-                self.enums.entry(name.name.clone()).or_default().push(value.clone());
+                self.enums
+                    .entry(name.name.clone())
+                    .or_default()
+                    .push(value.clone());
             }
             A::RenameType { name, to } => {
                 if let Some(values) = self.enums.remove(&name.name) {
@@ -204,7 +220,8 @@ impl TableInfo {
                     self.not_null_checks.insert(column.clone());
                 }
                 (true, Some(name)) => {
-                    self.unvalidated_not_null.insert(name.clone(), column.clone());
+                    self.unvalidated_not_null
+                        .insert(name.clone(), column.clone());
                 }
                 (true, None) => {}
             }

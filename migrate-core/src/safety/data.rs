@@ -12,15 +12,34 @@ use crate::sql::quote_ident;
 /// Enriches every finding of `report` with facts read from `client` (read-only queries), within
 /// `budget` in total. `schema` is the URL's `?schema=` for unqualified names. A fact that cannot
 /// be measured in time says so; nothing fails.
-pub fn enrich(report: &mut SafetyReport, client: &mut Client, schema: Option<&str>, budget: Duration) {
+pub fn enrich(
+    report: &mut SafetyReport,
+    client: &mut Client,
+    schema: Option<&str>,
+    budget: Duration,
+) {
     let deadline = Instant::now() + budget;
     let _ = client.batch_execute("SET default_transaction_read_only = on");
-    let mut probe = Probe { client, deadline, schema };
-    for finding in report.migrations.iter_mut().flat_map(|m| m.findings.iter_mut()) {
-        let Some(action) = finding.action.clone() else { continue };
-        let Some(table) = action.table().cloned() else { continue };
+    let mut probe = Probe {
+        client,
+        deadline,
+        schema,
+    };
+    for finding in report
+        .migrations
+        .iter_mut()
+        .flat_map(|m| m.findings.iter_mut())
+    {
+        let Some(action) = finding.action.clone() else {
+            continue;
+        };
+        let Some(table) = action.table().cloned() else {
+            continue;
+        };
         let Some(relation) = probe.relation(&table) else {
-            finding.facts.push(format!("{table} does not exist in the database yet"));
+            finding
+                .facts
+                .push(format!("{table} does not exist in the database yet"));
             continue;
         };
         if let Some((estimate, bytes)) = probe.one_pair(&format!(
@@ -43,7 +62,9 @@ pub fn enrich(report: &mut SafetyReport, client: &mut Client, schema: Option<&st
             Verdict::Unknown => {}
         }
     }
-    let _ = probe.client.batch_execute("RESET statement_timeout; RESET default_transaction_read_only");
+    let _ = probe
+        .client
+        .batch_execute("RESET statement_timeout; RESET default_transaction_read_only");
 }
 
 enum Verdict {
@@ -68,7 +89,10 @@ impl Probe<'_> {
             None => quote_ident(&table.name),
         };
         let exists: Option<bool> = self
-            .query_one(&format!("SELECT to_regclass('{}') IS NOT NULL", quoted.replace('\'', "''")))
+            .query_one(&format!(
+                "SELECT to_regclass('{}') IS NOT NULL",
+                quoted.replace('\'', "''")
+            ))
             .and_then(|r| r.try_get(0).ok());
         exists.unwrap_or(false).then_some(quoted)
     }
@@ -76,7 +100,9 @@ impl Probe<'_> {
     fn query_one(&mut self, sql: &str) -> Option<postgres::Row> {
         let left = self.deadline.checked_duration_since(Instant::now())?;
         let ms = left.as_millis().max(1);
-        self.client.batch_execute(&format!("SET statement_timeout = {ms}")).ok()?;
+        self.client
+            .batch_execute(&format!("SET statement_timeout = {ms}"))
+            .ok()?;
         self.client.query_one(sql, &[]).ok()
     }
 
@@ -92,42 +118,72 @@ impl Probe<'_> {
     fn verdict(&mut self, rule: Rule, action: &Action, relation: &str) -> Verdict {
         let rows = |p: &mut Self| p.count(&format!("SELECT count(*) FROM {relation}"));
         match (rule, action) {
-            (Rule::DropTable | Rule::TruncateTable | Rule::DeleteWithoutWhere | Rule::UpdateWithoutWhere, _) => {
-                match rows(self) {
-                    Some(0) => Verdict::Harmless("the table is empty".into()),
-                    Some(n) => Verdict::Fact(format!("{n} rows affected")),
-                    None => Verdict::Unknown,
-                }
-            }
+            (
+                Rule::DropTable
+                | Rule::TruncateTable
+                | Rule::DeleteWithoutWhere
+                | Rule::UpdateWithoutWhere,
+                _,
+            ) => match rows(self) {
+                Some(0) => Verdict::Harmless("the table is empty".into()),
+                Some(n) => Verdict::Fact(format!("{n} rows affected")),
+                None => Verdict::Unknown,
+            },
             (Rule::DropColumn, Action::DropColumn { column, .. }) => {
-                match self.count(&format!("SELECT count({}) FROM {relation}", quote_ident(column))) {
-                    Some(0) => Verdict::Harmless(format!("column {column} holds no non-null value")),
-                    Some(n) => Verdict::Fact(format!("column {column} still holds {n} non-null values")),
+                match self.count(&format!(
+                    "SELECT count({}) FROM {relation}",
+                    quote_ident(column)
+                )) {
+                    Some(0) => {
+                        Verdict::Harmless(format!("column {column} holds no non-null value"))
+                    }
+                    Some(n) => {
+                        Verdict::Fact(format!("column {column} still holds {n} non-null values"))
+                    }
                     None => Verdict::Unknown,
                 }
             }
             (Rule::AddingRequiredColumnWithoutDefault, _) => match rows(self) {
-                Some(0) => Verdict::Harmless("the table is empty, so the column can be required".into()),
+                Some(0) => {
+                    Verdict::Harmless("the table is empty, so the column can be required".into())
+                }
                 Some(n) => Verdict::WillFail(format!("{n} existing rows would get NULL")),
                 None => Verdict::Unknown,
             },
             (Rule::SettingNotNullWithoutCheck, Action::SetNotNull { column, .. }) => {
-                match self.count(&format!("SELECT count(*) FROM {relation} WHERE {} IS NULL", quote_ident(column))) {
-                    Some(0) => Verdict::Fact(format!("no NULL in {column}: it will succeed (the scan still blocks)")),
+                match self.count(&format!(
+                    "SELECT count(*) FROM {relation} WHERE {} IS NULL",
+                    quote_ident(column)
+                )) {
+                    Some(0) => Verdict::Fact(format!(
+                        "no NULL in {column}: it will succeed (the scan still blocks)"
+                    )),
                     Some(n) => Verdict::WillFail(format!("{n} rows have NULL in {column}")),
                     None => Verdict::Unknown,
                 }
             }
             (Rule::AddingUniqueConstraint | Rule::CreateIndexNonConcurrently, _) => {
                 let columns = match action {
-                    Action::AddConstraint { constraint: Constraint::Unique { columns, .. } | Constraint::PrimaryKey { columns, .. }, .. } => columns.clone(),
-                    Action::CreateIndex { unique: true, columns, .. } => columns.clone(),
+                    Action::AddConstraint {
+                        constraint:
+                            Constraint::Unique { columns, .. } | Constraint::PrimaryKey { columns, .. },
+                        ..
+                    } => columns.clone(),
+                    Action::CreateIndex {
+                        unique: true,
+                        columns,
+                        ..
+                    } => columns.clone(),
                     _ => return Verdict::Unknown,
                 };
                 if columns.is_empty() {
                     return Verdict::Unknown;
                 }
-                let cols = columns.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ");
+                let cols = columns
+                    .iter()
+                    .map(|c| quote_ident(c))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 match self.count(&format!(
                     "SELECT count(*) FROM (SELECT 1 FROM {relation} GROUP BY {cols} HAVING count(*) > 1) d"
                 )) {
@@ -146,7 +202,9 @@ impl Probe<'_> {
                 }
                 match self.count(&sql) {
                     Some(n) => Verdict::Fact(format!("all {n} values cast to {to}")),
-                    None => Verdict::Fact(format!("some values may not cast to {to} (the test cast failed or timed out)")),
+                    None => Verdict::Fact(format!(
+                        "some values may not cast to {to} (the test cast failed or timed out)"
+                    )),
                 }
             }
             _ => Verdict::Unknown,

@@ -47,7 +47,11 @@ fn tokenize(sql: &str) -> Vec<Tok> {
             }
         } else if c == b'\'' || c == b'"' {
             let (text, next) = quoted(sql, i, c);
-            out.push(if c == b'"' { Tok::Quoted(text) } else { Tok::Str(text) });
+            out.push(if c == b'"' {
+                Tok::Quoted(text)
+            } else {
+                Tok::Str(text)
+            });
             i = next;
         } else if c == b'$' && dollar_tag(&b[i..]).is_some() {
             let tag_len = dollar_tag(&b[i..]).unwrap_or(2);
@@ -65,7 +69,9 @@ fn tokenize(sql: &str) -> Vec<Tok> {
             }
         } else if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
             let start = i;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80) {
+            while i < b.len()
+                && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80)
+            {
                 i += 1;
             }
             out.push(Tok::Word(sql[start..i].to_uppercase()));
@@ -102,7 +108,10 @@ fn quoted(sql: &str, start: usize, quote: u8) -> (String, usize) {
 }
 
 fn dollar_tag(b: &[u8]) -> Option<usize> {
-    let tag = b[1..].iter().take_while(|c| c.is_ascii_alphanumeric() || **c == b'_').count();
+    let tag = b[1..]
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+        .count();
     (b.get(1 + tag) == Some(&b'$') && !b.get(1).is_some_and(u8::is_ascii_digit)).then_some(tag + 2)
 }
 
@@ -121,9 +130,10 @@ impl Cursor {
 
     /// Consumes the given keywords if they come next, in order.
     fn eat(&mut self, words: &[&str]) -> bool {
-        let matches = words.iter().enumerate().all(|(k, w)| {
-            matches!(self.toks.get(self.pos + k), Some(Tok::Word(x)) if x == w)
-        });
+        let matches = words
+            .iter()
+            .enumerate()
+            .all(|(k, w)| matches!(self.toks.get(self.pos + k), Some(Tok::Word(x)) if x == w));
         if matches {
             self.pos += words.len();
         }
@@ -168,7 +178,9 @@ impl Cursor {
     }
 
     fn has(&self, word: &str) -> bool {
-        self.toks.iter().any(|t| matches!(t, Tok::Word(w) if w == word))
+        self.toks
+            .iter()
+            .any(|t| matches!(t, Tok::Word(w) if w == word))
     }
 
     fn string(&mut self) -> Option<String> {
@@ -273,7 +285,11 @@ fn create(c: &mut Cursor) -> Option<Vec<Action>> {
     if c.eat(&["INDEX"]) {
         let concurrently = c.eat(&["CONCURRENTLY"]);
         c.eat(&["IF", "NOT", "EXISTS"]);
-        let name = if c.peek_word() == Some("ON") { None } else { c.ident() };
+        let name = if c.peek_word() == Some("ON") {
+            None
+        } else {
+            c.ident()
+        };
         if !c.eat(&["ON"]) {
             return None;
         }
@@ -431,11 +447,25 @@ mod tests {
                 concurrently: true
             }]
         );
-        assert_eq!(classify("DO $$ BEGIN PERFORM 1; END $$").unwrap()[0], Action::Other { kind: "DO".into() });
+        assert_eq!(
+            classify("DO $$ BEGIN PERFORM 1; END $$").unwrap()[0],
+            Action::Other { kind: "DO".into() }
+        );
         let add = classify("ALTER TYPE \"Status\" ADD VALUE IF NOT EXISTS 'DONE'").unwrap();
-        assert_eq!(add[0], Action::AddEnumValue { name: Name::bare("Status"), value: "DONE".into() });
-        let idx = classify("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS \"i\" ON \"T\" USING btree (\"a\")").unwrap();
-        assert!(matches!(&idx[0], Action::CreateIndex { concurrently: true, unique: true, table, .. } if table.name == "T"));
+        assert_eq!(
+            add[0],
+            Action::AddEnumValue {
+                name: Name::bare("Status"),
+                value: "DONE".into()
+            }
+        );
+        let idx = classify(
+            "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS \"i\" ON \"T\" USING btree (\"a\")",
+        )
+        .unwrap();
+        assert!(
+            matches!(&idx[0], Action::CreateIndex { concurrently: true, unique: true, table, .. } if table.name == "T")
+        );
         assert!(classify("FROBNICATE everything").is_none());
     }
 }

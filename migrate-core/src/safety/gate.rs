@@ -96,7 +96,10 @@ impl SafetyGate {
         }
         let approvals = self.approvals_for(migrations.dir())?;
         let review = approvals.apply(&mut report, &|name| {
-            migrations.get(name).and_then(|m| m.script()).map(|s| s.text().to_owned())
+            migrations
+                .get(name)
+                .and_then(|m| m.script())
+                .map(|s| s.text().to_owned())
         });
         Ok(SafetyReview {
             report,

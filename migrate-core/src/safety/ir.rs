@@ -88,7 +88,10 @@ impl TypeName {
     /// True for 32-bit and smaller integer types, serials included.
     #[must_use]
     pub fn is_small_integer(&self) -> bool {
-        matches!(self.base.as_str(), "integer" | "smallint" | "serial" | "smallserial")
+        matches!(
+            self.base.as_str(),
+            "integer" | "smallint" | "serial" | "smallserial"
+        )
     }
 }
 
@@ -253,42 +256,144 @@ pub enum TransactionControl {
 #[serde(tag = "action", rename_all = "snake_case")]
 #[allow(missing_docs)] // Fields are self-describing: table, column, names…
 pub enum Action {
-    CreateTable { table: Name, columns: Vec<Column>, constraints: Vec<Constraint> },
-    DropTable { tables: Vec<Name> },
-    RenameTable { table: Name, to: Ident },
-    AddColumn { table: Name, column: Column },
-    DropColumn { table: Name, column: Ident },
-    RenameColumn { table: Name, from: Ident, to: Ident },
-    AlterColumnType { table: Name, column: Ident, to: TypeName },
-    SetNotNull { table: Name, column: Ident },
-    DropNotNull { table: Name, column: Ident },
-    SetDefault { table: Name, column: Ident },
-    AddConstraint { table: Name, constraint: Constraint, not_valid: bool },
-    ValidateConstraint { table: Name, name: Ident },
-    DropConstraint { table: Name, name: Ident },
-    RenameConstraint { table: Name, from: Ident, to: Ident },
-    CreateIndex { name: Option<Ident>, table: Name, unique: bool, concurrently: bool, columns: Vec<Ident> },
-    DropIndex { names: Vec<Name>, concurrently: bool },
-    RenameIndex { name: Name, to: Ident },
-    CreateEnum { name: Name, values: Vec<String> },
-    AddEnumValue { name: Name, value: String },
-    RenameEnumValue { name: Name, from: String, to: String },
-    RenameType { name: Name, to: Ident },
-    DropType { names: Vec<Name> },
-    DropObject { kind: ObjectKind, names: Vec<Name> },
-    Truncate { tables: Vec<Name> },
-    Delete { table: Name, has_where: bool },
-    Update { table: Name, has_where: bool },
-    Insert { table: Name },
-    VacuumFull { table: Option<Name> },
-    Cluster { table: Option<Name> },
-    RefreshMaterializedView { name: Name, concurrently: bool },
-    Reindex { concurrently: bool },
+    CreateTable {
+        table: Name,
+        columns: Vec<Column>,
+        constraints: Vec<Constraint>,
+    },
+    DropTable {
+        tables: Vec<Name>,
+    },
+    RenameTable {
+        table: Name,
+        to: Ident,
+    },
+    AddColumn {
+        table: Name,
+        column: Column,
+    },
+    DropColumn {
+        table: Name,
+        column: Ident,
+    },
+    RenameColumn {
+        table: Name,
+        from: Ident,
+        to: Ident,
+    },
+    AlterColumnType {
+        table: Name,
+        column: Ident,
+        to: TypeName,
+    },
+    SetNotNull {
+        table: Name,
+        column: Ident,
+    },
+    DropNotNull {
+        table: Name,
+        column: Ident,
+    },
+    SetDefault {
+        table: Name,
+        column: Ident,
+    },
+    AddConstraint {
+        table: Name,
+        constraint: Constraint,
+        not_valid: bool,
+    },
+    ValidateConstraint {
+        table: Name,
+        name: Ident,
+    },
+    DropConstraint {
+        table: Name,
+        name: Ident,
+    },
+    RenameConstraint {
+        table: Name,
+        from: Ident,
+        to: Ident,
+    },
+    CreateIndex {
+        name: Option<Ident>,
+        table: Name,
+        unique: bool,
+        concurrently: bool,
+        columns: Vec<Ident>,
+    },
+    DropIndex {
+        names: Vec<Name>,
+        concurrently: bool,
+    },
+    RenameIndex {
+        name: Name,
+        to: Ident,
+    },
+    CreateEnum {
+        name: Name,
+        values: Vec<String>,
+    },
+    AddEnumValue {
+        name: Name,
+        value: String,
+    },
+    RenameEnumValue {
+        name: Name,
+        from: String,
+        to: String,
+    },
+    RenameType {
+        name: Name,
+        to: Ident,
+    },
+    DropType {
+        names: Vec<Name>,
+    },
+    DropObject {
+        kind: ObjectKind,
+        names: Vec<Name>,
+    },
+    Truncate {
+        tables: Vec<Name>,
+    },
+    Delete {
+        table: Name,
+        has_where: bool,
+    },
+    Update {
+        table: Name,
+        has_where: bool,
+    },
+    Insert {
+        table: Name,
+    },
+    VacuumFull {
+        table: Option<Name>,
+    },
+    Cluster {
+        table: Option<Name>,
+    },
+    RefreshMaterializedView {
+        name: Name,
+        concurrently: bool,
+    },
+    Reindex {
+        concurrently: bool,
+    },
     /// `SET name = value` (`lock_timeout`, `statement_timeout`, …).
-    Set { name: String, value: String },
-    Transaction { control: TransactionControl },
+    Set {
+        name: String,
+        value: String,
+    },
+    Transaction {
+        control: TransactionControl,
+    },
     /// Understood, and nothing for the rules (`CREATE FUNCTION`, `COMMENT`, `GRANT`, `SELECT`…).
-    Other { kind: String },
+    Other {
+        kind: String,
+    },
 }
 
 impl Action {
@@ -341,11 +446,20 @@ mod tests {
     #[test]
     fn type_names_are_normalized() {
         let t = TypeName::parse("VARCHAR(255)");
-        assert_eq!((t.base.as_str(), t.modifiers.as_slice(), t.array), ("character varying", &[255][..], false));
+        assert_eq!(
+            (t.base.as_str(), t.modifiers.as_slice(), t.array),
+            ("character varying", &[255][..], false)
+        );
         assert_eq!(TypeName::parse("INT4").base, "integer");
         assert_eq!(TypeName::parse("\"Role\"[]").to_string(), "Role[]");
         assert_eq!(TypeName::parse("DECIMAL(65,30)").modifiers, [65, 30]);
-        assert_eq!(TypeName::parse("timestamp(3) without time zone").base, "timestamp without time zone");
-        assert_eq!(TypeName::parse("TIMESTAMPTZ(6)").base, "timestamp with time zone");
+        assert_eq!(
+            TypeName::parse("timestamp(3) without time zone").base,
+            "timestamp without time zone"
+        );
+        assert_eq!(
+            TypeName::parse("TIMESTAMPTZ(6)").base,
+            "timestamp with time zone"
+        );
     }
 }

@@ -63,19 +63,26 @@ pub fn lock_of(action: &Action) -> Option<LockLevel> {
     use Action as A;
     use LockLevel as L;
     Some(match action {
-        A::CreateIndex { concurrently: true, .. } | A::DropIndex { concurrently: true, .. } => {
-            L::ShareUpdateExclusive
+        A::CreateIndex {
+            concurrently: true, ..
         }
+        | A::DropIndex {
+            concurrently: true, ..
+        } => L::ShareUpdateExclusive,
         A::CreateIndex { .. } => L::Share,
         A::ValidateConstraint { .. } => L::ShareUpdateExclusive,
         A::AddConstraint {
             constraint: super::ir::Constraint::ForeignKey { .. },
             ..
         } => L::ShareRowExclusive,
-        A::RefreshMaterializedView { concurrently: true, .. } => L::Exclusive,
+        A::RefreshMaterializedView {
+            concurrently: true, ..
+        } => L::Exclusive,
         A::Delete { .. } | A::Update { .. } | A::Insert { .. } => L::RowExclusive,
         A::Reindex { concurrently: true } => L::ShareUpdateExclusive,
-        A::Reindex { concurrently: false } => L::Share,
+        A::Reindex {
+            concurrently: false,
+        } => L::Share,
         A::DropTable { .. }
         | A::RenameTable { .. }
         | A::AddColumn { .. }

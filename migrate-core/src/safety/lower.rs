@@ -1,8 +1,8 @@
 //! Lowering `sqlparser`'s PostgreSQL AST into [`Action`]s.
 
 use sqlparser::ast::{
-    self as sp, AlterColumnOperation, AlterTableOperation, AlterTypeOperation, ColumnOption,
-    Expr, FromTable, ObjectType, RenameTableNameKind, TableConstraint, TableFactor, TableObject,
+    self as sp, AlterColumnOperation, AlterTableOperation, AlterTypeOperation, ColumnOption, Expr,
+    FromTable, ObjectType, RenameTableNameKind, TableConstraint, TableFactor, TableObject,
     UserDefinedTypeRepresentation,
 };
 
@@ -65,14 +65,26 @@ pub(crate) fn lower(stmt: &sp::Statement, has_word: &dyn Fn(&str) -> bool) -> Ve
                     concurrently: has_word("CONCURRENTLY"),
                 },
                 ObjectType::Type => Action::DropType { names },
-                ObjectType::Schema => Action::DropObject { kind: ObjectKind::Schema, names },
-                ObjectType::View => Action::DropObject { kind: ObjectKind::View, names },
+                ObjectType::Schema => Action::DropObject {
+                    kind: ObjectKind::Schema,
+                    names,
+                },
+                ObjectType::View => Action::DropObject {
+                    kind: ObjectKind::View,
+                    names,
+                },
                 ObjectType::MaterializedView => Action::DropObject {
                     kind: ObjectKind::MaterializedView,
                     names,
                 },
-                ObjectType::Sequence => Action::DropObject { kind: ObjectKind::Sequence, names },
-                _ => Action::DropObject { kind: ObjectKind::Other, names },
+                ObjectType::Sequence => Action::DropObject {
+                    kind: ObjectKind::Sequence,
+                    names,
+                },
+                _ => Action::DropObject {
+                    kind: ObjectKind::Other,
+                    names,
+                },
             }]
         }
         S::DropFunction(_) | S::DropProcedure { .. } => vec![Action::DropObject {
@@ -153,7 +165,9 @@ pub(crate) fn lower(stmt: &sp::Statement, has_word: &dyn Fn(&str) -> bool) -> Ve
         S::Commit { .. } => vec![Action::Transaction {
             control: TransactionControl::Commit,
         }],
-        S::Rollback { savepoint: None, .. } => vec![Action::Transaction {
+        S::Rollback {
+            savepoint: None, ..
+        } => vec![Action::Transaction {
             control: TransactionControl::Rollback,
         }],
         S::Rollback { .. } | S::Savepoint { .. } | S::ReleaseSavepoint { .. } => {
@@ -371,14 +385,13 @@ pub(crate) fn ident(i: &sp::Ident) -> String {
 }
 
 fn name(n: &sp::ObjectName) -> Name {
-    let parts: Vec<String> = n
-        .0
-        .iter()
-        .filter_map(|p| match p {
-            sp::ObjectNamePart::Identifier(i) => Some(ident(i)),
-            _ => None,
-        })
-        .collect();
+    let parts: Vec<String> =
+        n.0.iter()
+            .filter_map(|p| match p {
+                sp::ObjectNamePart::Identifier(i) => Some(ident(i)),
+                _ => None,
+            })
+            .collect();
     match parts.as_slice() {
         [.., schema, table] => Name {
             schema: Some(schema.clone()),

@@ -109,10 +109,17 @@ mod tests {
         let st = parse_script(sql);
         assert_eq!(st.len(), 4);
         assert_eq!(st[0].via, Via::Parser);
-        assert!(matches!(&st[0].actions[0], Action::AddColumn { table, column } if table.name == "User" && column.not_null));
+        assert!(
+            matches!(&st[0].actions[0], Action::AddColumn { table, column } if table.name == "User" && column.not_null)
+        );
         assert_eq!(st[1].via, Via::Fallback);
         assert_eq!(st[2].via, Via::NotUnderstood);
         assert_eq!(st[2].start.line, 4);
-        assert_eq!(st[3].actions, [Action::DropTable { tables: vec![Name::bare("Post")] }]);
+        assert_eq!(
+            st[3].actions,
+            [Action::DropTable {
+                tables: vec![Name::bare("Post")]
+            }]
+        );
     }
 }

@@ -181,7 +181,10 @@ mod tests {
         for rule in Rule::ALL {
             assert_eq!(rule.name().parse::<Rule>().unwrap(), *rule);
             assert!(seen.insert(rule.name()), "duplicate name {}", rule.name());
-            assert!(rule.name().chars().all(|c| c.is_ascii_lowercase() || c == '-'));
+            assert!(rule
+                .name()
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '-'));
             assert!(!rule.help().is_empty());
         }
     }

@@ -513,6 +513,25 @@ mod tests {
 
     proptest::proptest! {
         #[test]
+        fn outside_statements_only_whitespace_semicolons_and_comments_remain(
+            sql in r#"([a-zA-Z0-9 ;'"$()\-/*\n]|--|/\*|\*/|\$\$|E'){0,60}"#
+        ) {
+            let statements = split(&sql);
+            let mut gaps = String::new();
+            let mut last = 0;
+            for st in &statements {
+                gaps.push_str(&sql[last..st.span.start]);
+                gaps.push('\n');
+                last = st.span.end;
+            }
+            gaps.push_str(&sql[last..]);
+            // Every non-whitespace character outside the statements belongs to a comment or is a
+            // separator: splitting what remains finds nothing.
+            let rest = split(&gaps);
+            proptest::prop_assert!(rest.is_empty(), "{:?} left {:?}", sql, rest.iter().map(|s| s.text(&gaps)).collect::<Vec<_>>());
+        }
+
+        #[test]
         fn spans_are_in_order_on_char_boundaries(sql in "[a-zA-Z0-9 ;'\"$()\\-/*\\n\\\\éE]{0,80}") {
             let statements = split(&sql);
             let mut last = 0;

@@ -28,7 +28,9 @@ pub(super) fn render(report: &SafetyReport, sources: &Sources<'_>) -> String {
 
 // GitHub's escaping rules for workflow command data and properties.
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_property(s: &str) -> String {

@@ -5,7 +5,11 @@ use std::fmt::Write;
 use super::Sources;
 use crate::safety::{ApprovalReview, Finding, SafetyReport, Severity, Via};
 
-pub(super) fn render(report: &SafetyReport, review: &ApprovalReview, sources: &Sources<'_>) -> String {
+pub(super) fn render(
+    report: &SafetyReport,
+    review: &ApprovalReview,
+    sources: &Sources<'_>,
+) -> String {
     let mut out = String::new();
     for analysis in &report.migrations {
         if analysis.findings.is_empty() {
@@ -26,7 +30,11 @@ pub(super) fn render(report: &SafetyReport, review: &ApprovalReview, sources: &S
 }
 
 fn finding(out: &mut String, f: &Finding, path: &str, text: &str, starts: &[usize]) {
-    let _ = writeln!(out, "{}[{}] {path}:{}:{}", f.severity, f.rule, f.line, f.column);
+    let _ = writeln!(
+        out,
+        "{}[{}] {path}:{}:{}",
+        f.severity, f.rule, f.line, f.column
+    );
     let _ = writeln!(out, "  {}", f.message);
     if let Some(&start) = starts.get(f.line - 1) {
         let end = starts.get(f.line).map_or(text.len(), |e| e - 1);
@@ -40,7 +48,11 @@ fn finding(out: &mut String, f: &Finding, path: &str, text: &str, starts: &[usiz
             (false, true) => "blocks writes",
             _ => "blocks no reads or writes",
         };
-        let on = f.table.as_deref().map(|t| format!(" on {t}")).unwrap_or_default();
+        let on = f
+            .table
+            .as_deref()
+            .map(|t| format!(" on {t}"))
+            .unwrap_or_default();
         impact.push(format!("lock {lock}{on} ({blocks})"));
     }
     impact.push(format!("stage {}", f.stage as u8));
@@ -80,7 +92,11 @@ fn summary(out: &mut String, report: &SafetyReport, review: &ApprovalReview) {
     if pending > 0 {
         let _ = writeln!(out, "{pending} finding(s) need approval before deploy (--approve MIGRATION[:RULE], a `-- migrate:approve RULE reason: …` directive, or migrate-approvals.toml)");
     }
-    for (title, items) in [("stale approval", &review.stale), ("unused approval", &review.unused), ("invalid directive", &review.invalid)] {
+    for (title, items) in [
+        ("stale approval", &review.stale),
+        ("unused approval", &review.unused),
+        ("invalid directive", &review.invalid),
+    ] {
         for item in items {
             let _ = writeln!(out, "{title}: {item}");
         }

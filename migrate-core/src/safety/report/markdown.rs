@@ -8,7 +8,11 @@ pub(super) fn render(report: &SafetyReport, review: &ApprovalReview) -> String {
     let mut out = String::from("## Migration safety report\n\n");
     let findings: Vec<_> = report.findings().collect();
     if findings.is_empty() {
-        let _ = writeln!(out, "No findings in {} statement(s). ✅", report.statement_count());
+        let _ = writeln!(
+            out,
+            "No findings in {} statement(s). ✅",
+            report.statement_count()
+        );
         return out;
     }
     let _ = writeln!(out, "| | rule | migration | line | lock | message |");
@@ -31,7 +35,12 @@ pub(super) fn render(report: &SafetyReport, review: &ApprovalReview) -> String {
         );
     }
     let pending = report.needing_approval().count();
-    let _ = writeln!(out, "\n{} statement(s), {} finding(s), {pending} awaiting approval.", report.statement_count(), findings.len());
+    let _ = writeln!(
+        out,
+        "\n{} statement(s), {} finding(s), {pending} awaiting approval.",
+        report.statement_count(),
+        findings.len()
+    );
     for item in review.stale.iter().chain(&review.invalid) {
         let _ = writeln!(out, "- ⚠️ {item}");
     }

@@ -25,7 +25,8 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
     }) = cx.action
     {
         if cx.is_existing(table) {
-            let message = format!("Adding a CHECK on {table} scans every row under ACCESS EXCLUSIVE.");
+            let message =
+                format!("Adding a CHECK on {table} scans every row under ACCESS EXCLUSIVE.");
             cx.report(Rule::AddingCheckWithoutNotValid, message);
         }
     }
@@ -38,7 +39,13 @@ mod tests {
 
     #[test]
     fn flags_validating_checks() {
-        lint_one("ALTER TABLE o ADD CONSTRAINT c CHECK (total >= 0);", Rule::AddingCheckWithoutNotValid);
-        lint_ok("ALTER TABLE o ADD CONSTRAINT c CHECK (total >= 0) NOT VALID;", Rule::AddingCheckWithoutNotValid);
+        lint_one(
+            "ALTER TABLE o ADD CONSTRAINT c CHECK (total >= 0);",
+            Rule::AddingCheckWithoutNotValid,
+        );
+        lint_ok(
+            "ALTER TABLE o ADD CONSTRAINT c CHECK (total >= 0) NOT VALID;",
+            Rule::AddingCheckWithoutNotValid,
+        );
     }
 }

@@ -36,9 +36,21 @@ mod tests {
 
     #[test]
     fn flags_volatile_defaults_only() {
-        lint_one("ALTER TABLE u ADD COLUMN t UUID NOT NULL DEFAULT gen_random_uuid();", Rule::AddingColumnWithVolatileDefault);
-        lint_one("ALTER TABLE u ADD COLUMN n SERIAL;", Rule::AddingColumnWithVolatileDefault);
-        lint_ok("ALTER TABLE u ADD COLUMN c TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP;", Rule::AddingColumnWithVolatileDefault);
-        lint_ok("ALTER TABLE u ADD COLUMN b BOOLEAN NOT NULL DEFAULT false;", Rule::AddingColumnWithVolatileDefault);
+        lint_one(
+            "ALTER TABLE u ADD COLUMN t UUID NOT NULL DEFAULT gen_random_uuid();",
+            Rule::AddingColumnWithVolatileDefault,
+        );
+        lint_one(
+            "ALTER TABLE u ADD COLUMN n SERIAL;",
+            Rule::AddingColumnWithVolatileDefault,
+        );
+        lint_ok(
+            "ALTER TABLE u ADD COLUMN c TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP;",
+            Rule::AddingColumnWithVolatileDefault,
+        );
+        lint_ok(
+            "ALTER TABLE u ADD COLUMN b BOOLEAN NOT NULL DEFAULT false;",
+            Rule::AddingColumnWithVolatileDefault,
+        );
     }
 }

@@ -45,7 +45,13 @@ mod tests {
     fn flags_validating_foreign_keys_on_existing_tables() {
         let f = lint_one(FK, Rule::AddingForeignKeyWithoutNotValid);
         assert!(f.blocks_writes && !f.blocks_reads);
-        lint_ok(&FK.replace(';', " NOT VALID;"), Rule::AddingForeignKeyWithoutNotValid);
-        lint_ok(&format!("CREATE TABLE \"Post\" (\"authorId\" int);\n{FK}"), Rule::AddingForeignKeyWithoutNotValid);
+        lint_ok(
+            &FK.replace(';', " NOT VALID;"),
+            Rule::AddingForeignKeyWithoutNotValid,
+        );
+        lint_ok(
+            &format!("CREATE TABLE \"Post\" (\"authorId\" int);\n{FK}"),
+            Rule::AddingForeignKeyWithoutNotValid,
+        );
     }
 }

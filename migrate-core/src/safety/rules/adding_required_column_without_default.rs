@@ -27,7 +27,10 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
             && !column.generated_stored
             && !column.identity;
         if required && cx.is_existing(table) {
-            let message = format!("Adding required column {table}.{} without a default fails if the table has rows.", column.name);
+            let message = format!(
+                "Adding required column {table}.{} without a default fails if the table has rows.",
+                column.name
+            );
             cx.report(Rule::AddingRequiredColumnWithoutDefault, message);
         }
     }
@@ -40,9 +43,21 @@ mod tests {
 
     #[test]
     fn flags_required_columns_without_default() {
-        lint_one("ALTER TABLE \"User\" ADD COLUMN \"tenantId\" TEXT NOT NULL;", Rule::AddingRequiredColumnWithoutDefault);
-        lint_ok("ALTER TABLE \"User\" ADD COLUMN \"x\" TEXT NOT NULL DEFAULT '';", Rule::AddingRequiredColumnWithoutDefault);
-        lint_ok("ALTER TABLE \"User\" ADD COLUMN \"x\" TEXT;", Rule::AddingRequiredColumnWithoutDefault);
-        lint_ok("CREATE TABLE \"User\" (id int);\nALTER TABLE \"User\" ADD COLUMN \"x\" TEXT NOT NULL;", Rule::AddingRequiredColumnWithoutDefault);
+        lint_one(
+            "ALTER TABLE \"User\" ADD COLUMN \"tenantId\" TEXT NOT NULL;",
+            Rule::AddingRequiredColumnWithoutDefault,
+        );
+        lint_ok(
+            "ALTER TABLE \"User\" ADD COLUMN \"x\" TEXT NOT NULL DEFAULT '';",
+            Rule::AddingRequiredColumnWithoutDefault,
+        );
+        lint_ok(
+            "ALTER TABLE \"User\" ADD COLUMN \"x\" TEXT;",
+            Rule::AddingRequiredColumnWithoutDefault,
+        );
+        lint_ok(
+            "CREATE TABLE \"User\" (id int);\nALTER TABLE \"User\" ADD COLUMN \"x\" TEXT NOT NULL;",
+            Rule::AddingRequiredColumnWithoutDefault,
+        );
     }
 }

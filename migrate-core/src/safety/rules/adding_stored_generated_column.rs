@@ -22,7 +22,10 @@ trigger or the application.";
 pub(crate) fn check(cx: &mut Checker<'_>) {
     if let Some(Action::AddColumn { table, column }) = cx.action {
         if (column.generated_stored || column.identity) && cx.is_existing(table) {
-            let message = format!("Adding generated column {table}.{} rewrites every row under ACCESS EXCLUSIVE.", column.name);
+            let message = format!(
+                "Adding generated column {table}.{} rewrites every row under ACCESS EXCLUSIVE.",
+                column.name
+            );
             cx.report(Rule::AddingStoredGeneratedColumn, message);
         }
     }
@@ -35,7 +38,13 @@ mod tests {
 
     #[test]
     fn flags_generated_columns() {
-        lint_one("ALTER TABLE o ADD COLUMN total NUMERIC GENERATED ALWAYS AS (price * qty) STORED;", Rule::AddingStoredGeneratedColumn);
-        lint_ok("ALTER TABLE o ADD COLUMN total NUMERIC;", Rule::AddingStoredGeneratedColumn);
+        lint_one(
+            "ALTER TABLE o ADD COLUMN total NUMERIC GENERATED ALWAYS AS (price * qty) STORED;",
+            Rule::AddingStoredGeneratedColumn,
+        );
+        lint_ok(
+            "ALTER TABLE o ADD COLUMN total NUMERIC;",
+            Rule::AddingStoredGeneratedColumn,
+        );
     }
 }

@@ -21,12 +21,19 @@ pub(crate) const HELP: &str = "Build the index with CREATE UNIQUE INDEX CONCURRE
 CONSTRAINT … USING INDEX.";
 
 pub(crate) fn check(cx: &mut Checker<'_>) {
-    let Some(Action::AddConstraint { table, constraint, .. }) = cx.action else {
+    let Some(Action::AddConstraint {
+        table, constraint, ..
+    }) = cx.action
+    else {
         return;
     };
     let kind = match constraint {
-        Constraint::Unique { using_index: false, .. } => "UNIQUE",
-        Constraint::PrimaryKey { using_index: false, .. } => "PRIMARY KEY",
+        Constraint::Unique {
+            using_index: false, ..
+        } => "UNIQUE",
+        Constraint::PrimaryKey {
+            using_index: false, ..
+        } => "PRIMARY KEY",
         _ => return,
     };
     if cx.is_existing(table) {
@@ -42,8 +49,17 @@ mod tests {
 
     #[test]
     fn flags_index_building_constraints() {
-        lint_one("ALTER TABLE u ADD CONSTRAINT k UNIQUE (email);", Rule::AddingUniqueConstraint);
-        lint_one("ALTER TABLE u ADD CONSTRAINT u_pkey PRIMARY KEY (id);", Rule::AddingUniqueConstraint);
-        lint_ok("ALTER TABLE u ADD CONSTRAINT k UNIQUE USING INDEX i;", Rule::AddingUniqueConstraint);
+        lint_one(
+            "ALTER TABLE u ADD CONSTRAINT k UNIQUE (email);",
+            Rule::AddingUniqueConstraint,
+        );
+        lint_one(
+            "ALTER TABLE u ADD CONSTRAINT u_pkey PRIMARY KEY (id);",
+            Rule::AddingUniqueConstraint,
+        );
+        lint_ok(
+            "ALTER TABLE u ADD CONSTRAINT k UNIQUE USING INDEX i;",
+            Rule::AddingUniqueConstraint,
+        );
     }
 }

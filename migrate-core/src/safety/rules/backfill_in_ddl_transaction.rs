@@ -24,7 +24,9 @@ schema migration.";
 pub(crate) fn check(cx: &mut Checker<'_>) {
     if let Some(Action::Update { table, .. }) = cx.action {
         if cx.file.exclusively_locked.contains(&table.name) {
-            let message = format!("This backfill of {table} runs while the file's DDL holds ACCESS EXCLUSIVE on it.");
+            let message = format!(
+                "This backfill of {table} runs while the file's DDL holds ACCESS EXCLUSIVE on it."
+            );
             cx.report(Rule::BackfillInDdlTransaction, message);
         }
     }

@@ -74,7 +74,10 @@ fn is_free(old: &TypeName, new: &TypeName) -> bool {
 
 /// Enum-to-enum changes that drop values are reported by `enum-value-removal` instead.
 fn enum_rebuild_removing_values(cx: &Checker<'_>, old: &TypeName, new: &TypeName) -> bool {
-    match (cx.catalog.enum_values(&old.base), cx.catalog.enum_values(&new.base)) {
+    match (
+        cx.catalog.enum_values(&old.base),
+        cx.catalog.enum_values(&new.base),
+    ) {
         (Some(old), Some(new)) => old.iter().any(|v| !new.contains(v)),
         _ => false,
     }
@@ -94,22 +97,40 @@ mod tests {
             "ALTER TABLE t ALTER COLUMN a TYPE VARCHAR(20);",
             "ALTER TABLE t ALTER COLUMN d TYPE DECIMAL(12,2);",
         ] {
-            assert!(lint_after(HISTORY, sql, Rule::ChangingColumnType).is_empty(), "{sql}");
+            assert!(
+                lint_after(HISTORY, sql, Rule::ChangingColumnType).is_empty(),
+                "{sql}"
+            );
         }
     }
 
     #[test]
     fn narrowing_and_int_to_bigint_are_flagged_with_the_old_type() {
-        let f = lint_after(HISTORY, "ALTER TABLE t ALTER COLUMN n SET DATA TYPE BIGINT;", Rule::ChangingColumnType);
+        let f = lint_after(
+            HISTORY,
+            "ALTER TABLE t ALTER COLUMN n SET DATA TYPE BIGINT;",
+            Rule::ChangingColumnType,
+        );
         assert_eq!(f.len(), 1);
-        assert!(f[0].message.contains("from integer to bigint") && f[0].blocks_reads, "{}", f[0].message);
-        let f = lint_after(HISTORY, "ALTER TABLE t ALTER COLUMN a TYPE VARCHAR(5);", Rule::ChangingColumnType);
+        assert!(
+            f[0].message.contains("from integer to bigint") && f[0].blocks_reads,
+            "{}",
+            f[0].message
+        );
+        let f = lint_after(
+            HISTORY,
+            "ALTER TABLE t ALTER COLUMN a TYPE VARCHAR(5);",
+            Rule::ChangingColumnType,
+        );
         assert_eq!(f.len(), 1);
     }
 
     #[test]
     fn unknown_tables_count_as_existing() {
-        let f = lint_one("ALTER TABLE x ALTER COLUMN y TYPE text;", Rule::ChangingColumnType);
+        let f = lint_one(
+            "ALTER TABLE x ALTER COLUMN y TYPE text;",
+            Rule::ChangingColumnType,
+        );
         assert!(f.message.contains("its current type"));
     }
 }

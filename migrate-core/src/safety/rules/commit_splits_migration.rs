@@ -48,8 +48,14 @@ mod tests {
 
     #[test]
     fn flags_inner_commit_but_not_a_trailing_one() {
-        let f = lint_one("BEGIN;\nCREATE TYPE r AS ENUM ('a');\nCOMMIT;\nALTER TABLE u DROP COLUMN x;", Rule::CommitSplitsMigration);
+        let f = lint_one(
+            "BEGIN;\nCREATE TYPE r AS ENUM ('a');\nCOMMIT;\nALTER TABLE u DROP COLUMN x;",
+            Rule::CommitSplitsMigration,
+        );
         assert_eq!(f.line, 3);
-        lint_ok("BEGIN;\nCREATE TABLE a (id int);\nCOMMIT;", Rule::CommitSplitsMigration);
+        lint_ok(
+            "BEGIN;\nCREATE TABLE a (id int);\nCOMMIT;",
+            Rule::CommitSplitsMigration,
+        );
     }
 }

@@ -24,9 +24,13 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
     let concurrent = matches!(
         cx.action,
         Some(
-            Action::CreateIndex { concurrently: true, .. }
-                | Action::DropIndex { concurrently: true, .. }
-                | Action::Reindex { concurrently: true }
+            Action::CreateIndex {
+                concurrently: true,
+                ..
+            } | Action::DropIndex {
+                concurrently: true,
+                ..
+            } | Action::Reindex { concurrently: true }
         )
     );
     if concurrent && cx.file.statements > 1 {
@@ -44,7 +48,13 @@ mod tests {
 
     #[test]
     fn flags_concurrently_with_other_statements() {
-        lint_one("ALTER TABLE p ADD COLUMN s TEXT;\nCREATE INDEX CONCURRENTLY i ON p(s);", Rule::ConcurrentlyInTransaction);
-        lint_ok("-- CreateIndex\nCREATE INDEX CONCURRENTLY i ON p(s);", Rule::ConcurrentlyInTransaction);
+        lint_one(
+            "ALTER TABLE p ADD COLUMN s TEXT;\nCREATE INDEX CONCURRENTLY i ON p(s);",
+            Rule::ConcurrentlyInTransaction,
+        );
+        lint_ok(
+            "-- CreateIndex\nCREATE INDEX CONCURRENTLY i ON p(s);",
+            Rule::ConcurrentlyInTransaction,
+        );
     }
 }

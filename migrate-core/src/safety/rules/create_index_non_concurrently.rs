@@ -20,12 +20,20 @@ pub(crate) const HELP: &str = "Use CREATE INDEX CONCURRENTLY, alone in a migrati
 own.";
 
 pub(crate) fn check(cx: &mut Checker<'_>) {
-    if let Some(Action::CreateIndex { table, concurrently: false, name, .. }) = cx.action {
+    if let Some(Action::CreateIndex {
+        table,
+        concurrently: false,
+        name,
+        ..
+    }) = cx.action
+    {
         if cx.is_existing(table) {
             let index = name.clone().unwrap_or_else(|| "an index".into());
             cx.report(
                 Rule::CreateIndexNonConcurrently,
-                format!("Building {index} on {table} blocks writes to the table until it finishes."),
+                format!(
+                    "Building {index} on {table} blocks writes to the table until it finishes."
+                ),
             );
         }
     }
@@ -38,9 +46,18 @@ mod tests {
 
     #[test]
     fn flags_blocking_index_builds_on_existing_tables_only() {
-        let f = lint_one("CREATE INDEX \"i\" ON \"Post\"(\"a\");", Rule::CreateIndexNonConcurrently);
+        let f = lint_one(
+            "CREATE INDEX \"i\" ON \"Post\"(\"a\");",
+            Rule::CreateIndexNonConcurrently,
+        );
         assert!(f.blocks_writes && !f.blocks_reads);
-        lint_ok("CREATE INDEX CONCURRENTLY \"i\" ON \"Post\"(\"a\");", Rule::CreateIndexNonConcurrently);
-        lint_ok("CREATE TABLE \"Post\" (a int);\nCREATE INDEX \"i\" ON \"Post\"(\"a\");", Rule::CreateIndexNonConcurrently);
+        lint_ok(
+            "CREATE INDEX CONCURRENTLY \"i\" ON \"Post\"(\"a\");",
+            Rule::CreateIndexNonConcurrently,
+        );
+        lint_ok(
+            "CREATE TABLE \"Post\" (a int);\nCREATE INDEX \"i\" ON \"Post\"(\"a\");",
+            Rule::CreateIndexNonConcurrently,
+        );
     }
 }

@@ -19,7 +19,11 @@ pub(crate) const HELP: &str = "Restrict the delete with WHERE, and delete large 
 outside the schema migration.";
 
 pub(crate) fn check(cx: &mut Checker<'_>) {
-    if let Some(Action::Delete { table, has_where: false }) = cx.action {
+    if let Some(Action::Delete {
+        table,
+        has_where: false,
+    }) = cx.action
+    {
         if cx.is_existing(table) {
             let message = format!("DELETE without WHERE removes every row of {table}.");
             cx.report(Rule::DeleteWithoutWhere, message);
@@ -35,6 +39,9 @@ mod tests {
     #[test]
     fn flags_unrestricted_delete() {
         lint_one("DELETE FROM \"Session\";", Rule::DeleteWithoutWhere);
-        lint_ok("DELETE FROM \"Session\" WHERE \"expires\" < now();", Rule::DeleteWithoutWhere);
+        lint_ok(
+            "DELETE FROM \"Session\" WHERE \"expires\" < now();",
+            Rule::DeleteWithoutWhere,
+        );
     }
 }

@@ -35,7 +35,10 @@ mod tests {
 
     #[test]
     fn flags_drop_column_on_existing_table() {
-        let found = lint("ALTER TABLE \"User\" DROP COLUMN \"age\", DROP COLUMN \"x\";", Rule::DropColumn);
+        let found = lint(
+            "ALTER TABLE \"User\" DROP COLUMN \"age\", DROP COLUMN \"x\";",
+            Rule::DropColumn,
+        );
         assert_eq!(found.len(), 2);
         assert!(found[0].message.contains("age") && found[0].data_loss);
         lint_one("ALTER TABLE t DROP COLUMN IF EXISTS c;", Rule::DropColumn);
@@ -43,6 +46,9 @@ mod tests {
 
     #[test]
     fn new_table_is_fine() {
-        lint_ok("CREATE TABLE u (a int, b int); ALTER TABLE u DROP COLUMN b;", Rule::DropColumn);
+        lint_ok(
+            "CREATE TABLE u (a int, b int); ALTER TABLE u DROP COLUMN b;",
+            Rule::DropColumn,
+        );
     }
 }

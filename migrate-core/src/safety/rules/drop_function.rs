@@ -21,7 +21,10 @@ REPLACE FUNCTION to change a body.";
 
 pub(crate) fn check(cx: &mut Checker<'_>) {
     if dropped(cx.action, ObjectKind::Function).is_some() {
-        cx.report(Rule::DropFunction, "Dropping a function breaks everything that calls it.");
+        cx.report(
+            Rule::DropFunction,
+            "Dropping a function breaks everything that calls it.",
+        );
     }
 }
 
@@ -33,6 +36,9 @@ mod tests {
     #[test]
     fn flags_drop_function() {
         lint_one("DROP FUNCTION IF EXISTS f(int);", Rule::DropFunction);
-        lint_ok("CREATE OR REPLACE FUNCTION f() RETURNS int AS $$ SELECT 1 $$ LANGUAGE sql;", Rule::DropFunction);
+        lint_ok(
+            "CREATE OR REPLACE FUNCTION f() RETURNS int AS $$ SELECT 1 $$ LANGUAGE sql;",
+            Rule::DropFunction,
+        );
     }
 }

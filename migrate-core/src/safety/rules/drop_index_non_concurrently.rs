@@ -18,7 +18,11 @@ pub(crate) const NAME: &str = "drop-index-non-concurrently";
 pub(crate) const HELP: &str = "Use DROP INDEX CONCURRENTLY, alone in a migration file of its own.";
 
 pub(crate) fn check(cx: &mut Checker<'_>) {
-    if let Some(Action::DropIndex { names, concurrently: false }) = cx.action {
+    if let Some(Action::DropIndex {
+        names,
+        concurrently: false,
+    }) = cx.action
+    {
         let on_existing = names.iter().any(|index| {
             cx.catalog
                 .index_table(&index.name)
@@ -28,7 +32,10 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
             let list: Vec<String> = names.iter().map(ToString::to_string).collect();
             cx.report(
                 Rule::DropIndexNonConcurrently,
-                format!("Dropping {} takes ACCESS EXCLUSIVE on its table.", list.join(", ")),
+                format!(
+                    "Dropping {} takes ACCESS EXCLUSIVE on its table.",
+                    list.join(", ")
+                ),
             );
         }
     }
@@ -42,8 +49,17 @@ mod tests {
     #[test]
     fn flags_blocking_drops() {
         lint_one("DROP INDEX \"Post_a_idx\";", Rule::DropIndexNonConcurrently);
-        lint_ok("DROP INDEX CONCURRENTLY \"Post_a_idx\";", Rule::DropIndexNonConcurrently);
-        lint_ok("DROP INDEX CONCURRENTLY IF EXISTS \"Post_a_idx\";", Rule::DropIndexNonConcurrently);
-        lint_ok("CREATE TABLE p (a int); CREATE INDEX i ON p(a); DROP INDEX i;", Rule::DropIndexNonConcurrently);
+        lint_ok(
+            "DROP INDEX CONCURRENTLY \"Post_a_idx\";",
+            Rule::DropIndexNonConcurrently,
+        );
+        lint_ok(
+            "DROP INDEX CONCURRENTLY IF EXISTS \"Post_a_idx\";",
+            Rule::DropIndexNonConcurrently,
+        );
+        lint_ok(
+            "CREATE TABLE p (a int); CREATE INDEX i ON p(a); DROP INDEX i;",
+            Rule::DropIndexNonConcurrently,
+        );
     }
 }

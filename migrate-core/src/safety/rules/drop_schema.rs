@@ -21,7 +21,10 @@ it in a deployment of its own.";
 
 pub(crate) fn check(cx: &mut Checker<'_>) {
     if let Some(names) = dropped(cx.action, ObjectKind::Schema) {
-        cx.report(Rule::DropSchema, format!("Dropping schema {names} deletes everything in it."));
+        cx.report(
+            Rule::DropSchema,
+            format!("Dropping schema {names} deletes everything in it."),
+        );
     }
 }
 
@@ -32,7 +35,9 @@ mod tests {
 
     #[test]
     fn flags_drop_schema() {
-        assert!(lint_one("DROP SCHEMA analytics CASCADE;", Rule::DropSchema).message.contains("analytics"));
+        assert!(lint_one("DROP SCHEMA analytics CASCADE;", Rule::DropSchema)
+            .message
+            .contains("analytics"));
         lint_ok("DROP VIEW v;", Rule::DropSchema);
     }
 }

@@ -20,7 +20,10 @@ its last value.";
 
 pub(crate) fn check(cx: &mut Checker<'_>) {
     if let Some(names) = dropped(cx.action, ObjectKind::Sequence) {
-        cx.report(Rule::DropSequence, format!("Dropping sequence {names} breaks inserts that use it."));
+        cx.report(
+            Rule::DropSequence,
+            format!("Dropping sequence {names} breaks inserts that use it."),
+        );
     }
 }
 

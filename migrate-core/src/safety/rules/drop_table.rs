@@ -24,7 +24,10 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
     if let Some(Action::DropTable { tables }) = cx.action {
         for table in tables.clone() {
             if cx.is_existing(&table) {
-                cx.report(Rule::DropTable, format!("Dropping table {table} deletes all its rows."));
+                cx.report(
+                    Rule::DropTable,
+                    format!("Dropping table {table} deletes all its rows."),
+                );
             }
         }
     }

@@ -21,7 +21,13 @@ CASCADE.";
 pub(crate) fn check(cx: &mut Checker<'_>) {
     if let Some(Action::DropType { names }) = cx.action {
         let names: Vec<String> = names.iter().map(ToString::to_string).collect();
-        cx.report(Rule::DropType, format!("Dropping type {} fails or cascades if columns use it.", names.join(", ")));
+        cx.report(
+            Rule::DropType,
+            format!(
+                "Dropping type {} fails or cascades if columns use it.",
+                names.join(", ")
+            ),
+        );
     }
 }
 

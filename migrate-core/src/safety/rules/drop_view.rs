@@ -16,14 +16,18 @@
 use super::prelude::*;
 
 pub(crate) const NAME: &str = "drop-view";
-pub(crate) const HELP: &str = "Use CREATE OR REPLACE VIEW to change a definition; drop a view only \
+pub(crate) const HELP: &str =
+    "Use CREATE OR REPLACE VIEW to change a definition; drop a view only \
 after the application stopped using it.";
 
 pub(crate) fn check(cx: &mut Checker<'_>) {
     let names = dropped(cx.action, ObjectKind::View)
         .or_else(|| dropped(cx.action, ObjectKind::MaterializedView));
     if let Some(names) = names {
-        cx.report(Rule::DropView, format!("Dropping view {names} breaks queries that use it."));
+        cx.report(
+            Rule::DropView,
+            format!("Dropping view {names} breaks queries that use it."),
+        );
     }
 }
 

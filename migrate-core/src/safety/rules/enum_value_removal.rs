@@ -38,7 +38,10 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
     ) else {
         return;
     };
-    let removed: Vec<&String> = old_values.iter().filter(|v| !new_values.contains(v)).collect();
+    let removed: Vec<&String> = old_values
+        .iter()
+        .filter(|v| !new_values.contains(v))
+        .collect();
     if !removed.is_empty() {
         let list: Vec<String> = removed.iter().map(|v| format!("'{v}'")).collect();
         cx.report(
@@ -68,7 +71,10 @@ mod tests {
         let f = lint_after(HISTORY, sql, Rule::EnumValueRemoval);
         assert_eq!(f.len(), 1, "{f:#?}");
         assert!(f[0].message.contains("'GUEST'") && f[0].line == 2);
-        assert!(lint_after(HISTORY, sql, Rule::ChangingColumnType).is_empty(), "not reported twice");
+        assert!(
+            lint_after(HISTORY, sql, Rule::ChangingColumnType).is_empty(),
+            "not reported twice"
+        );
     }
 
     #[test]

@@ -20,7 +20,9 @@ pub(crate) const NAME: &str = "enum-value-used-in-same-transaction";
 pub(crate) const HELP: &str = "Add the enum value in one migration and use it in the next.";
 
 pub(crate) fn check(cx: &mut Checker<'_>) {
-    if cx.file.enum_values_added.is_empty() || matches!(cx.action, Some(Action::AddEnumValue { .. })) {
+    if cx.file.enum_values_added.is_empty()
+        || matches!(cx.action, Some(Action::AddEnumValue { .. }))
+    {
         return;
     }
     let text = cx.text();
@@ -47,6 +49,9 @@ mod tests {
     fn flags_use_of_a_fresh_value() {
         let sql = "ALTER TYPE \"Status\" ADD VALUE 'ARCHIVED';\nUPDATE \"Post\" SET \"status\" = 'ARCHIVED' WHERE \"deleted\";";
         assert_eq!(lint_one(sql, Rule::EnumValueUsedInSameTransaction).line, 2);
-        lint_ok("ALTER TYPE \"Status\" ADD VALUE 'ARCHIVED';\nALTER TYPE \"Status\" ADD VALUE 'GONE';", Rule::EnumValueUsedInSameTransaction);
+        lint_ok(
+            "ALTER TYPE \"Status\" ADD VALUE 'ARCHIVED';\nALTER TYPE \"Status\" ADD VALUE 'GONE';",
+            Rule::EnumValueUsedInSameTransaction,
+        );
     }
 }

@@ -24,14 +24,20 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
     let Some(action) = cx.action else { return };
     let mut names: Vec<&str> = Vec::new();
     match action {
-        Action::CreateTable { table, columns, constraints } => {
+        Action::CreateTable {
+            table,
+            columns,
+            constraints,
+        } => {
             names.push(&table.name);
             names.extend(columns.iter().map(|c| c.name.as_str()));
             names.extend(constraints.iter().filter_map(Constraint::name));
         }
         Action::AddColumn { column, .. } => names.push(&column.name),
         Action::AddConstraint { constraint, .. } => names.extend(constraint.name()),
-        Action::CreateIndex { name: Some(name), .. } => names.push(name),
+        Action::CreateIndex {
+            name: Some(name), ..
+        } => names.push(name),
         Action::RenameTable { to, .. }
         | Action::RenameColumn { to, .. }
         | Action::RenameConstraint { to, .. }
@@ -61,7 +67,13 @@ mod tests {
     #[test]
     fn flags_names_over_63_bytes() {
         let long = "x".repeat(64);
-        lint_one(&format!("CREATE INDEX \"{long}\" ON t (a);"), Rule::IdentifierTooLong);
-        lint_ok(&format!("CREATE INDEX \"{}\" ON t (a);", "x".repeat(63)), Rule::IdentifierTooLong);
+        lint_one(
+            &format!("CREATE INDEX \"{long}\" ON t (a);"),
+            Rule::IdentifierTooLong,
+        );
+        lint_ok(
+            &format!("CREATE INDEX \"{}\" ON t (a);", "x".repeat(63)),
+            Rule::IdentifierTooLong,
+        );
     }
 }

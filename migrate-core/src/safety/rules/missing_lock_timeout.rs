@@ -44,7 +44,13 @@ mod tests {
     fn reports_once_per_file_and_respects_set() {
         let sql = "ALTER TABLE u ADD COLUMN a TEXT;\nALTER TABLE u ADD COLUMN b TEXT;";
         assert_eq!(lint(sql, Rule::MissingLockTimeout).len(), 1);
-        lint_ok(&format!("SET lock_timeout = '5s';\n{sql}"), Rule::MissingLockTimeout);
-        lint_ok("CREATE TABLE n (id int); CREATE INDEX i ON n(id);", Rule::MissingLockTimeout);
+        lint_ok(
+            &format!("SET lock_timeout = '5s';\n{sql}"),
+            Rule::MissingLockTimeout,
+        );
+        lint_ok(
+            "CREATE TABLE n (id int); CREATE INDEX i ON n(id);",
+            Rule::MissingLockTimeout,
+        );
     }
 }

@@ -20,7 +20,10 @@ pub(crate) const HELP: &str = "Review the statement by hand, then approve it.";
 pub(crate) fn check(cx: &mut Checker<'_>) {
     if cx.action.is_none() && cx.statement.via == Via::NotUnderstood {
         let why = cx.statement.parse_error.clone().unwrap_or_default();
-        cx.report(Rule::NotUnderstood, format!("Statement not understood ({why}): review it."));
+        cx.report(
+            Rule::NotUnderstood,
+            format!("Statement not understood ({why}): review it."),
+        );
     }
 }
 

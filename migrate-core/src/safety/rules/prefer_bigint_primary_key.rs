@@ -19,10 +19,19 @@ pub(crate) const NAME: &str = "prefer-bigint-primary-key";
 pub(crate) const HELP: &str = "Use bigint (BIGSERIAL or identity) for primary keys.";
 
 pub(crate) fn check(cx: &mut Checker<'_>) {
-    let Some(Action::CreateTable { table, columns, constraints }) = cx.action else {
+    let Some(Action::CreateTable {
+        table,
+        columns,
+        constraints,
+    }) = cx.action
+    else {
         return;
     };
-    let mut pk: Vec<&str> = columns.iter().filter(|c| c.primary_key).map(|c| c.name.as_str()).collect();
+    let mut pk: Vec<&str> = columns
+        .iter()
+        .filter(|c| c.primary_key)
+        .map(|c| c.name.as_str())
+        .collect();
     for c in constraints {
         if let Constraint::PrimaryKey { columns, .. } = c {
             pk.extend(columns.iter().map(String::as_str));
@@ -30,10 +39,17 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
     }
     let small: Vec<&str> = pk
         .into_iter()
-        .filter(|name| columns.iter().any(|c| c.name == *name && c.ty.is_small_integer()))
+        .filter(|name| {
+            columns
+                .iter()
+                .any(|c| c.name == *name && c.ty.is_small_integer())
+        })
         .collect();
     if !small.is_empty() {
-        let message = format!("Primary key {table}.{} is a 32-bit integer.", small.join(", "));
+        let message = format!(
+            "Primary key {table}.{} is a 32-bit integer.",
+            small.join(", ")
+        );
         cx.report(Rule::PreferBigintPrimaryKey, message);
     }
 }
@@ -46,8 +62,17 @@ mod tests {
     #[test]
     fn flags_int_primary_keys() {
         lint_one("CREATE TABLE \"E\" (\"id\" SERIAL NOT NULL, CONSTRAINT \"E_pkey\" PRIMARY KEY (\"id\"));", Rule::PreferBigintPrimaryKey);
-        lint_one("CREATE TABLE e (id INTEGER PRIMARY KEY);", Rule::PreferBigintPrimaryKey);
-        lint_ok("CREATE TABLE e (id BIGSERIAL PRIMARY KEY);", Rule::PreferBigintPrimaryKey);
-        lint_ok("CREATE TABLE e (id TEXT PRIMARY KEY);", Rule::PreferBigintPrimaryKey);
+        lint_one(
+            "CREATE TABLE e (id INTEGER PRIMARY KEY);",
+            Rule::PreferBigintPrimaryKey,
+        );
+        lint_ok(
+            "CREATE TABLE e (id BIGSERIAL PRIMARY KEY);",
+            Rule::PreferBigintPrimaryKey,
+        );
+        lint_ok(
+            "CREATE TABLE e (id TEXT PRIMARY KEY);",
+            Rule::PreferBigintPrimaryKey,
+        );
     }
 }

@@ -24,9 +24,19 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
         Some(Action::AddColumn { column, .. }) => vec![column],
         _ => return,
     };
-    let json: Vec<String> = columns.iter().filter(|c| c.ty.is_json()).map(|c| c.name.clone()).collect();
+    let json: Vec<String> = columns
+        .iter()
+        .filter(|c| c.ty.is_json())
+        .map(|c| c.name.clone())
+        .collect();
     if !json.is_empty() {
-        cx.report(Rule::PreferJsonb, format!("Column(s) {} use json; jsonb is faster and indexable.", json.join(", ")));
+        cx.report(
+            Rule::PreferJsonb,
+            format!(
+                "Column(s) {} use json; jsonb is faster and indexable.",
+                json.join(", ")
+            ),
+        );
     }
 }
 
@@ -38,6 +48,9 @@ mod tests {
     #[test]
     fn flags_json() {
         lint_one("CREATE TABLE e (payload JSON NOT NULL);", Rule::PreferJsonb);
-        lint_ok("CREATE TABLE e (payload JSONB NOT NULL);", Rule::PreferJsonb);
+        lint_ok(
+            "CREATE TABLE e (payload JSONB NOT NULL);",
+            Rule::PreferJsonb,
+        );
     }
 }

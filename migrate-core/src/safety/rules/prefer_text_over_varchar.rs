@@ -30,7 +30,10 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
         .map(|c| c.name.clone())
         .collect();
     if !limited.is_empty() {
-        cx.report(Rule::PreferTextOverVarchar, format!("Column(s) {} use varchar(n).", limited.join(", ")));
+        cx.report(
+            Rule::PreferTextOverVarchar,
+            format!("Column(s) {} use varchar(n).", limited.join(", ")),
+        );
     }
 }
 
@@ -41,7 +44,13 @@ mod tests {
 
     #[test]
     fn flags_length_limits() {
-        lint_one("CREATE TABLE u (email VARCHAR(255));", Rule::PreferTextOverVarchar);
-        lint_ok("CREATE TABLE u (email TEXT, v VARCHAR);", Rule::PreferTextOverVarchar);
+        lint_one(
+            "CREATE TABLE u (email VARCHAR(255));",
+            Rule::PreferTextOverVarchar,
+        );
+        lint_ok(
+            "CREATE TABLE u (email TEXT, v VARCHAR);",
+            Rule::PreferTextOverVarchar,
+        );
     }
 }

@@ -21,7 +21,10 @@ pub(crate) const HELP: &str = "Remove psql meta-commands; inline included SQL.";
 pub(crate) fn check(cx: &mut Checker<'_>) {
     if cx.statement.via == Via::MetaCommand {
         let text = cx.text().to_owned();
-        cx.report(Rule::PsqlMetaCommand, format!("`{text}` is a psql command: the server rejects it."));
+        cx.report(
+            Rule::PsqlMetaCommand,
+            format!("`{text}` is a psql command: the server rejects it."),
+        );
     }
 }
 
@@ -32,7 +35,10 @@ mod tests {
 
     #[test]
     fn flags_meta_commands() {
-        assert_eq!(lint_one("SELECT 1;\n\\set x 1\n", Rule::PsqlMetaCommand).line, 2);
+        assert_eq!(
+            lint_one("SELECT 1;\n\\set x 1\n", Rule::PsqlMetaCommand).line,
+            2
+        );
         lint_ok("SELECT '\\set';", Rule::PsqlMetaCommand);
     }
 }

@@ -19,7 +19,11 @@ pub(crate) const HELP: &str = "Use REFRESH MATERIALIZED VIEW CONCURRENTLY (needs
 on the view).";
 
 pub(crate) fn check(cx: &mut Checker<'_>) {
-    if let Some(Action::RefreshMaterializedView { name, concurrently: false }) = cx.action {
+    if let Some(Action::RefreshMaterializedView {
+        name,
+        concurrently: false,
+    }) = cx.action
+    {
         let message = format!("Refreshing {name} blocks its readers until the query finishes.");
         cx.report(Rule::RefreshWithoutConcurrently, message);
     }
@@ -32,7 +36,13 @@ mod tests {
 
     #[test]
     fn flags_blocking_refresh() {
-        lint_one("REFRESH MATERIALIZED VIEW \"Stats\";", Rule::RefreshWithoutConcurrently);
-        lint_ok("REFRESH MATERIALIZED VIEW CONCURRENTLY \"Stats\";", Rule::RefreshWithoutConcurrently);
+        lint_one(
+            "REFRESH MATERIALIZED VIEW \"Stats\";",
+            Rule::RefreshWithoutConcurrently,
+        );
+        lint_ok(
+            "REFRESH MATERIALIZED VIEW CONCURRENTLY \"Stats\";",
+            Rule::RefreshWithoutConcurrently,
+        );
     }
 }

@@ -22,7 +22,9 @@ dual-write, backfill, switch, then drop.";
 pub(crate) fn check(cx: &mut Checker<'_>) {
     if let Some(Action::RenameColumn { table, from, to }) = cx.action {
         if cx.is_existing(table) {
-            let message = format!("Renaming {table}.{from} to {to} breaks the running application's queries.");
+            let message = format!(
+                "Renaming {table}.{from} to {to} breaks the running application's queries."
+            );
             cx.report(Rule::RenamingColumn, message);
         }
     }
@@ -35,7 +37,13 @@ mod tests {
 
     #[test]
     fn flags_rename_column() {
-        lint_one("ALTER TABLE \"User\" RENAME COLUMN \"name\" TO \"fullName\";", Rule::RenamingColumn);
-        lint_ok("CREATE TABLE u (a int); ALTER TABLE u RENAME COLUMN a TO b;", Rule::RenamingColumn);
+        lint_one(
+            "ALTER TABLE \"User\" RENAME COLUMN \"name\" TO \"fullName\";",
+            Rule::RenamingColumn,
+        );
+        lint_ok(
+            "CREATE TABLE u (a int); ALTER TABLE u RENAME COLUMN a TO b;",
+            Rule::RenamingColumn,
+        );
     }
 }

@@ -22,7 +22,8 @@ pub(crate) const HELP: &str = "Keep the table name and map it in the application
 pub(crate) fn check(cx: &mut Checker<'_>) {
     if let Some(Action::RenameTable { table, to }) = cx.action {
         if cx.is_existing(table) {
-            let message = format!("Renaming {table} to {to} breaks the running application's queries.");
+            let message =
+                format!("Renaming {table} to {to} breaks the running application's queries.");
             cx.report(Rule::RenamingTable, message);
         }
     }
@@ -35,7 +36,13 @@ mod tests {
 
     #[test]
     fn flags_rename() {
-        lint_one("ALTER TABLE \"Post\" RENAME TO \"Article\";", Rule::RenamingTable);
-        lint_ok("CREATE TABLE p (id int); ALTER TABLE p RENAME TO q;", Rule::RenamingTable);
+        lint_one(
+            "ALTER TABLE \"Post\" RENAME TO \"Article\";",
+            Rule::RenamingTable,
+        );
+        lint_ok(
+            "CREATE TABLE p (id int); ALTER TABLE p RENAME TO q;",
+            Rule::RenamingTable,
+        );
     }
 }

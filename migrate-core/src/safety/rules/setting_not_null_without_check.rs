@@ -27,7 +27,8 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
             .table(table)
             .is_some_and(|t| t.has_not_null_check(column));
         if cx.is_existing(table) && !proven {
-            let message = format!("SET NOT NULL on {table}.{column} scans the table under ACCESS EXCLUSIVE.");
+            let message =
+                format!("SET NOT NULL on {table}.{column} scans the table under ACCESS EXCLUSIVE.");
             cx.report(Rule::SettingNotNullWithoutCheck, message);
         }
     }
@@ -40,7 +41,10 @@ mod tests {
 
     #[test]
     fn flags_unproven_set_not_null() {
-        lint_one("ALTER TABLE u ALTER COLUMN email SET NOT NULL;", Rule::SettingNotNullWithoutCheck);
+        lint_one(
+            "ALTER TABLE u ALTER COLUMN email SET NOT NULL;",
+            Rule::SettingNotNullWithoutCheck,
+        );
     }
 
     #[test]
@@ -51,6 +55,9 @@ mod tests {
         let sql = "ALTER TABLE u ALTER COLUMN email SET NOT NULL;";
         assert!(lint_after(history, sql, Rule::SettingNotNullWithoutCheck).is_empty());
         let unvalidated = "CREATE TABLE u (email text);\nALTER TABLE u ADD CONSTRAINT c CHECK (email IS NOT NULL) NOT VALID;";
-        assert_eq!(lint_after(unvalidated, sql, Rule::SettingNotNullWithoutCheck).len(), 1);
+        assert_eq!(
+            lint_after(unvalidated, sql, Rule::SettingNotNullWithoutCheck).len(),
+            1
+        );
     }
 }

@@ -18,7 +18,11 @@ pub(crate) fn lint(sql: &str, rule: Rule) -> Vec<Finding> {
 #[track_caller]
 pub(crate) fn lint_one(sql: &str, rule: Rule) -> Finding {
     let mut found = lint(sql, rule);
-    assert_eq!(found.len(), 1, "expected one {rule} finding in {sql:?}, got {found:#?}");
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one {rule} finding in {sql:?}, got {found:#?}"
+    );
     found.remove(0)
 }
 
@@ -26,7 +30,10 @@ pub(crate) fn lint_one(sql: &str, rule: Rule) -> Finding {
 #[track_caller]
 pub(crate) fn lint_ok(sql: &str, rule: Rule) {
     let found = lint(sql, rule);
-    assert!(found.is_empty(), "expected no {rule} finding in {sql:?}, got {found:#?}");
+    assert!(
+        found.is_empty(),
+        "expected no {rule} finding in {sql:?}, got {found:#?}"
+    );
 }
 
 /// Findings of `rule` in `sql` analysed as a migration that runs after `history` was deployed

@@ -26,7 +26,10 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
             .map(ToString::to_string)
             .collect();
         if !existing.is_empty() {
-            cx.report(Rule::TruncateTable, format!("Truncating {} deletes every row.", existing.join(", ")));
+            cx.report(
+                Rule::TruncateTable,
+                format!("Truncating {} deletes every row.", existing.join(", ")),
+            );
         }
     }
 }
@@ -38,7 +41,11 @@ mod tests {
 
     #[test]
     fn flags_truncate() {
-        assert!(lint_one("TRUNCATE TABLE a, b CASCADE;", Rule::TruncateTable).message.contains("a, b"));
+        assert!(
+            lint_one("TRUNCATE TABLE a, b CASCADE;", Rule::TruncateTable)
+                .message
+                .contains("a, b")
+        );
         lint_ok("CREATE TABLE a (id int); TRUNCATE a;", Rule::TruncateTable);
     }
 }

@@ -20,7 +20,11 @@ pub(crate) const HELP: &str = "Backfill in bounded batches outside the schema mi
 a default for new rows.";
 
 pub(crate) fn check(cx: &mut Checker<'_>) {
-    if let Some(Action::Update { table, has_where: false }) = cx.action {
+    if let Some(Action::Update {
+        table,
+        has_where: false,
+    }) = cx.action
+    {
         if cx.is_existing(table) {
             let message = format!("UPDATE without WHERE rewrites every row of {table}.");
             cx.report(Rule::UpdateWithoutWhere, message);
@@ -35,8 +39,17 @@ mod tests {
 
     #[test]
     fn flags_unrestricted_update() {
-        lint_one("UPDATE \"User\" SET \"plan\" = 'FREE';", Rule::UpdateWithoutWhere);
-        lint_ok("UPDATE \"User\" SET \"plan\" = 'FREE' WHERE \"plan\" IS NULL;", Rule::UpdateWithoutWhere);
-        lint_ok("CREATE TABLE \"User\" (plan text); UPDATE \"User\" SET plan = 'x';", Rule::UpdateWithoutWhere);
+        lint_one(
+            "UPDATE \"User\" SET \"plan\" = 'FREE';",
+            Rule::UpdateWithoutWhere,
+        );
+        lint_ok(
+            "UPDATE \"User\" SET \"plan\" = 'FREE' WHERE \"plan\" IS NULL;",
+            Rule::UpdateWithoutWhere,
+        );
+        lint_ok(
+            "CREATE TABLE \"User\" (plan text); UPDATE \"User\" SET plan = 'x';",
+            Rule::UpdateWithoutWhere,
+        );
     }
 }

@@ -24,7 +24,10 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
         Some(Action::Cluster { .. }) => "CLUSTER",
         _ => return,
     };
-    cx.report(Rule::VacuumFullOrCluster, format!("{what} rewrites the table under ACCESS EXCLUSIVE."));
+    cx.report(
+        Rule::VacuumFullOrCluster,
+        format!("{what} rewrites the table under ACCESS EXCLUSIVE."),
+    );
 }
 
 #[cfg(test)]
@@ -35,7 +38,10 @@ mod tests {
     #[test]
     fn flags_rewrites() {
         lint_one("VACUUM FULL \"Event\";", Rule::VacuumFullOrCluster);
-        lint_one("CLUSTER \"Event\" USING \"Event_pkey\";", Rule::VacuumFullOrCluster);
+        lint_one(
+            "CLUSTER \"Event\" USING \"Event_pkey\";",
+            Rule::VacuumFullOrCluster,
+        );
         lint_ok("VACUUM ANALYZE \"Event\";", Rule::VacuumFullOrCluster);
     }
 }

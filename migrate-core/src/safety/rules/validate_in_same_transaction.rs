@@ -35,7 +35,13 @@ mod tests {
     #[test]
     fn flags_validation_in_the_adding_file() {
         let add = "ALTER TABLE p ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES u(id) NOT VALID;";
-        lint_one(&format!("{add}\nALTER TABLE p VALIDATE CONSTRAINT fk;"), Rule::ValidateInSameTransaction);
-        lint_ok("ALTER TABLE p VALIDATE CONSTRAINT fk;", Rule::ValidateInSameTransaction);
+        lint_one(
+            &format!("{add}\nALTER TABLE p VALIDATE CONSTRAINT fk;"),
+            Rule::ValidateInSameTransaction,
+        );
+        lint_ok(
+            "ALTER TABLE p VALIDATE CONSTRAINT fk;",
+            Rule::ValidateInSameTransaction,
+        );
     }
 }
