@@ -397,3 +397,51 @@ impl Drop for DropOnFailure {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backup::{SchemaFingerprint, TableCount};
+
+    fn state(tables: &[(&str, i64, Option<i64>)]) -> DatabaseState {
+        DatabaseState {
+            tables: tables
+                .iter()
+                .map(|(name, rows, writes)| TableCount {
+                    schema: "public".into(),
+                    table: (*name).into(),
+                    rows: *rows,
+                    writes: *writes,
+                })
+                .collect(),
+            schema_fingerprint: SchemaFingerprint {
+                sha256: String::new(),
+                objects: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn losses_count_new_tables_changed_counts_and_rewrites() {
+        let at_backup = state(&[("same", 10, Some(10)), ("grew", 5, Some(5)), ("updated", 3, Some(3))]);
+        let now = state(&[
+            ("same", 10, Some(10)),
+            ("grew", 8, Some(8)),
+            ("updated", 3, Some(7)),
+            ("new", 2, Some(2)),
+        ]);
+        let lost = losses(&at_backup, &now);
+        let view: Vec<(&str, Option<i64>, i64, Option<i64>)> = lost
+            .iter()
+            .map(|l| (l.table.as_str(), l.rows_at_backup, l.rows_before_restore, l.writes_since_backup))
+            .collect();
+        assert_eq!(
+            view,
+            [
+                ("grew", Some(5), 8, Some(3)),
+                ("updated", Some(3), 3, Some(4)),
+                ("new", None, 2, Some(2)),
+            ]
+        );
+    }
+}

@@ -490,3 +490,35 @@ fn restore_and_capture(
     let mut client = connect(url)?;
     DatabaseState::capture(&mut client, &url.target())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_parse_and_order() {
+        assert_eq!("3".parse::<VerifyLevel>(), Ok(VerifyLevel::FullRead));
+        assert_eq!("L4".parse::<VerifyLevel>(), Ok(VerifyLevel::TestRestore));
+        assert!("5".parse::<VerifyLevel>().is_err());
+        assert!(VerifyLevel::Hashes < VerifyLevel::TestRestore);
+        assert_eq!(VerifyLevel::default(), VerifyLevel::Contents);
+        assert_eq!(VerifyLevel::Contents.to_string(), "L2");
+    }
+
+    #[test]
+    fn report_passes_only_when_every_level_ran_and_passed() {
+        let mut report = VerifyReport {
+            backup: "b".into(),
+            level: 2,
+            checks: Vec::new(),
+        };
+        assert!(!report.passed(), "nothing ran");
+        report.push(VerifyLevel::Hashes, "sha256", true, "x");
+        assert!(!report.passed(), "level 2 did not run");
+        report.push(VerifyLevel::Contents, "tables", true, "x");
+        assert!(report.passed());
+        report.push(VerifyLevel::Contents, "extra", false, "y");
+        assert!(!report.passed());
+        assert_eq!(report.failures(), ["L2 extra: y"]);
+    }
+}
