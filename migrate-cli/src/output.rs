@@ -69,7 +69,11 @@ impl Output {
                 return log::info!("{event}");
             }
             Event::MigrationFailed { name, .. } => format!("  {RED}✗{RED:#} {name}"),
-            Event::Warning { .. } | Event::LockWaiting { .. } => {
+            Event::Warning { .. }
+            | Event::LockWaiting { .. }
+            | Event::LockWait { .. }
+            | Event::Retry { .. }
+            | Event::WatchdogCancelled { .. } => {
                 format!("{YELLOW}{event}{YELLOW:#}")
             }
             other => format!("{DIM}{other}{DIM:#}"),

@@ -6,8 +6,8 @@ use postgres::error::SqlState;
 
 use crate::connection::{connect, ConnectError, DatabaseUrl};
 use crate::executor::{
-    BaselineOptions, DeployOptions, DeployPlan, DeployReport, Event, MigrationExecutor, PgExecutor,
-    ResolveAction, ResolveOutcome,
+    BaselineOptions, DeployOptions, DeployPlan, DeployReport, Event, LockPolicy, MigrationExecutor,
+    PgExecutor, ResolveAction, ResolveOutcome,
 };
 use crate::ledger::{HistoryStatus, LockWait};
 use crate::safety::{SafetyGate, SafetyReview, Scope};
@@ -104,10 +104,14 @@ impl Engine {
         })
     }
 
-    /// The default deploy options of this engine (its lock wait).
+    /// The default deploy options of this engine: its migration-lock wait, and the recommended
+    /// lock policy (short `lock_timeout` with retries, watchdog) so that a migration never keeps
+    /// the application waiting behind it.
     #[must_use]
     pub fn deploy_options(&self) -> DeployOptions {
-        DeployOptions::default().lock_wait(self.lock_wait)
+        DeployOptions::default()
+            .lock_wait(self.lock_wait)
+            .locks(LockPolicy::recommended())
     }
 
     /// Applies every pending migration like `prisma migrate deploy`, creating the database when

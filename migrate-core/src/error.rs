@@ -29,4 +29,10 @@ pub enum Error {
     /// Planning or running a rollback failed.
     #[error(transparent)]
     Rollback(#[from] crate::rollback::RollbackError),
+    /// A health probe is misconfigured or the system stayed unhealthy.
+    #[error(transparent)]
+    Health(#[from] crate::health::HealthError),
+    /// An event sink could not be set up.
+    #[error(transparent)]
+    Monitor(#[from] crate::monitor::MonitorError),
 }

@@ -45,6 +45,8 @@
 //! | [`embedded`] | a throwaway PostgreSQL cluster started from the installed server binaries |
 //! | [`backup`] | `pg_dump` backups with a manifest, verification levels 1–4, restore, read-only mode |
 //! | [`rollback`] | rollback strategies (transactional, `down.sql`, restore) and the planner that picks one |
+//! | [`health`] | post-deployment health probes (SQL, HTTP, command) retried within a window |
+//! | [`monitor`] | event sinks: NDJSON lines and a non-blocking webhook, fanned out from the engine's callback |
 //! | [`engine`] | the one-call facade used by services and the CLI |
 //! | [`rehearsal`] | deploying a whole directory from scratch on a throwaway cluster |
 #![deny(clippy::print_stdout, clippy::print_stderr)]
@@ -55,7 +57,9 @@ pub mod embedded;
 pub mod engine;
 mod error;
 pub mod executor;
+pub mod health;
 pub mod ledger;
+pub mod monitor;
 pub mod rehearsal;
 pub mod rollback;
 pub mod safety;

@@ -101,6 +101,17 @@ fn backup_writes_archive_and_manifest_with_hashes_counts_and_ledger() {
         use md5::Digest;
         assert_eq!(m.digests.md5, format!("{:x}", md5::Md5::digest(&bytes)));
     }
+    let md5sum = std::process::Command::new("md5sum")
+        .arg(backup.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        crate::common::text(&md5sum.stdout)
+            .split_whitespace()
+            .next(),
+        Some(m.digests.md5.as_str()),
+        "what md5sum prints"
+    );
     assert_eq!(&bytes[..5], b"PGDMP", "a custom-format archive");
 
     // Manifest content.
@@ -607,4 +618,22 @@ fn cli_backup_create_json_list_verify_and_prune() {
         serde_json::from_str(&crate::common::text(&out.stdout)).unwrap();
     assert_eq!(pruned["removed"], serde_json::json!([id]));
     assert!(!Path::new(path).exists());
+}
+
+#[test]
+fn pre_deploy_policy_backs_up_and_verifies_or_is_skipped_explicitly() {
+    let (db, _dir) = seeded_db();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut policy = migrate_core::backup::BackupPolicy::new(tmp.path());
+    policy.options(PgDumpOptions {
+        bin_dir: Some(cluster().bin_dir().to_owned()),
+        ..PgDumpOptions::default()
+    });
+    let (backup, report) = policy.before_deploy(&url(&db)).unwrap().unwrap();
+    assert!(report.passed());
+    assert_eq!(report.level, 2, "L2 by default");
+    assert_eq!(policy.store().list().unwrap(), vec![backup]);
+    policy.dangerous_skip_backup(true);
+    assert!(policy.before_deploy(&url(&db)).unwrap().is_none());
+    assert_eq!(policy.store().list().unwrap().len(), 1);
 }

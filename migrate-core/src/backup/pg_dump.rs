@@ -130,6 +130,12 @@ impl BackupProvider for PgDumpBackup {
                 "starting the snapshot transaction",
                 target.clone(),
             ))?;
+        // The counts run beside pg_dump; parallel workers would only compete with it for CPU.
+        tx.batch_execute("SET LOCAL max_parallel_workers_per_gather = 0")
+            .map_err(BackupError::query(
+                "preparing the snapshot transaction",
+                target.clone(),
+            ))?;
         let snapshot: String = tx
             .query_one("SELECT pg_export_snapshot()", &[])
             .map_err(BackupError::query("exporting the snapshot", target.clone()))?

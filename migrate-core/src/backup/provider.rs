@@ -82,3 +82,84 @@ pub fn backup_verified(
     }
     Ok((backup, report))
 }
+
+/// What a deployment does before migrating: take a backup with the default provider and verify
+/// it (level 2 by default), refusing to go on when either fails.
+///
+/// ```no_run
+/// use migrate_core::backup::BackupPolicy;
+///
+/// let url = "postgresql://app:secret@db/app".parse()?;
+/// let mut policy = BackupPolicy::new("backups");
+/// if let Some((backup, _report)) = policy.before_deploy(&url)? {
+///     log::info!("pre-deploy backup {}", backup.id());
+/// }
+/// # Ok::<(), migrate_core::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct BackupPolicy {
+    store: BackupStore,
+    provider: super::PgDumpBackup,
+    verify_level: VerifyLevel,
+    skip: bool,
+}
+
+impl BackupPolicy {
+    /// Backups into `dir` with [`PgDumpBackup`](super::PgDumpBackup)'s defaults.
+    #[must_use]
+    pub fn new(dir: impl Into<std::path::PathBuf>) -> Self {
+        Self {
+            store: BackupStore::new(dir),
+            provider: super::PgDumpBackup::default(),
+            verify_level: VerifyLevel::Contents,
+            skip: false,
+        }
+    }
+
+    /// Sets the provider's options (format, compression, tools). By default,
+    /// `PgDumpOptions::default()`.
+    pub fn options(&mut self, options: super::PgDumpOptions) -> &mut Self {
+        self.provider = super::PgDumpBackup::new(options);
+        self
+    }
+
+    /// Sets the verification a backup must pass before migrating. By default,
+    /// [`VerifyLevel::Contents`] (L2).
+    pub fn verify_level(&mut self, level: VerifyLevel) -> &mut Self {
+        self.verify_level = level;
+        self
+    }
+
+    /// Deploys without a backup.
+    ///
+    /// ### Warning
+    ///
+    /// Without a backup, a migration that loses data can only be undone by `down.sql`, if at
+    /// all. By default, the backup is taken.
+    pub fn dangerous_skip_backup(&mut self, skip: bool) -> &mut Self {
+        self.skip = skip;
+        self
+    }
+
+    /// The backup directory.
+    #[must_use]
+    pub fn store(&self) -> &BackupStore {
+        &self.store
+    }
+
+    /// Takes and verifies the pre-deploy backup; `None` when skipped.
+    ///
+    /// # Errors
+    ///
+    /// As [`backup_verified`].
+    pub fn before_deploy(
+        &self,
+        url: &DatabaseUrl,
+    ) -> Result<Option<(Backup, VerifyReport)>, BackupError> {
+        if self.skip {
+            log::warn!(target: "migrate_core::backup", "deploying without a backup (dangerous_skip_backup)");
+            return Ok(None);
+        }
+        backup_verified(&self.provider, url, &self.store, self.verify_level).map(Some)
+    }
+}

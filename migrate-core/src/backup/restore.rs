@@ -423,7 +423,11 @@ mod tests {
 
     #[test]
     fn losses_count_new_tables_changed_counts_and_rewrites() {
-        let at_backup = state(&[("same", 10, Some(10)), ("grew", 5, Some(5)), ("updated", 3, Some(3))]);
+        let at_backup = state(&[
+            ("same", 10, Some(10)),
+            ("grew", 5, Some(5)),
+            ("updated", 3, Some(3)),
+        ]);
         let now = state(&[
             ("same", 10, Some(10)),
             ("grew", 8, Some(8)),
@@ -433,7 +437,14 @@ mod tests {
         let lost = losses(&at_backup, &now);
         let view: Vec<(&str, Option<i64>, i64, Option<i64>)> = lost
             .iter()
-            .map(|l| (l.table.as_str(), l.rows_at_backup, l.rows_before_restore, l.writes_since_backup))
+            .map(|l| {
+                (
+                    l.table.as_str(),
+                    l.rows_at_backup,
+                    l.rows_before_restore,
+                    l.writes_since_backup,
+                )
+            })
             .collect();
         assert_eq!(
             view,

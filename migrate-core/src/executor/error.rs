@@ -5,7 +5,7 @@ use crate::ledger::LedgerError;
 use crate::sql::LineCol;
 
 /// A migration that failed to apply (Prisma's P3018), with what the user needs to recover.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MigrationFailure {
     /// The migration.
     pub name: String,
@@ -22,6 +22,10 @@ pub struct MigrationFailure {
     pub recorded: bool,
     /// Migrations applied by this deployment before the failure.
     pub applied_before: Vec<String>,
+    /// The session that held the lock the migration waited for, when one was seen.
+    pub blocker: Option<crate::ledger::LockHolder>,
+    /// How many times the migration was tried.
+    pub attempts: u32,
 }
 
 impl std::fmt::Display for MigrationFailure {
@@ -32,6 +36,14 @@ impl std::fmt::Display for MigrationFailure {
             write!(f, ", database error {code}")?;
         }
         write!(f, ":\n{}\n\n", self.message.trim_end())?;
+        if let Some(blocker) = &self.blocker {
+            write!(
+                f,
+                "It waited for a lock held by {blocker} ({} attempt(s)); nothing of it was applied. \
+                 End that session or deploy when it is done.\n\n",
+                self.attempts
+            )?;
+        }
         match self.committed_through {
             Some(at) => write!(
                 f,

@@ -56,6 +56,49 @@ pub enum Event {
         /// Number of pending migrations.
         total: usize,
     },
+    /// A migration waits for a lock held by another session.
+    LockWait {
+        /// The migration.
+        migration: String,
+        /// The session holding the lock (pid, application, query, age).
+        blocker: LockHolder,
+        /// How long the migration has waited so far.
+        #[serde(serialize_with = "millis", rename = "waited_ms")]
+        waited: Duration,
+    },
+    /// The watchdog cancelled a migration that kept application sessions waiting.
+    WatchdogCancelled {
+        /// The migration.
+        migration: String,
+        /// Sessions queued behind it.
+        blocked_sessions: i64,
+        /// The longest of their waits.
+        #[serde(serialize_with = "millis", rename = "longest_wait_ms")]
+        longest_wait: Duration,
+    },
+    /// A migration is tried again after a lock timeout or a watchdog cancel.
+    Retry {
+        /// The migration.
+        migration: String,
+        /// The attempt about to start (2 for the first retry).
+        attempt: u32,
+        /// The delay before it.
+        #[serde(serialize_with = "millis", rename = "delay_ms")]
+        delay: Duration,
+        /// Why.
+        reason: String,
+    },
+    /// Progress of a long statement (an index build).
+    StatementProgress {
+        /// The migration.
+        migration: String,
+        /// The phase reported by PostgreSQL.
+        phase: String,
+        /// Blocks done.
+        done: i64,
+        /// Blocks in total.
+        total: i64,
+    },
     /// A migration was applied and recorded.
     MigrationApplied {
         /// Its name.
@@ -120,6 +163,41 @@ impl fmt::Display for Event {
                 migration: None,
                 message,
             } => write!(f, "warning: {message}"),
+            Self::LockWait {
+                migration,
+                blocker,
+                waited,
+            } => write!(
+                f,
+                "{migration} waits for a lock held by {blocker} (waited {})",
+                human_duration(*waited)
+            ),
+            Self::WatchdogCancelled {
+                migration,
+                blocked_sessions,
+                longest_wait,
+            } => write!(
+                f,
+                "watchdog cancelled {migration}: {blocked_sessions} session(s) queued behind it, \
+                 the longest for {}",
+                human_duration(*longest_wait)
+            ),
+            Self::Retry {
+                migration,
+                attempt,
+                delay,
+                reason,
+            } => write!(
+                f,
+                "retrying {migration} (attempt {attempt}) in {}: {reason}",
+                human_duration(*delay)
+            ),
+            Self::StatementProgress {
+                migration,
+                phase,
+                done,
+                total,
+            } => write!(f, "{migration}: {phase} {done}/{total} blocks"),
             Self::MigrationStarted { name, index, total } => {
                 write!(f, "[{index}/{total}] applying {name}")
             }

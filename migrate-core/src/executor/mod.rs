@@ -4,14 +4,18 @@
 mod error;
 mod event;
 mod failure;
+mod lock_policy;
 mod options;
 mod plan;
 mod postgres;
 mod report;
+mod run;
 mod traits;
+mod watchdog;
 
 pub use error::{ExecuteError, MigrationFailure};
 pub use event::{human_duration, Event};
+pub use lock_policy::{LockClass, LockPolicy};
 pub use options::{BaselineOptions, DeployOptions, ResolveAction};
 pub use plan::{DeployPlan, PlannedMigration};
 pub use postgres::PgExecutor;

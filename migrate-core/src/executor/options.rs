@@ -1,5 +1,6 @@
 //! Options of the executor's operations.
 
+use super::LockPolicy;
 use crate::ledger::LockWait;
 
 /// How [`deploy`](super::MigrationExecutor::deploy) behaves.
@@ -18,9 +19,18 @@ pub struct DeployOptions {
     /// Deploy even when applied migrations have no directory here (a branch that is behind, or
     /// a deleted migration). By default, such a deployment is refused.
     pub accept_missing_locally: bool,
+    /// Lock timeouts, retries and the watchdog. By default, Prisma's behaviour (none).
+    pub locks: LockPolicy,
 }
 
 impl DeployOptions {
+    /// Sets the lock policy.
+    #[must_use]
+    pub fn locks(mut self, locks: LockPolicy) -> Self {
+        self.locks = locks;
+        self
+    }
+
     /// Sets how long to wait for the lock.
     #[must_use]
     pub fn lock_wait(mut self, wait: LockWait) -> Self {

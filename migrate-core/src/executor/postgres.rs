@@ -5,6 +5,7 @@ use std::time::Instant;
 use postgres::Client;
 
 use super::failure::{describe, prisma_logs};
+use super::run::ScriptRun;
 use super::{
     AppliedMigration, BaselineOptions, DeployOptions, DeployPlan, DeployReport, Event,
     ExecuteError, MigrationExecutor, MigrationFailure, PlannedMigration, ResolveAction,
@@ -23,6 +24,8 @@ use crate::sql::TransactionShape;
 pub struct PgExecutor {
     client: Client,
     schema: Option<String>,
+    /// Where the watchdog connects to follow migrations (`None`: no watchdog).
+    monitor: Option<DatabaseUrl>,
 }
 
 impl std::fmt::Debug for PgExecutor {
@@ -40,7 +43,7 @@ impl PgExecutor {
     ///
     /// [`ExecuteError::Connect`] when the database cannot be reached.
     pub fn connect(url: &DatabaseUrl) -> Result<Self, ExecuteError> {
-        Ok(Self::from_client(connect(url)?, url.schema()))
+        Ok(Self::from_client(connect(url)?, url.schema()).with_monitor(url.clone()))
     }
 
     /// Uses an open session; `schema` is the URL's `?schema=` (created on deploy when missing).
@@ -49,7 +52,16 @@ impl PgExecutor {
         Self {
             client,
             schema: schema.map(str::to_owned),
+            monitor: None,
         }
+    }
+
+    /// Follows each migration from a second session on `url`: lock waits naming the blocker,
+    /// index-build progress, and the watchdog of [`LockPolicy`](super::LockPolicy).
+    #[must_use]
+    pub fn with_monitor(mut self, url: DatabaseUrl) -> Self {
+        self.monitor = Some(url);
+        self
     }
 
     /// The session, e.g. for checks after a deployment.
@@ -215,6 +227,7 @@ impl MigrationExecutor for PgExecutor {
     ) -> Result<DeployReport, ExecuteError> {
         let started = Instant::now();
         let schema = self.schema.clone();
+        let monitor = self.monitor.clone();
         let mut client = self.lock(options.lock_wait, events)?;
         let lock_wait = client.waited();
 
@@ -246,6 +259,23 @@ impl MigrationExecutor for PgExecutor {
 
         let writer = RowWriter::prepare(&mut client)?;
         let total = plan.migrations.len();
+        // A second session follows the migrations (lock waits, watchdog); without one they still
+        // run, only unobserved.
+        let mut watch = match (&monitor, total) {
+            (Some(url), 1..) => connect(url)
+                .map_err(
+                    |e| log::warn!(target: "migrate_core::executor", "no watchdog session: {e}"),
+                )
+                .ok(),
+            _ => None,
+        };
+        let backend_pid: i32 = client
+            .query_one("SELECT pg_backend_pid()", &[])
+            .map_err(|source| ExecuteError::Query {
+                action: "reading the session's pid",
+                source,
+            })?
+            .get(0);
         let mut applied: Vec<AppliedMigration> = Vec::with_capacity(total);
         for (i, planned) in plan.migrations.iter().enumerate() {
             let local = migrations
@@ -259,16 +289,24 @@ impl MigrationExecutor for PgExecutor {
             });
             let id = writer.started(&mut client, &planned.name, script.checksum())?;
             let t0 = Instant::now();
-            if let Err(error) = client.batch_execute(script.sql()) {
-                let failure = record_failure(
+            let run = ScriptRun {
+                name: &planned.name,
+                sql: script.sql(),
+                atomic: !planned.shape.splits_atomicity(),
+                policy: &options.locks,
+            };
+            if let Err(failed) = run.execute(&mut client, watch.as_mut(), backend_pid, events) {
+                let mut failure = record_failure(
                     &mut client,
                     &writer,
                     &id,
                     planned,
                     script.sql(),
-                    &error,
+                    &failed.error,
                     &applied,
                 );
+                failure.blocker = failed.blocker;
+                failure.attempts = failed.attempts;
                 events(&Event::MigrationFailed {
                     name: planned.name.clone(),
                     error: failure
@@ -483,6 +521,8 @@ fn record_failure(
         committed_through,
         recorded,
         applied_before: applied.iter().map(|a| a.name.clone()).collect(),
+        blocker: None,
+        attempts: 1,
     }
 }
 

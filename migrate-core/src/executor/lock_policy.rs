@@ -1,0 +1,152 @@
+//! How long a migration may wait for its locks, and what happens when it cannot get them.
+
+use std::time::Duration;
+
+use crate::safety::{lock_of, parse_script, LockLevel};
+
+/// The lock class of a migration: the strongest table lock its statements take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LockClass {
+    /// No table lock that blocks the application (new tables, inserts…).
+    Light,
+    /// `CONCURRENTLY` builds: they wait for old transactions, but block nobody.
+    Concurrent,
+    /// Blocks writes (`SHARE`, `SHARE ROW EXCLUSIVE`, `EXCLUSIVE`).
+    BlocksWrites,
+    /// `ACCESS EXCLUSIVE`: blocks reads and writes, and everything queued behind it.
+    AccessExclusive,
+}
+
+impl LockClass {
+    /// The class of a script.
+    #[must_use]
+    pub fn of(sql: &str) -> Self {
+        let strongest = parse_script(sql)
+            .iter()
+            .flat_map(|s| &s.actions)
+            .filter_map(lock_of)
+            .max();
+        match strongest {
+            Some(LockLevel::AccessExclusive) => Self::AccessExclusive,
+            Some(LockLevel::Share | LockLevel::ShareRowExclusive | LockLevel::Exclusive) => {
+                Self::BlocksWrites
+            }
+            Some(LockLevel::ShareUpdateExclusive) => Self::Concurrent,
+            _ => Self::Light,
+        }
+    }
+}
+
+/// Lock-aware execution: `lock_timeout` per lock class, `statement_timeout`, retries with
+/// backoff and jitter on `lock_not_available`, and a watchdog that cancels a migration which
+/// keeps the application's queries queued behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LockPolicy {
+    /// `lock_timeout` for migrations that take `ACCESS EXCLUSIVE` or block writes.
+    pub exclusive_timeout: Option<Duration>,
+    /// `lock_timeout` for `CONCURRENTLY` builds (they wait for old transactions to end).
+    pub concurrent_timeout: Option<Duration>,
+    /// `lock_timeout` for the others.
+    pub light_timeout: Option<Duration>,
+    /// `statement_timeout` for every migration.
+    pub statement_timeout: Option<Duration>,
+    /// How many times an atomic migration that timed out on a lock is tried again.
+    pub retries: u32,
+    /// The first retry delay; doubled each time, with ±50% jitter.
+    pub backoff: Duration,
+    /// Cancel the migration when application sessions have been queued behind it this long
+    /// (then it is retried like a lock timeout). `None`: no watchdog.
+    pub watchdog_threshold: Option<Duration>,
+    /// How often the watchdog looks at `pg_stat_activity`.
+    pub poll_interval: Duration,
+}
+
+impl Default for LockPolicy {
+    /// Prisma's behaviour: no timeouts, no retries, no watchdog.
+    fn default() -> Self {
+        Self {
+            exclusive_timeout: None,
+            concurrent_timeout: None,
+            light_timeout: None,
+            statement_timeout: None,
+            retries: 0,
+            backoff: Duration::from_secs(1),
+            watchdog_threshold: None,
+            poll_interval: Duration::from_millis(100),
+        }
+    }
+}
+
+impl LockPolicy {
+    /// What a production deployment should use: 3 s `lock_timeout` for blocking DDL, 5 minutes
+    /// for `CONCURRENTLY` builds, 5 retries starting at 1 s, and a watchdog that cancels a
+    /// migration which keeps application sessions waiting for more than 5 s.
+    #[must_use]
+    pub fn recommended() -> Self {
+        Self {
+            exclusive_timeout: Some(Duration::from_secs(3)),
+            concurrent_timeout: Some(Duration::from_secs(300)),
+            light_timeout: Some(Duration::from_secs(30)),
+            statement_timeout: None,
+            retries: 5,
+            backoff: Duration::from_secs(1),
+            watchdog_threshold: Some(Duration::from_secs(5)),
+            poll_interval: Duration::from_millis(100),
+        }
+    }
+
+    /// The `lock_timeout` for a class.
+    #[must_use]
+    pub fn timeout_for(&self, class: LockClass) -> Option<Duration> {
+        match class {
+            LockClass::AccessExclusive | LockClass::BlocksWrites => self.exclusive_timeout,
+            LockClass::Concurrent => self.concurrent_timeout,
+            LockClass::Light => self.light_timeout,
+        }
+    }
+
+    /// The delay before retry number `attempt` (1-based): exponential, with ±50% jitter so that
+    /// replicas do not retry in lockstep.
+    #[must_use]
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let base = self
+            .backoff
+            .saturating_mul(1 << attempt.saturating_sub(1).min(16));
+        let jitter = (uuid::Uuid::new_v4().as_u128() % 1000) as f64 / 1000.0; // 0.0..1.0
+        base.mul_f64(0.5 + jitter)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_follow_the_strongest_lock() {
+        assert_eq!(LockClass::of("CREATE TABLE a (id int);"), LockClass::Light);
+        assert_eq!(
+            LockClass::of("CREATE INDEX CONCURRENTLY i ON a(id);"),
+            LockClass::Concurrent
+        );
+        assert_eq!(
+            LockClass::of("CREATE INDEX i ON a(id);"),
+            LockClass::BlocksWrites
+        );
+        assert_eq!(
+            LockClass::of("CREATE INDEX i ON a(id); ALTER TABLE a ADD COLUMN b int;"),
+            LockClass::AccessExclusive
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter() {
+        let policy = LockPolicy::recommended();
+        for attempt in 1..=4 {
+            let d = policy.delay(attempt).as_secs_f64();
+            let base = f64::from(1u32 << (attempt - 1));
+            assert!(d >= base * 0.5 && d <= base * 1.5, "attempt {attempt}: {d}");
+        }
+    }
+}
