@@ -68,6 +68,8 @@ pub enum Command {
     /// Deploy the whole migrations directory from scratch on a throwaway PostgreSQL cluster and
     /// report per-migration timings.
     Rehearse,
+    /// List the recorded deployments, newest first.
+    History(HistoryArgs),
     /// Analyse migrations for destructive changes and dangerous locks, with an impact report.
     /// Exit 0 when nothing unapproved is at or above --fail-on, 1 otherwise, 2 on error.
     Plan(PlanArgs),
@@ -292,4 +294,12 @@ pub enum MaintenanceCommand {
         #[arg(value_parser = ["on", "off"])]
         state: String,
     },
+}
+
+/// `migrate history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// How many deployments to show.
+    #[arg(long, default_value_t = 20)]
+    pub limit: i64,
 }

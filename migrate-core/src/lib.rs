@@ -41,6 +41,7 @@
 //! | [`sql`] | a psql-compatible statement splitter and what a script does to transactions |
 //! | [`connection`] | `DATABASE_URL` as Prisma users write it, TLS, redaction of secrets |
 //! | [`ledger`] | the `_prisma_migrations` table, its advisory lock, and the history diagnosis |
+//! | [`journal`] | every deployment recorded in `_migrate.deployments`; recovery of killed ones |
 //! | [`executor`] | the [`MigrationExecutor`] trait, deployment plans, events and reports |
 //! | [`embedded`] | a throwaway PostgreSQL cluster started from the installed server binaries |
 //! | [`backup`] | `pg_dump` backups with a manifest, verification levels 1–4, restore, read-only mode |
@@ -58,6 +59,7 @@ pub mod engine;
 mod error;
 pub mod executor;
 pub mod health;
+pub mod journal;
 pub mod ledger;
 pub mod monitor;
 pub mod rehearsal;

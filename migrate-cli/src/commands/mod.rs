@@ -3,6 +3,7 @@
 mod backup;
 mod baseline;
 mod deploy;
+mod history;
 mod maintenance;
 mod plan;
 mod rehearse;
@@ -29,6 +30,7 @@ pub(crate) fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
         Command::Baseline(args) => baseline::run(cli, args, out),
         Command::Rehearse => rehearse::run(cli, out),
         Command::Plan(args) => plan::run(cli, args, out),
+        Command::History(args) => history::run(cli, args, out),
         Command::Backup(args) => backup::run(cli, args, out),
         Command::Restore(args) => restore::run(cli, args, out),
         Command::Rollback(args) => rollback::run(cli, args, out),

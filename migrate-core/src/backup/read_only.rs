@@ -26,9 +26,15 @@ pub struct ReadOnlyChange {
 /// A session on a maintenance database of the same server (`postgres`, else `template1`), for
 /// statements that must not run inside the target database (rename, drop, create).
 pub(crate) fn admin_client(url: &DatabaseUrl) -> Result<Client, BackupError> {
-    match connect(&url.with_database("postgres")) {
+    // Never the target itself: a database cannot be renamed or dropped from inside.
+    let (first, second) = if url.database() == "postgres" {
+        ("template1", "template1")
+    } else {
+        ("postgres", "template1")
+    };
+    match connect(&url.with_database(first)) {
         Ok(client) => Ok(client),
-        Err(first) => connect(&url.with_database("template1")).map_err(|_| first.into()),
+        Err(e) => connect(&url.with_database(second)).map_err(|_| e.into()),
     }
 }
 

@@ -423,7 +423,7 @@ fn check_test_restore(
             )
         }
         Scratch::Server(server) => {
-            let admin = connect(&server.with_database("postgres"))?;
+            let admin = super::read_only::admin_client(server)?;
             let server: &DatabaseUrl = server;
             let name = format!("{}_verify_{}", backup.id(), std::process::id());
             let scratch = ScratchDatabase::create(admin, name, server.target())?;

@@ -26,6 +26,8 @@ pub struct MigrationFailure {
     pub blocker: Option<crate::ledger::LockHolder>,
     /// How many times the migration was tried.
     pub attempts: u32,
+    /// The journal entry of the deployment.
+    pub deployment_id: Option<String>,
 }
 
 impl std::fmt::Display for MigrationFailure {
@@ -158,6 +160,9 @@ pub enum ExecuteError {
     /// The operation needs `_prisma_migrations`, which does not exist.
     #[error("the database has no _prisma_migrations table: nothing was ever deployed here")]
     NoLedger,
+    /// The deployment journal failed.
+    #[error(transparent)]
+    Journal(#[from] crate::journal::JournalError),
     /// Another query failed.
     #[error("{action}: {source}")]
     Query {

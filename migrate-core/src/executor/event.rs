@@ -26,6 +26,15 @@ pub enum Event {
     },
     /// `_prisma_migrations` was created.
     LedgerCreated,
+    /// A deployment whose process died was found and recovered.
+    Recovered {
+        /// Its journal id.
+        deployment: String,
+        /// Migrations it was running, rolled back by PostgreSQL: applied again by this run.
+        resumed: Vec<String>,
+        /// Migrations it was running whose files commit part of themselves: still failed.
+        unresolved: Vec<String>,
+    },
     /// The safety gate reviewed the pending migrations.
     SafetyReviewed {
         /// Findings of every severity.
@@ -143,6 +152,19 @@ impl fmt::Display for Event {
                 )
             }
             Self::LedgerCreated => f.write_str("created _prisma_migrations"),
+            Self::Recovered {
+                deployment,
+                resumed,
+                unresolved,
+            } => write!(
+                f,
+                "deployment {deployment} was interrupted (its process died): resuming {resumed:?}{}",
+                if unresolved.is_empty() {
+                    String::new()
+                } else {
+                    format!(", unresolved {unresolved:?} (need `migrate resolve`)")
+                }
+            ),
             Self::SafetyReviewed { findings, approved } => write!(
                 f,
                 "safety review: {findings} finding(s), {approved} approved destructive change(s)"

@@ -4,7 +4,7 @@ use super::LockPolicy;
 use crate::ledger::LockWait;
 
 /// How [`deploy`](super::MigrationExecutor::deploy) behaves.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DeployOptions {
     /// How long to wait for the migration lock. By default, 10 s like Prisma.
@@ -21,6 +21,24 @@ pub struct DeployOptions {
     pub accept_missing_locally: bool,
     /// Lock timeouts, retries and the watchdog. By default, Prisma's behaviour (none).
     pub locks: LockPolicy,
+    /// The environment name recorded in the deployment journal.
+    pub environment: Option<String>,
+    /// Record the deployment in the journal (`_migrate.deployments`) and recover deployments
+    /// whose process died. By default, on.
+    pub journal: bool,
+}
+
+impl Default for DeployOptions {
+    fn default() -> Self {
+        Self {
+            lock_wait: LockWait::default(),
+            accept_modified: false,
+            accept_missing_locally: false,
+            locks: LockPolicy::default(),
+            environment: None,
+            journal: true,
+        }
+    }
 }
 
 impl DeployOptions {

@@ -12,6 +12,7 @@ use super::{
     ResolveOutcome,
 };
 use crate::connection::{connect, DatabaseUrl};
+use crate::journal::{Journal, Outcome};
 use crate::ledger::{
     self, AdvisoryLock, HistoryStatus, Initialized, LedgerRow, LockWait, RowState, RowWriter,
 };
@@ -228,6 +229,11 @@ impl MigrationExecutor for PgExecutor {
         let started = Instant::now();
         let schema = self.schema.clone();
         let monitor = self.monitor.clone();
+        // If this process dies mid-migration, the server should notice within a second even
+        // during a long statement, roll the migration back and free the lock (PostgreSQL 14+).
+        let _ = self
+            .client
+            .batch_execute("SET client_connection_check_interval = 1000");
         let mut client = self.lock(options.lock_wait, events)?;
         let lock_wait = client.waited();
 
@@ -238,6 +244,22 @@ impl MigrationExecutor for PgExecutor {
         let ledger_created = ledger::initialize(&mut client)? == Initialized::Created;
         if ledger_created {
             events(&Event::LedgerCreated);
+        }
+        if options.journal {
+            Journal::ensure(&mut client)?;
+            let atomic = |name: &str| {
+                migrations
+                    .get(name)
+                    .and_then(LocalMigration::script)
+                    .is_some_and(|s| !TransactionShape::of(s.sql()).splits_atomicity())
+            };
+            for recovery in Journal::recover(&mut client, &atomic)? {
+                events(&Event::Recovered {
+                    deployment: recovery.deployment,
+                    resumed: recovery.resumed,
+                    unresolved: recovery.unresolved,
+                });
+            }
         }
         let rows = ledger::read_rows(&mut client)?;
         let plan = plan(
@@ -259,6 +281,16 @@ impl MigrationExecutor for PgExecutor {
 
         let writer = RowWriter::prepare(&mut client)?;
         let total = plan.migrations.len();
+        let pending: Vec<String> = plan.migrations.iter().map(|m| m.name.clone()).collect();
+        let deployment_id = if options.journal && total > 0 {
+            Some(Journal::begin(
+                &mut client,
+                options.environment.as_deref(),
+                &pending,
+            )?)
+        } else {
+            None
+        };
         // A second session follows the migrations (lock waits, watchdog); without one they still
         // run, only unobserved.
         let mut watch = match (&monitor, total) {
@@ -289,9 +321,17 @@ impl MigrationExecutor for PgExecutor {
             });
             let id = writer.started(&mut client, &planned.name, script.checksum())?;
             let t0 = Instant::now();
+            // The ledger update rides in the migration's own transaction, unless the script must
+            // stay alone (CREATE INDEX CONCURRENTLY…): then it follows, as in Prisma.
+            let inline_finish = planned.shape.non_transactional.is_empty();
+            let sql = if inline_finish {
+                format!("{}\n;\n{}", script.sql(), RowWriter::finish_sql(&id))
+            } else {
+                script.sql().to_owned()
+            };
             let run = ScriptRun {
                 name: &planned.name,
-                sql: script.sql(),
+                sql: &sql,
                 atomic: !planned.shape.splits_atomicity(),
                 policy: &options.locks,
             };
@@ -307,6 +347,23 @@ impl MigrationExecutor for PgExecutor {
                 );
                 failure.blocker = failed.blocker;
                 failure.attempts = failed.attempts;
+                failure.deployment_id.clone_from(&deployment_id);
+                if let Some(id) = &deployment_id {
+                    let names: Vec<String> = applied.iter().map(|a| a.name.clone()).collect();
+                    let error = failure.to_string();
+                    if let Err(e) = Journal::finish(
+                        &mut client,
+                        id,
+                        Outcome::Failed,
+                        &names,
+                        None,
+                        Some(&error),
+                        None,
+                        &timings(&applied),
+                    ) {
+                        log::warn!(target: "migrate_core::executor", "recording the failure in the journal: {e}");
+                    }
+                }
                 events(&Event::MigrationFailed {
                     name: planned.name.clone(),
                     error: failure
@@ -319,7 +376,9 @@ impl MigrationExecutor for PgExecutor {
                 return Err(ExecuteError::MigrationFailed(Box::new(failure)));
             }
             let duration = t0.elapsed();
-            writer.finished(&mut client, &id)?;
+            if !inline_finish {
+                writer.finished(&mut client, &id)?;
+            }
             events(&Event::MigrationApplied {
                 name: planned.name.clone(),
                 duration,
@@ -330,6 +389,19 @@ impl MigrationExecutor for PgExecutor {
                 duration,
             });
         }
+        if let Some(id) = &deployment_id {
+            let names: Vec<String> = applied.iter().map(|a| a.name.clone()).collect();
+            Journal::finish(
+                &mut client,
+                id,
+                Outcome::Succeeded,
+                &names,
+                None,
+                None,
+                None,
+                &timings(&applied),
+            )?;
+        }
         drop(client); // releases the lock before reporting
         let report = DeployReport {
             applied,
@@ -337,6 +409,7 @@ impl MigrationExecutor for PgExecutor {
             ledger_created,
             lock_wait,
             duration: started.elapsed(),
+            deployment_id,
         };
         events(&Event::Finished {
             applied: report.applied.len(),
@@ -523,6 +596,7 @@ fn record_failure(
         applied_before: applied.iter().map(|a| a.name.clone()).collect(),
         blocker: None,
         attempts: 1,
+        deployment_id: None,
     }
 }
 
@@ -546,4 +620,18 @@ fn mark_failed_rolled_back(
         writer.rolled_back(client, &row.id)?;
     }
     Ok(failed.len())
+}
+
+/// Per-migration durations in milliseconds, for the journal.
+fn timings(applied: &[AppliedMigration]) -> serde_json::Value {
+    applied
+        .iter()
+        .map(|a| {
+            (
+                a.name.clone(),
+                serde_json::json!(a.duration.as_secs_f64() * 1e3),
+            )
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }

@@ -26,6 +26,8 @@ pub struct DeployReport {
     pub lock_wait: Duration,
     /// Total time.
     pub duration: Duration,
+    /// The journal entry of this deployment (`None` when nothing was pending).
+    pub deployment_id: Option<String>,
 }
 
 /// The outcome of `resolve`.

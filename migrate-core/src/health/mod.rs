@@ -12,8 +12,10 @@ mod sql;
 
 pub use command::CommandProbe;
 pub use config::{CommandSpec, HealthConfig, ProbeConfig};
+pub(crate) use error::error_chain;
 pub use error::{HealthError, ProbeFailure};
 pub use http::HttpProbe;
+pub(crate) use http::{check_http_url, http_agent};
 pub use probe::{HealthProbe, ProbeContext};
 pub use redact::{redact_text, redact_url};
 pub use run::{run_probes, HealthReport, ProbeOutcome, RetryWindow};

@@ -219,6 +219,19 @@ impl RowWriter {
         stamp(client, &self.finish, id, "recording the migration success")
     }
 
+    /// SQL that marks attempt `id` successful, to append to the migration's own query so that the
+    /// script and its ledger update commit together: a crash can then never leave a migration
+    /// applied but recorded as failed. `finished_at` is the server's clock at commit (never
+    /// before `started_at`).
+    #[must_use]
+    pub fn finish_sql(id: &str) -> String {
+        format!(
+            "UPDATE _prisma_migrations SET applied_steps_count = applied_steps_count + 1, \
+             finished_at = greatest(clock_timestamp(), started_at) WHERE id = '{}'",
+            id.replace('\'', "''")
+        )
+    }
+
     /// Records a failed attempt's error text (Prisma's `record_failed_step`); `finished_at` stays
     /// NULL.
     ///

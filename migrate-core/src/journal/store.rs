@@ -1,0 +1,275 @@
+//! Reading and writing `_migrate.deployments`.
+
+use postgres::Client;
+
+use super::{Deployment, JournalError, Outcome};
+use crate::ledger::{self, RowState};
+
+const DDL: &str = "CREATE SCHEMA IF NOT EXISTS _migrate;
+CREATE TABLE IF NOT EXISTS _migrate.deployments (
+    id            VARCHAR(36) PRIMARY KEY,
+    ledger_schema TEXT NOT NULL,
+    environment   TEXT,
+    actor         TEXT NOT NULL,
+    pid           INTEGER NOT NULL,
+    started_at    TIMESTAMPTZ NOT NULL,
+    finished_at   TIMESTAMPTZ,
+    outcome       TEXT NOT NULL,
+    planned       JSONB NOT NULL DEFAULT '[]',
+    applied       JSONB NOT NULL DEFAULT '[]',
+    backup_id     TEXT,
+    error         TEXT,
+    note          TEXT,
+    timings       JSONB NOT NULL DEFAULT '{}'
+)";
+
+/// The journal of the database a session is connected to, for the ledger in its search path.
+pub struct Journal;
+
+/// What the next run did about an interrupted deployment.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Recovery {
+    /// The interrupted deployment.
+    pub deployment: String,
+    /// Migrations that were running when it died and were rolled back by PostgreSQL: their
+    /// attempts are marked rolled back, so this run applies them again.
+    pub resumed: Vec<String>,
+    /// Migrations that were running but whose file commits part of itself: they stay failed
+    /// and need a decision (`migrate resolve`).
+    pub unresolved: Vec<String>,
+}
+
+impl Journal {
+    /// Creates the journal when missing. Call it under the migration lock.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError`] when the DDL fails (e.g. no CREATE privilege on the database).
+    pub fn ensure(client: &mut Client) -> Result<(), JournalError> {
+        let exists: bool = client
+            .query_one(
+                "SELECT to_regclass('_migrate.deployments') IS NOT NULL",
+                &[],
+            )
+            .map_err(JournalError::query("looking for the journal"))?
+            .get(0);
+        if !exists {
+            client
+                .batch_execute(DDL)
+                .map_err(JournalError::query("creating the journal"))?;
+        }
+        Ok(())
+    }
+
+    /// Records the start of a deployment; returns its id.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError`] when the insert fails.
+    pub fn begin(
+        client: &mut Client,
+        environment: Option<&str>,
+        planned: &[String],
+    ) -> Result<String, JournalError> {
+        let id = uuid::Uuid::new_v4().hyphenated().to_string();
+        let actor = format!(
+            "{}@{}",
+            std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
+            hostname()
+        );
+        client
+            .execute(
+                "INSERT INTO _migrate.deployments (id, ledger_schema, environment, actor, pid, \
+                 started_at, outcome, planned) VALUES ($1, current_schema(), $2, $3, $4, $5, \
+                 'running', $6)",
+                &[
+                    &id,
+                    &environment,
+                    &actor,
+                    &(std::process::id() as i32),
+                    &chrono::Utc::now(),
+                    &serde_json::json!(planned),
+                ],
+            )
+            .map_err(JournalError::query("recording the deployment start"))?;
+        Ok(id)
+    }
+
+    /// Records how a deployment ended.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError`] when the update fails.
+    #[allow(clippy::too_many_arguments)] // one row's columns
+    pub fn finish(
+        client: &mut Client,
+        id: &str,
+        outcome: Outcome,
+        applied: &[String],
+        backup_id: Option<&str>,
+        error: Option<&str>,
+        note: Option<&str>,
+        timings: &serde_json::Value,
+    ) -> Result<(), JournalError> {
+        client
+            .execute(
+                "UPDATE _migrate.deployments SET finished_at = $2, outcome = $3, applied = $4, \
+                 backup_id = coalesce($5, backup_id), error = $6, note = coalesce($7, note), \
+                 timings = $8 WHERE id = $1",
+                &[
+                    &id,
+                    &chrono::Utc::now(),
+                    &outcome.as_str(),
+                    &serde_json::json!(applied),
+                    &backup_id,
+                    &error,
+                    &note,
+                    timings,
+                ],
+            )
+            .map(drop)
+            .map_err(JournalError::query("recording the deployment end"))
+    }
+
+    /// Changes the outcome of a recorded deployment (after a rollback) and adds a note.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError`] when the update fails.
+    pub fn set_outcome(
+        client: &mut Client,
+        id: &str,
+        outcome: Outcome,
+        note: &str,
+    ) -> Result<(), JournalError> {
+        client
+            .execute(
+                "UPDATE _migrate.deployments SET outcome = $2, note = $3, \
+                 finished_at = coalesce(finished_at, $4) WHERE id = $1",
+                &[&id, &outcome.as_str(), &note, &chrono::Utc::now()],
+            )
+            .map(drop)
+            .map_err(JournalError::query("recording the deployment outcome"))
+    }
+
+    /// The latest deployments of this ledger schema, newest first.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError`] when the journal cannot be read (an absent journal is an empty list).
+    pub fn list(client: &mut Client, limit: i64) -> Result<Vec<Deployment>, JournalError> {
+        let exists: bool = client
+            .query_one(
+                "SELECT to_regclass('_migrate.deployments') IS NOT NULL",
+                &[],
+            )
+            .map_err(JournalError::query("looking for the journal"))?
+            .get(0);
+        if !exists {
+            return Ok(Vec::new());
+        }
+        let rows = client
+            .query(
+                "SELECT id, environment, actor, pid, started_at, finished_at, outcome, planned, \
+                 applied, backup_id, error, note, timings FROM _migrate.deployments \
+                 WHERE ledger_schema = current_schema() ORDER BY started_at DESC LIMIT $1",
+                &[&limit],
+            )
+            .map_err(JournalError::query("reading the journal"))?;
+        Ok(rows
+            .iter()
+            .map(|r| Deployment {
+                id: r.get(0),
+                environment: r.get(1),
+                actor: r.get(2),
+                pid: r.get(3),
+                started_at: r.get(4),
+                finished_at: r.get(5),
+                outcome: Outcome::parse(r.get(6)),
+                planned: strings(r.get(7)),
+                applied: strings(r.get(8)),
+                backup_id: r.get(9),
+                error: r.get(10),
+                note: r.get(11),
+                timings: r.get(12),
+            })
+            .collect())
+    }
+
+    /// Finds deployments that were running when their process died, and recovers: while we hold
+    /// the migration lock no other deployment runs, so every `running` entry is dead. A migration
+    /// that was executing then was rolled back by PostgreSQL when the connection dropped, unless
+    /// its file commits part of itself: atomic ones are marked rolled back (this run applies them
+    /// again), the others stay failed and are reported. Call it under the migration lock.
+    ///
+    /// `is_atomic(name)` tells whether a migration's file is one transaction.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError`] when the journal or the ledger cannot be read or written.
+    pub fn recover(
+        client: &mut Client,
+        is_atomic: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<Recovery>, JournalError> {
+        let interrupted: Vec<(String, chrono::DateTime<chrono::Utc>)> = client
+            .query(
+                "SELECT id, started_at FROM _migrate.deployments \
+                 WHERE outcome = 'running' AND ledger_schema = current_schema() ORDER BY started_at",
+                &[],
+            )
+            .map_err(JournalError::query("looking for interrupted deployments"))?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let mut recoveries = Vec::new();
+        for (id, started_at) in interrupted {
+            let rows = ledger::read_rows(client)?;
+            let mut recovery = Recovery {
+                deployment: id.clone(),
+                resumed: Vec::new(),
+                unresolved: Vec::new(),
+            };
+            for row in rows
+                .iter()
+                .filter(|r| r.state() == RowState::Failed && r.started_at >= started_at)
+            {
+                if is_atomic(&row.migration_name) && row.logs.is_none() {
+                    client
+                        .execute(
+                            "UPDATE _prisma_migrations SET rolled_back_at = $2 WHERE id = $1",
+                            &[&row.id, &chrono::Utc::now()],
+                        )
+                        .map_err(JournalError::query(
+                            "marking the interrupted attempt rolled back",
+                        ))?;
+                    recovery.resumed.push(row.migration_name.clone());
+                } else {
+                    recovery.unresolved.push(row.migration_name.clone());
+                }
+            }
+            let note = format!(
+                "interrupted (process died); next run resumed {:?}, unresolved {:?}",
+                recovery.resumed, recovery.unresolved
+            );
+            client
+                .execute(
+                    "UPDATE _migrate.deployments SET outcome = 'interrupted', finished_at = $2, \
+                     note = $3 WHERE id = $1",
+                    &[&id, &chrono::Utc::now(), &note],
+                )
+                .map_err(JournalError::query("closing the interrupted deployment"))?;
+            recoveries.push(recovery);
+        }
+        Ok(recoveries)
+    }
+}
+
+fn strings(value: serde_json::Value) -> Vec<String> {
+    serde_json::from_value(value).unwrap_or_default()
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "unknown-host".into())
+}

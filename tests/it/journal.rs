@@ -1,0 +1,116 @@
+//! The deployment journal, and recovery of a deployment whose process was killed.
+
+use std::time::{Duration, Instant};
+
+use migrate_core::journal::{Journal, Outcome};
+use migrate_core::ledger::RowState;
+use migrate_core::Engine;
+use migrate_tests::TestDb;
+
+use crate::common::{migrate, migrate_bin, rows, table_exists, text, url, Dir};
+
+#[test]
+fn deployments_are_journaled_outside_prismas_schema() {
+    let db = TestDb::new();
+    let dir = Dir::with(&[("20240101000000_a", "CREATE TABLE a (id int);")]);
+    let engine = Engine::new(url(&db), dir.path());
+    let report = engine.deploy().unwrap();
+    let id = report.deployment_id.clone().expect("journaled");
+    assert!(
+        engine.deploy().unwrap().deployment_id.is_none(),
+        "no-op runs are not journaled"
+    );
+
+    dir.add("20240102000000_bad", "SELECT * FROM nowhere;");
+    engine.deploy().unwrap_err();
+
+    let list = Journal::list(&mut db.client(), 10).unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(
+        (list[1].id.as_str(), list[1].outcome),
+        (id.as_str(), Outcome::Succeeded)
+    );
+    assert_eq!(list[1].applied, ["20240101000000_a"]);
+    assert!(list[1].actor.contains('@'));
+    assert_eq!(list[0].outcome, Outcome::Failed);
+    assert!(list[0].error.as_deref().unwrap().contains("nowhere"));
+    assert!(
+        !table_exists(&db, "public.deployments"),
+        "the journal lives in its own schema"
+    );
+
+    let out = migrate(
+        &db.url,
+        &[
+            "history",
+            "--json",
+            "--migrations-dir",
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["deployments"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn a_killed_deployment_is_found_and_resumed_by_the_next_run() {
+    let db = TestDb::new();
+    let dir = Dir::with(&[
+        ("20240101000000_a", "CREATE TABLE a (id int);"),
+        (
+            "20240102000000_slow",
+            "CREATE TABLE slow (id int);\nSELECT pg_sleep(3);\nCREATE TABLE after_sleep (id int);",
+        ),
+    ]);
+    let mut child = std::process::Command::new(migrate_bin())
+        .args(["deploy", "--migrations-dir"])
+        .arg(dir.path())
+        .env("DATABASE_URL", &db.url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it while the slow migration runs.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let running = table_exists(&db, "_prisma_migrations")
+            && rows(&db).iter().any(|r| {
+                r.migration_name == "20240102000000_slow" && r.state() == RowState::Failed
+            });
+        if running {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the slow migration never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let out = migrate(
+        &db.url,
+        &["deploy", "--migrations-dir", dir.path().to_str().unwrap()],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("interrupted") && stdout.contains("20240102000000_slow"),
+        "{stdout}"
+    );
+    assert!(table_exists(&db, "slow") && table_exists(&db, "after_sleep"));
+    let slow: Vec<RowState> = rows(&db)
+        .iter()
+        .filter(|r| r.migration_name == "20240102000000_slow")
+        .map(|r| r.state())
+        .collect();
+    assert_eq!(slow, [RowState::RolledBack, RowState::Applied]);
+    let outcomes: Vec<Outcome> = Journal::list(&mut db.client(), 10)
+        .unwrap()
+        .iter()
+        .map(|d| d.outcome)
+        .collect();
+    assert_eq!(outcomes, [Outcome::Succeeded, Outcome::Interrupted]);
+}
