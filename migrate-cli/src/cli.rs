@@ -262,7 +262,7 @@ pub struct RollbackArgs {
     /// Undo every migration applied after MIGRATION (which stays applied).
     #[arg(long, value_name = "MIGRATION")]
     pub to: Option<String>,
-    /// Undo the last deployment (needs the deployment journal, not kept yet: use --to).
+    /// Undo the newest deployment of the journal whose migrations are still applied.
     #[arg(long)]
     pub last_deployment: bool,
     /// Which strategy to use.

@@ -127,7 +127,8 @@ impl Engine {
         events: &mut dyn FnMut(&Event),
     ) -> Result<DeployReport, Error> {
         let migrations = self.migrations()?;
-        let mut executor = PgExecutor::from_client(self.connect_creating()?, self.url.schema());
+        let mut executor = PgExecutor::from_client(connect_creating(&self.url)?, self.url.schema())
+            .with_monitor(self.url.clone());
         // The gate runs before anything is written: a refused deployment changes nothing.
         // History problems (failed, modified, certain failures) are reported first, by deploy.
         let plan = executor.plan(&migrations, options)?;
@@ -226,36 +227,37 @@ impl Engine {
     fn executor(&self) -> Result<PgExecutor, Error> {
         Ok(PgExecutor::connect(&self.url)?)
     }
+}
 
-    /// Connects, creating the database first when it does not exist.
-    fn connect_creating(&self) -> Result<postgres::Client, Error> {
-        match connect(&self.url) {
-            Err(ConnectError::Connect { source, .. })
-                if source.code() == Some(&SqlState::INVALID_CATALOG_NAME) =>
-            {
-                self.create_database()?;
-                Ok(connect(&self.url)?)
-            }
-            other => Ok(other?),
+/// Connects to `url`, creating the database first when it does not exist (as Prisma's deploy
+/// does).
+pub(crate) fn connect_creating(url: &DatabaseUrl) -> Result<postgres::Client, Error> {
+    match connect(url) {
+        Err(ConnectError::Connect { source, .. })
+            if source.code() == Some(&SqlState::INVALID_CATALOG_NAME) =>
+        {
+            create_database(url)?;
+            Ok(connect(url)?)
         }
+        other => Ok(other?),
     }
+}
 
-    fn create_database(&self) -> Result<(), Error> {
-        let admin = self.url.with_database("postgres");
-        let mut client = connect(&admin)?;
-        let sql = format!("CREATE DATABASE {}", quote_ident(self.url.database()));
-        match client.batch_execute(&sql) {
-            // Another replica created it first.
-            Err(e) if e.code() == Some(&SqlState::DUPLICATE_DATABASE) => Ok(()),
-            Err(source) => Err(ConnectError::Session {
-                target: admin.target(),
-                source,
-            }
-            .into()),
-            Ok(()) => {
-                log::info!(target: "migrate_core::deploy", "created database {}", self.url.database());
-                Ok(())
-            }
+fn create_database(url: &DatabaseUrl) -> Result<(), Error> {
+    let admin = url.with_database("postgres");
+    let mut client = connect(&admin)?;
+    let sql = format!("CREATE DATABASE {}", quote_ident(url.database()));
+    match client.batch_execute(&sql) {
+        // Another replica created it first.
+        Err(e) if e.code() == Some(&SqlState::DUPLICATE_DATABASE) => Ok(()),
+        Err(source) => Err(ConnectError::Session {
+            target: admin.target(),
+            source,
+        }
+        .into()),
+        Ok(()) => {
+            log::info!(target: "migrate_core::deploy", "created database {}", url.database());
+            Ok(())
         }
     }
 }

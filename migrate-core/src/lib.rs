@@ -48,6 +48,7 @@
 //! | [`rollback`] | rollback strategies (transactional, `down.sql`, restore) and the planner that picks one |
 //! | [`health`] | post-deployment health probes (SQL, HTTP, command) retried within a window |
 //! | [`monitor`] | event sinks: NDJSON lines and a non-blocking webhook, fanned out from the engine's callback |
+//! | [`pipeline`] | preflight → safety → backup → apply → verify → health, with automatic rollback |
 //! | [`engine`] | the one-call facade used by services and the CLI |
 //! | [`rehearsal`] | deploying a whole directory from scratch on a throwaway cluster |
 #![deny(clippy::print_stdout, clippy::print_stderr)]
@@ -61,6 +62,7 @@ pub mod executor;
 pub mod health;
 pub mod journal;
 pub mod ledger;
+pub mod pipeline;
 pub mod monitor;
 pub mod rehearsal;
 pub mod rollback;

@@ -13,6 +13,7 @@ mod health;
 mod lock;
 mod monitor;
 mod locks;
+mod pipeline;
 mod resolve;
 mod restore;
 mod rollback;

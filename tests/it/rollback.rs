@@ -44,10 +44,13 @@ fn run(db: &TestDb, plan: &rollback::RollbackPlan) -> rollback::RollbackOutcome 
     .unwrap()
 }
 
-/// The state without the ledger, whose rows a down-migration keeps (marked rolled back).
+/// The state without the bookkeeping a down-migration keeps: the ledger (rows marked rolled
+/// back) and migrate's deployment journal (schema `_migrate`).
 fn without_ledger(state: &DatabaseState) -> DatabaseState {
     let mut state = state.clone();
-    state.tables.retain(|t| t.table != "_prisma_migrations");
+    state
+        .tables
+        .retain(|t| t.table != "_prisma_migrations" && t.schema != "_migrate");
     state
 }
 
@@ -251,6 +254,23 @@ fn planner_explains_when_nothing_applies() {
         matches!(err, RollbackError::NotApplicable { .. }),
         "{err:?}"
     );
+    // The journal's last deployment is the risky one: same refusal, same reasons.
+    let err = plan(
+        &db,
+        &dir,
+        &store,
+        Selection::LastDeployment,
+        Preference::Auto,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("no down.sql for 20240202000000_risky"),
+        "{err}"
+    );
+    db.client()
+        .batch_execute("DELETE FROM _migrate.deployments")
+        .unwrap();
     let err = plan(
         &db,
         &dir,
@@ -357,27 +377,13 @@ fn runbook_extended_rollback_with_down_scripts() {
         &db,
         &dir,
         b,
-        &["rollback", "--to", INIT, "--dry-run", "--json"],
+        &["rollback", "--last-deployment", "--dry-run", "--json"],
     );
     assert_eq!(code, Some(0), "{text}");
     let plan: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(plan["plan"]["strategy"], "down_migration");
     assert_eq!(plan["plan"]["migrations"][0]["name"], RISKY_NAME);
-    let (code, text) = cli(
-        &db,
-        &dir,
-        b,
-        &["rollback", "--to", INIT, "--strategy", "down", "--yes"],
-    );
-    assert_eq!(code, Some(0), "{text}");
-    assert_eq!(
-        before.differences(&without_ledger(&state_of(&db))),
-        Vec::<String>::new()
-    );
-    let (code, text) = cli(&db, &dir, b, &["status", "--json"]);
-    assert_eq!(code, Some(1), "{text}");
-    let status: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(status["rolled_back"][0], RISKY_NAME, "{status}");
+    assert_eq!(plan["plan"]["migrations"].as_array().unwrap().len(), 1);
     // Forcing restore without a backup is refused with the reason, exit 1.
     let (code, text) = cli(
         &db,
@@ -392,10 +398,36 @@ fn runbook_extended_rollback_with_down_scripts() {
             "--dry-run",
         ],
     );
-    assert!(code == Some(1) || code == Some(2), "{text}");
-    let (code, text) = cli(&db, &dir, b, &["rollback", "--last-deployment"]);
-    assert_eq!(code, Some(2), "{text}");
-    assert!(text.contains("deployment journal"), "{text}");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("no backup taken before these migrations"),
+        "{text}"
+    );
+    let (code, text) = cli(
+        &db,
+        &dir,
+        b,
+        &[
+            "rollback",
+            "--last-deployment",
+            "--strategy",
+            "down",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(
+        before.differences(&without_ledger(&state_of(&db))),
+        Vec::<String>::new()
+    );
+    let (code, text) = cli(&db, &dir, b, &["status", "--json"]);
+    assert_eq!(code, Some(1), "{text}");
+    let status: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(status["rolled_back"][0], RISKY_NAME, "{status}");
+    // A second rollback to the same point finds nothing to do: exit 1.
+    let (code, text) = cli(&db, &dir, b, &["rollback", "--to", INIT, "--dry-run"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("nothing to roll back"), "{text}");
 }
 
 #[test]

@@ -11,7 +11,9 @@ use super::BackupError;
 use crate::sql::quote_ident;
 
 /// Schemas that belong to the server, never to the application.
-const SYSTEM_SCHEMAS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') \
+// `_migrate` holds the deployment journal: tooling metadata that must outlive restores, so it is
+// not part of the application's state.
+const SYSTEM_SCHEMAS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', '_migrate') \
      AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'";
 
 /// One catalog description per line, `kind|schema|name|definition`, free of OIDs, owners and

@@ -35,6 +35,63 @@ pub enum Event {
         /// Migrations it was running whose files commit part of themselves: still failed.
         unresolved: Vec<String>,
     },
+    /// A pipeline step changed state.
+    Step {
+        /// The step (`preflight`, `backup`, `done`…).
+        step: String,
+        /// `passed`, `failed`, `skipped`.
+        status: String,
+        /// What it found or did.
+        detail: String,
+    },
+    /// The pre-deploy backup was taken and verified.
+    BackupCreated {
+        /// Its id.
+        id: String,
+        /// Its size.
+        bytes: u64,
+        /// The verification level it passed.
+        level: u8,
+    },
+    /// A verification check or a health probe result.
+    Check {
+        /// `verify`, `health`, `health after rollback`.
+        step: String,
+        /// The check or probe.
+        name: String,
+        /// Whether it passed.
+        passed: bool,
+        /// What was found.
+        detail: String,
+    },
+    /// A rollback starts (or, in report-only mode, would start).
+    RollbackStarted {
+        /// The strategy chosen by the planner.
+        strategy: String,
+        /// The migrations to undo.
+        migrations: Vec<String>,
+        /// What will be lost (JSON).
+        data_loss: String,
+        /// False in report-only mode.
+        automatic: bool,
+    },
+    /// A rollback finished.
+    RollbackFinished {
+        /// The strategy used.
+        strategy: String,
+        /// The migrations undone.
+        migrations: Vec<String>,
+        /// How long it took.
+        #[serde(serialize_with = "millis", rename = "duration_ms")]
+        duration: Duration,
+    },
+    /// A step failed.
+    Failed {
+        /// The step.
+        step: String,
+        /// The error's first line.
+        error: String,
+    },
     /// The safety gate reviewed the pending migrations.
     SafetyReviewed {
         /// Findings of every severity.
@@ -152,6 +209,40 @@ impl fmt::Display for Event {
                 )
             }
             Self::LedgerCreated => f.write_str("created _prisma_migrations"),
+            Self::Step { step, status, detail } => write!(f, "{step}: {status} ({detail})"),
+            Self::BackupCreated { id, bytes, level } => {
+                write!(f, "backup {id} taken ({bytes} bytes), verified at level {level}")
+            }
+            Self::Check {
+                step,
+                name,
+                passed,
+                detail,
+            } => write!(
+                f,
+                "{step}: {} {name}: {detail}",
+                if *passed { "ok" } else { "FAILED" }
+            ),
+            Self::RollbackStarted {
+                strategy,
+                migrations,
+                data_loss,
+                automatic,
+            } => write!(
+                f,
+                "{} {migrations:?} by {strategy}; data lost: {data_loss}",
+                if *automatic { "rolling back" } else { "would roll back (report only)" }
+            ),
+            Self::RollbackFinished {
+                strategy,
+                migrations,
+                duration,
+            } => write!(
+                f,
+                "rolled back {migrations:?} by {strategy} in {}",
+                human_duration(*duration)
+            ),
+            Self::Failed { step, error } => write!(f, "{step} failed: {error}"),
             Self::Recovered {
                 deployment,
                 resumed,

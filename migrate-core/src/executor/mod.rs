@@ -18,6 +18,7 @@ pub use event::{human_duration, Event};
 pub use lock_policy::{LockClass, LockPolicy};
 pub use options::{BaselineOptions, DeployOptions, ResolveAction};
 pub use plan::{DeployPlan, PlannedMigration};
+pub(crate) use postgres::refusal;
 pub use postgres::PgExecutor;
 pub use report::{AppliedMigration, DeployReport, ResolveOutcome};
 pub use traits::MigrationExecutor;

@@ -530,6 +530,18 @@ fn refuse_blocked(migrations: &Migrations, plan: &DeployPlan) -> Result<(), Exec
     if plan.is_deployable() {
         return Ok(());
     }
+    Err(refusal(migrations, plan))
+}
+
+/// The typed error of the first blocker of a plan that is not deployable.
+pub(crate) fn refusal(migrations: &Migrations, plan: &DeployPlan) -> ExecuteError {
+    match refusal_result(migrations, plan) {
+        Err(e) => e,
+        Ok(()) => ExecuteError::FailedMigrations { names: Vec::new() },
+    }
+}
+
+fn refusal_result(migrations: &Migrations, plan: &DeployPlan) -> Result<(), ExecuteError> {
     let status = &plan.status;
     if !status.failed.is_empty() {
         return Err(ExecuteError::FailedMigrations {

@@ -25,9 +25,9 @@ use serde::Deserialize;
 
 use super::{CommandProbe, HealthError, HealthProbe, HttpProbe, RetryWindow, SqlProbe};
 
-/// The health section of the config file: probes and their retry window.
+/// The health settings of the config file: probes and their retry window. It accepts unknown
+/// keys so that it can be `#[serde(flatten)]`ed into the whole file's struct.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct HealthConfig {
     /// Seconds during which failing probes are retried; [`RetryWindow::default`]'s when absent.
     #[serde(default)]

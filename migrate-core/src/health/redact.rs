@@ -81,8 +81,7 @@ pub fn redact_url(raw: &str) -> String {
             .unwrap_or_default();
         url.set_path(&path.join("/"));
     }
-    // `url` writes `a=b&c=d` back with its own encoding; a mask stays a mask.
-    url.to_string().replace("%2A", "*")
+    url.to_string()
 }
 
 /// `text` with every secret of `raw_url` (raw and percent-decoded) replaced by `********`, for

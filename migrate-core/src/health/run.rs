@@ -119,21 +119,32 @@ pub fn run_probes(
         let handles: Vec<_> = probes
             .iter()
             .map(|probe| {
-                let handle =
-                    scope.spawn(move || run_one(probe.as_ref(), ctx, window, start, deadline));
-                (probe, handle)
+                let run = move || run_one(probe.as_ref(), ctx, window, start, deadline);
+                // Without a thread (resource limits), the probe still runs, only not in parallel.
+                match std::thread::Builder::new()
+                    .name("migrate-probe".into())
+                    .spawn_scoped(scope, run)
+                {
+                    Ok(handle) => (probe, Err(handle)),
+                    Err(e) => {
+                        log::debug!(target: "migrate_core::health", "no thread for a probe, running it inline: {e}");
+                        (probe, Ok(run()))
+                    }
+                }
             })
             .collect();
         handles
             .into_iter()
-            .map(|(probe, handle)| {
-                // A panicking probe is a failed probe, not a crashed deployment.
-                handle.join().unwrap_or_else(|_| ProbeOutcome {
-                    name: probe.name(),
-                    passed: false,
-                    attempts: 1,
-                    elapsed: start.elapsed(),
-                    last_error: Some("the probe panicked".to_owned()),
+            .map(|(probe, outcome)| {
+                outcome.or_else(|handle| handle.join()).unwrap_or_else(|_| {
+                    // A panicking probe is a failed probe, not a crashed deployment.
+                    ProbeOutcome {
+                        name: probe.name(),
+                        passed: false,
+                        attempts: 1,
+                        elapsed: start.elapsed(),
+                        last_error: Some("the probe panicked".to_owned()),
+                    }
                 })
             })
             .collect()

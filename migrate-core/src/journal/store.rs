@@ -152,6 +152,72 @@ impl Journal {
             .map_err(JournalError::query("recording the deployment outcome"))
     }
 
+    /// The entry `id`, if recorded.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError`] when the journal cannot be read.
+    pub fn get(client: &mut Client, id: &str) -> Result<Option<Deployment>, JournalError> {
+        Ok(Self::list(client, i64::MAX)?
+            .into_iter()
+            .find(|d| d.id == id))
+    }
+
+    /// Writes `deployment` back (insert or replace): a restore from backup rewinds the journal
+    /// with the rest of the database, and this puts the entries it lost back.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError`] when the write fails.
+    pub fn put(client: &mut Client, d: &Deployment) -> Result<(), JournalError> {
+        Self::ensure(client)?;
+        client
+            .execute(
+                "INSERT INTO _migrate.deployments (id, ledger_schema, environment, actor, pid, \
+                 started_at, finished_at, outcome, planned, applied, backup_id, error, note, timings) \
+                 VALUES ($1, current_schema(), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                 ON CONFLICT (id) DO UPDATE SET finished_at = EXCLUDED.finished_at, \
+                 outcome = EXCLUDED.outcome, applied = EXCLUDED.applied, backup_id = EXCLUDED.backup_id, \
+                 error = EXCLUDED.error, note = EXCLUDED.note, timings = EXCLUDED.timings",
+                &[
+                    &d.id,
+                    &d.environment,
+                    &d.actor,
+                    &d.pid,
+                    &d.started_at,
+                    &d.finished_at,
+                    &d.outcome.as_str(),
+                    &serde_json::json!(d.planned),
+                    &serde_json::json!(d.applied),
+                    &d.backup_id,
+                    &d.error,
+                    &d.note,
+                    &d.timings,
+                ],
+            )
+            .map(drop)
+            .map_err(JournalError::query("writing the deployment back"))
+    }
+
+    /// Records the backup taken before a deployment.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError`] when the update fails.
+    pub fn attach_backup(
+        client: &mut Client,
+        id: &str,
+        backup_id: &str,
+    ) -> Result<(), JournalError> {
+        client
+            .execute(
+                "UPDATE _migrate.deployments SET backup_id = $2 WHERE id = $1",
+                &[&id, &backup_id],
+            )
+            .map(drop)
+            .map_err(JournalError::query("recording the backup"))
+    }
+
     /// The latest deployments of this ledger schema, newest first.
     ///
     /// # Errors

@@ -6,7 +6,7 @@ use crate::Event;
 /// Forwards every event to each of its sinks, in the order they were added.
 ///
 /// ```no_run
-/// use migrate_core::monitor::{Fanout, NdjsonSink};
+/// use migrate_core::monitor::{EventSink, Fanout, NdjsonSink};
 /// use migrate_core::{DeployOptions, Engine};
 ///
 /// let mut fanout = Fanout::new();

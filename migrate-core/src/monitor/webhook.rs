@@ -69,7 +69,8 @@ pub struct WebhookStats {
 }
 
 /// POSTs each event as `{"text": "<human line>", "event": {…}}` (Slack's incoming webhooks read
-/// `text`; `event` is [`event_json`](super::event_json)'s form) to a URL.
+/// `text`; `event` is [`event_json`](super::event_json)'s form) to a URL. `text` is the event's
+/// human line with `&`, `<` and `>` escaped as Slack requires.
 ///
 /// [`send`](EventSink::send) only queues: a background thread delivers, in order, with a timeout
 /// and retries with backoff per event. A full queue drops events (counted in
@@ -181,7 +182,7 @@ impl fmt::Debug for WebhookSink {
 
 impl EventSink for WebhookSink {
     fn send(&self, event: &Event) {
-        let text = event.to_string();
+        let text = slack_escape(&event.to_string());
         let mut queue = self.shared.lock();
         if queue.closed {
             queue.stats.dropped += 1;
@@ -265,6 +266,13 @@ impl Drop for WebhookSink {
     fn drop(&mut self) {
         self.close();
     }
+}
+
+/// Escapes what Slack's `text` would read as markup (`<@U123>`, `<!channel>`), as Slack asks.
+fn slack_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// The delivery thread.
@@ -376,5 +384,18 @@ impl Worker {
             },
             Err(e) => Attempt::Retry(redact_text(&crate::health::error_chain(&e), &self.url)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slack_escape_neutralizes_mentions() {
+        assert_eq!(
+            slack_escape("a < b && <!channel> >"),
+            "a &lt; b &amp;&amp; &lt;!channel&gt; &gt;"
+        );
     }
 }

@@ -34,9 +34,13 @@ pub enum RollbackError {
         /// The migration name.
         name: String,
     },
-    /// `--last-deployment` needs the deployment journal, which does not exist yet.
-    #[error("--last-deployment needs a deployment journal, which this version does not keep yet; use --to MIGRATION")]
+    /// `--last-deployment` found no deployment in the journal whose migrations are still
+    /// applied.
+    #[error("--last-deployment: the deployment journal has no deployment whose migrations are still applied; use --to MIGRATION")]
     NoDeploymentJournal,
+    /// The deployment journal could not be read.
+    #[error(transparent)]
+    Journal(#[from] crate::journal::JournalError),
     /// The strategy asked for cannot roll these migrations back.
     #[error("the {strategy} strategy cannot roll back: {reason}")]
     NotApplicable {

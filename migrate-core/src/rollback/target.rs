@@ -14,8 +14,9 @@ pub enum Selection {
     To(String),
     /// These migrations (e.g. those a deployment report lists as applied).
     Migrations(Vec<String>),
-    /// The migrations of the last deployment. Needs the deployment journal, which does not exist
-    /// yet: selecting it is [`RollbackError::NoDeploymentJournal`].
+    /// The migrations of the newest deployment in the journal (`_migrate.deployments`) that
+    /// applied migrations still applied now; after one rollback, the deployment before it.
+    /// Without such a deployment: [`RollbackError::NoDeploymentJournal`].
     LastDeployment,
 }
 
@@ -57,7 +58,38 @@ pub fn select(
     };
     let live: Vec<&LedgerRow> = live_rows(&rows).collect();
     let names: Vec<String> = match selection {
-        Selection::LastDeployment => return Err(RollbackError::NoDeploymentJournal),
+        Selection::LastDeployment => {
+            let applied_now = |name: &String| {
+                live.iter()
+                    .any(|r| r.migration_name == *name && r.state() == RowState::Applied)
+            };
+            let deployments = crate::journal::Journal::list(client, 100)?;
+            let last = deployments
+                .iter()
+                .find(|d| d.applied.iter().any(applied_now))
+                .ok_or(RollbackError::NoDeploymentJournal)?;
+            log::info!(
+                target: "migrate_core::rollback",
+                "last deployment {} ({}) applied {}",
+                last.id,
+                last.started_at,
+                last.applied.join(", ")
+            );
+            let still: Vec<String> = last
+                .applied
+                .iter()
+                .filter(|n| applied_now(n))
+                .cloned()
+                .collect();
+            // Ledger order, as for an explicit list.
+            let mut ordered: Vec<String> = Vec::new();
+            for row in &live {
+                if still.contains(&row.migration_name) && !ordered.contains(&row.migration_name) {
+                    ordered.push(row.migration_name.clone());
+                }
+            }
+            ordered
+        }
         Selection::To(name) => {
             let position = live
                 .iter()

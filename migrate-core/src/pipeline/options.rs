@@ -1,0 +1,80 @@
+//! What the pipeline does at each step.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::backup::VerifyLevel;
+use crate::executor::DeployOptions;
+use crate::health::RetryWindow;
+use crate::rollback::Preference;
+use crate::safety::SafetyGate;
+
+/// What happens when a step fails after the database was changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RollbackMode {
+    /// Roll back with the planner's choice (transaction, `down.sql`, restore), then probe again.
+    #[default]
+    Automatic,
+    /// Only report what a rollback would do.
+    ReportOnly,
+}
+
+/// How row counts of tables the migrations did not touch are checked after applying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RowCountCheck {
+    /// Not checked.
+    Off,
+    /// A table that lost rows is a warning (the application may delete rows meanwhile).
+    #[default]
+    Warn,
+    /// Any change fails the verification (maintenance windows, rehearsals).
+    Strict,
+}
+
+/// Settings of a pipeline run.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PipelineOptions {
+    /// Executor options (lock wait, lock policy, history overrides, environment).
+    pub deploy: DeployOptions,
+    /// The safety gate.
+    pub safety: SafetyGate,
+    /// Where backups go; `None` deploys without a backup.
+    ///
+    /// ### Warning
+    ///
+    /// Without a backup, a failure can only be undone by `down.sql` or a transaction.
+    pub backup_dir: Option<PathBuf>,
+    /// Verification the backup must pass before migrating. By default, L2.
+    pub backup_verify: VerifyLevel,
+    /// What to do on failure after the backup. By default, automatic rollback.
+    pub rollback: RollbackMode,
+    /// Strategy preference of the rollback planner. By default, the fastest that loses no data.
+    pub rollback_preference: Preference,
+    /// Row counts of untouched tables. By default, a warning when a table lost rows.
+    pub row_counts: RowCountCheck,
+    /// SQL assertions to run after applying (each must return one row whose first column is
+    /// true); `verify.sql` files beside migrations are added.
+    pub assertions: Vec<String>,
+    /// How long failing health probes are retried.
+    pub health_window: RetryWindow,
+    /// How long to wait between the deploy and the first probe (e.g. the application's restart).
+    pub health_delay: Duration,
+}
+
+impl Default for PipelineOptions {
+    fn default() -> Self {
+        Self {
+            deploy: DeployOptions::default().locks(crate::executor::LockPolicy::recommended()),
+            safety: SafetyGate::default(),
+            backup_dir: Some(PathBuf::from("backups")),
+            backup_verify: VerifyLevel::Contents,
+            rollback: RollbackMode::Automatic,
+            rollback_preference: Preference::Auto,
+            row_counts: RowCountCheck::Warn,
+            assertions: Vec::new(),
+            health_window: RetryWindow::default(),
+            health_delay: Duration::ZERO,
+        }
+    }
+}

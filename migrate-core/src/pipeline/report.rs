@@ -1,0 +1,89 @@
+//! What a pipeline run did.
+
+use std::time::Duration;
+
+use crate::executor::DeployReport;
+use crate::health::HealthReport;
+use crate::rollback::RollbackOutcome;
+
+use super::Verification;
+
+/// One step of the run.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StepReport {
+    /// The step (`preflight`, `safety`, `backup`, `apply`, `verify`, `health`, `rollback`).
+    pub step: &'static str,
+    /// `passed`, `failed` or `skipped`.
+    pub status: &'static str,
+    /// What it found or did.
+    pub detail: String,
+    /// How long it took, in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// Everything a pipeline run did, step by step.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+#[must_use]
+pub struct PipelineReport {
+    /// The steps, in order.
+    pub steps: Vec<StepReport>,
+    /// The journal entry of the deployment.
+    pub deployment_id: Option<String>,
+    /// The backup taken before migrating.
+    pub backup_id: Option<String>,
+    /// The apply step's report, when it succeeded.
+    pub deploy: Option<DeployReport>,
+    /// Migrations applied by this run (also when a later step failed).
+    pub applied: Vec<String>,
+    /// Post-migration verification.
+    pub verification: Option<Verification>,
+    /// Health probes after the deploy.
+    pub health: Option<HealthReport>,
+    /// The rollback, when one ran.
+    pub rollback: Option<RollbackOutcome>,
+    /// Health probes after the rollback.
+    pub health_after_rollback: Option<HealthReport>,
+    /// Total time.
+    #[serde(serialize_with = "millis", rename = "duration_ms")]
+    pub duration: Duration,
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64() * 1e3)
+}
+
+impl PipelineReport {
+    pub(crate) fn step(
+        &mut self,
+        step: &'static str,
+        status: &'static str,
+        detail: impl Into<String>,
+        took: Duration,
+    ) {
+        self.steps.push(StepReport {
+            step,
+            status,
+            detail: detail.into(),
+            duration_ms: took.as_millis() as u64,
+        });
+    }
+
+    /// One sentence on the rollback, for error messages.
+    #[must_use]
+    pub fn rollback_summary(&self) -> String {
+        match &self.rollback {
+            Some(r) => format!(
+                "rolled back {} migration(s) by {} in {:.1}s",
+                r.rolled_back.len(),
+                r.strategy,
+                r.duration.as_secs_f64()
+            ),
+            None if self.applied.is_empty() => "nothing had been applied".to_owned(),
+            None => format!(
+                "NOT rolled back: {} migration(s) remain applied ({})",
+                self.applied.len(),
+                self.applied.join(", ")
+            ),
+        }
+    }
+}

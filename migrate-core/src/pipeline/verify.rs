@@ -1,0 +1,300 @@
+//! Post-migration verification: the ledger is complete with the files' checksums, no INVALID
+//! index or unintended NOT VALID constraint is left, untouched tables kept their rows, and the
+//! user's SQL assertions pass.
+
+use std::collections::{BTreeMap, HashSet};
+
+use postgres::Client;
+
+use super::RowCountCheck;
+use crate::ledger::{self, HistoryStatus, RowState};
+use crate::safety::{ir::Action, parse_script};
+use crate::source::Migrations;
+
+/// One check of the verification.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct VerificationCheck {
+    /// What was checked.
+    pub name: String,
+    /// Whether it passed.
+    pub passed: bool,
+    /// A failure that only warns (does not fail the deployment).
+    pub warning: bool,
+    /// What was found.
+    pub detail: String,
+}
+
+/// The result of every check.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Verification {
+    /// The checks, in order.
+    pub checks: Vec<VerificationCheck>,
+}
+
+impl Verification {
+    /// True when every check that is not a warning passed.
+    #[must_use]
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.passed || c.warning)
+    }
+
+    /// The failed checks, one line each.
+    #[must_use]
+    pub fn failures(&self) -> Vec<String> {
+        self.checks
+            .iter()
+            .filter(|c| !c.passed && !c.warning)
+            .map(|c| format!("{}: {}", c.name, c.detail))
+            .collect()
+    }
+
+    fn check(&mut self, name: &str, passed: bool, warning: bool, detail: impl Into<String>) {
+        self.checks.push(VerificationCheck {
+            name: name.to_owned(),
+            passed,
+            warning,
+            detail: detail.into(),
+        });
+    }
+}
+
+/// Exact row counts of the tables of the current schema that `touched` does not name (the
+/// ledger excluded), to compare before and after a deployment.
+///
+/// # Errors
+///
+/// The driver's error when the catalog cannot be read; tables whose count fails are skipped.
+pub(crate) fn untouched_counts(
+    client: &mut Client,
+    touched: &HashSet<String>,
+) -> Result<BTreeMap<String, i64>, postgres::Error> {
+    let tables: Vec<String> = client
+        .query(
+            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') \
+             AND c.relname <> '_prisma_migrations' ORDER BY 1",
+            &[],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .filter(|t: &String| !touched.contains(t))
+        .collect();
+    let mut counts = BTreeMap::new();
+    for table in tables {
+        let sql = format!("SELECT count(*) FROM {}", crate::sql::quote_ident(&table));
+        if let Ok(row) = client.query_one(&sql, &[]) {
+            counts.insert(table, row.get(0));
+        }
+    }
+    Ok(counts)
+}
+
+/// Tables the given migrations name in any action.
+pub(crate) fn touched_tables(migrations: &Migrations, names: &[String]) -> HashSet<String> {
+    names
+        .iter()
+        .filter_map(|n| migrations.get(n)?.script())
+        .flat_map(|s| parse_script(s.sql()))
+        .flat_map(|st| st.actions)
+        .flat_map(|a| match &a {
+            Action::DropTable { tables } | Action::Truncate { tables } => {
+                tables.iter().map(|t| t.name.clone()).collect::<Vec<_>>()
+            }
+            Action::RenameTable { table, to } => vec![table.name.clone(), to.clone()],
+            other => other.table().map(|t| t.name.clone()).into_iter().collect(),
+        })
+        .collect()
+}
+
+/// Runs every check after `deployed` were applied.
+///
+/// # Errors
+///
+/// The driver's error when the ledger cannot be read.
+pub fn verify_deployment(
+    client: &mut Client,
+    migrations: &Migrations,
+    deployed: &[String],
+    before: Option<&BTreeMap<String, i64>>,
+    row_counts: RowCountCheck,
+    assertions: &[(String, String)],
+) -> Result<Verification, crate::ledger::LedgerError> {
+    let mut v = Verification::default();
+    let rows = ledger::read_rows(client)?;
+    let status = HistoryStatus::diagnose(migrations, Some(&rows));
+    let incomplete: Vec<&String> = status.pending.iter().chain(&status.failed).collect();
+    v.check(
+        "ledger complete",
+        incomplete.is_empty(),
+        false,
+        if incomplete.is_empty() {
+            format!("{} migration(s) applied", status.applied.len())
+        } else {
+            format!("not applied: {incomplete:?}")
+        },
+    );
+    let mismatched: Vec<&String> = deployed
+        .iter()
+        .filter(|name| {
+            let file = migrations
+                .get(name)
+                .and_then(|m| m.script())
+                .map(|s| s.checksum());
+            !rows.iter().any(|r| {
+                &&r.migration_name == name
+                    && r.state() == RowState::Applied
+                    && Some(r.checksum.as_str()) == file
+            })
+        })
+        .collect();
+    v.check(
+        "checksums",
+        mismatched.is_empty(),
+        false,
+        if mismatched.is_empty() {
+            "ledger checksums equal the files'".to_owned()
+        } else {
+            format!("differ for {mismatched:?}")
+        },
+    );
+
+    let invalid: Vec<String> = client
+        .query(
+            "SELECT c.relname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE NOT i.indisvalid AND n.nspname = current_schema()",
+            &[],
+        )
+        .map(|r| r.iter().map(|r| r.get(0)).collect())
+        .unwrap_or_default();
+    v.check(
+        "no invalid index",
+        invalid.is_empty(),
+        false,
+        if invalid.is_empty() {
+            "none".to_owned()
+        } else {
+            format!("INVALID: {invalid:?}")
+        },
+    );
+
+    let intended = intended_not_valid(migrations);
+    let unvalidated: Vec<String> = client
+        .query(
+            "SELECT conname::text FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace \
+             WHERE NOT c.convalidated AND n.nspname = current_schema()",
+            &[],
+        )
+        .map(|r| r.iter().map(|r| r.get(0)).collect())
+        .unwrap_or_default();
+    let unintended: Vec<&String> = unvalidated
+        .iter()
+        .filter(|c| !intended.contains(*c))
+        .collect();
+    v.check(
+        "no unintended NOT VALID constraint",
+        unintended.is_empty(),
+        false,
+        if unintended.is_empty() {
+            format!("{} NOT VALID by design", unvalidated.len())
+        } else {
+            format!("not validated: {unintended:?}")
+        },
+    );
+
+    if let (Some(before), true) = (before, row_counts != RowCountCheck::Off) {
+        let touched = touched_tables(migrations, deployed);
+        let after = untouched_counts(client, &touched).unwrap_or_default();
+        let changed: Vec<String> = before
+            .iter()
+            .filter_map(|(t, n)| {
+                let m = after.get(t).copied().unwrap_or(0);
+                let lost = m < *n;
+                let differs = m != *n;
+                match row_counts {
+                    RowCountCheck::Strict if differs => Some(format!("{t}: {n} → {m}")),
+                    RowCountCheck::Warn if lost => Some(format!("{t}: {n} → {m}")),
+                    _ => None,
+                }
+            })
+            .collect();
+        v.check(
+            "untouched tables' row counts",
+            changed.is_empty(),
+            row_counts == RowCountCheck::Warn,
+            if changed.is_empty() {
+                format!("{} table(s) unchanged", before.len())
+            } else {
+                changed.join(", ")
+            },
+        );
+    }
+
+    for (source, sql) in assertions {
+        let outcome = client
+            .query_one(sql.as_str(), &[])
+            .map_err(|e| {
+                e.as_db_error()
+                    .map_or_else(|| e.to_string(), |d| d.message().to_owned())
+            })
+            .and_then(|row| row.try_get::<_, bool>(0).map_err(|e| e.to_string()));
+        let (passed, detail) = match outcome {
+            Ok(true) => (true, "true".to_owned()),
+            Ok(false) => (false, "returned false".to_owned()),
+            Err(e) => (false, e),
+        };
+        v.check(&format!("assertion {source}"), passed, false, detail);
+    }
+    Ok(v)
+}
+
+/// Constraints the history adds `NOT VALID` and never validates: left so on purpose.
+fn intended_not_valid(migrations: &Migrations) -> HashSet<String> {
+    let mut intended = HashSet::new();
+    for script in migrations.iter().filter_map(|m| m.script()) {
+        for action in parse_script(script.sql())
+            .into_iter()
+            .flat_map(|s| s.actions)
+        {
+            match action {
+                Action::AddConstraint {
+                    constraint,
+                    not_valid: true,
+                    ..
+                } => {
+                    intended.extend(constraint.name().map(str::to_owned));
+                }
+                Action::ValidateConstraint { name, .. } => {
+                    intended.remove(&name);
+                }
+                _ => {}
+            }
+        }
+    }
+    intended
+}
+
+/// The `verify.sql` assertions of `names`: each statement of the file is one assertion.
+pub(crate) fn file_assertions(migrations: &Migrations, names: &[String]) -> Vec<(String, String)> {
+    names
+        .iter()
+        .filter_map(|n| migrations.get(n))
+        .filter_map(|m| {
+            let path = m.dir().join("verify.sql");
+            std::fs::read_to_string(&path)
+                .ok()
+                .map(|text| (m.name().to_owned(), text))
+        })
+        .flat_map(|(name, text)| {
+            crate::sql::split(&text)
+                .into_iter()
+                .map(|st| {
+                    (
+                        format!("{name}/verify.sql:{}", st.start.line),
+                        st.text(&text).to_owned(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}

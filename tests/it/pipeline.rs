@@ -1,0 +1,226 @@
+//! The deployment pipeline end to end: backup, apply, verification, health probes, automatic
+//! rollback, journal.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::time::Duration;
+
+use migrate_core::health::{HttpProbe, RetryWindow};
+use migrate_core::journal::{Journal, Outcome};
+use migrate_core::pipeline::{Pipeline, PipelineError, PipelineOptions};
+use migrate_core::rollback::StrategyKind;
+use migrate_core::Event;
+
+use crate::backup::{provider, seeded_db, state_of};
+use crate::common::url;
+use crate::restore::{RISKY_DOWN, RISKY_NAME, RISKY_UP};
+
+/// A local HTTP server answering every request with `status`; returns its URL.
+fn http_server(status: u16) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(1000) {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 2048];
+            let _ = stream.read(&mut buf);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+            );
+        }
+    });
+    format!("http://{addr}/healthz")
+}
+
+fn options(backups: &std::path::Path) -> PipelineOptions {
+    let mut o = PipelineOptions::default();
+    o.backup_dir = Some(backups.to_owned());
+    o.health_window = RetryWindow {
+        window: Duration::from_millis(800),
+        interval: Duration::from_millis(200),
+    };
+    o
+}
+
+/// Schema fingerprint and exact row counts of the application's tables (the ledger keeps a
+/// rolled-back row after a down-script rollback, as Prisma's `resolve --rolled-back` does).
+fn app_state(db: &migrate_tests::TestDb) -> (String, Vec<(String, String, i64)>) {
+    let state = state_of(db);
+    let tables = state
+        .tables
+        .iter()
+        .filter(|t| t.table != "_prisma_migrations")
+        .map(|t| (t.schema.clone(), t.table.clone(), t.rows))
+        .collect();
+    (state.schema_fingerprint.sha256, tables)
+}
+
+fn position(events: &[Event], f: impl Fn(&Event) -> bool) -> usize {
+    events
+        .iter()
+        .position(f)
+        .unwrap_or_else(|| panic!("event missing in {events:#?}"))
+}
+
+#[test]
+fn failing_health_check_rolls_a_destructive_deploy_back_by_restore() {
+    let (db, dir) = seeded_db();
+    let before = app_state(&db);
+    dir.add(RISKY_NAME, RISKY_UP);
+    let backups = tempfile::tempdir().unwrap();
+    let pipeline = Pipeline::new(url(&db), dir.path(), options(backups.path()))
+        .backup_provider(Box::new(provider()))
+        .probe(Box::new(
+            HttpProbe::new(http_server(503), Duration::from_secs(1)).unwrap(),
+        ));
+    let mut events = Vec::new();
+    let err = pipeline.run(&mut |e| events.push(e.clone())).unwrap_err();
+    let PipelineError::Failed { step, report, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(*step, "health");
+    assert_eq!(report.applied, [RISKY_NAME]);
+    let rollback = report.rollback.as_ref().expect("rolled back automatically");
+    assert_eq!(
+        rollback.strategy,
+        StrategyKind::Restore,
+        "no down.sql: restore from the backup"
+    );
+    assert_eq!(
+        app_state(&db),
+        before,
+        "schema and data equal the pre-deployment state"
+    );
+
+    let backup = position(&events, |e| matches!(e, Event::BackupCreated { .. }));
+    let applied = position(&events, |e| matches!(e, Event::MigrationApplied { .. }));
+    let unhealthy = position(
+        &events,
+        |e| matches!(e, Event::Check { step, passed: false, .. } if step == "health"),
+    );
+    let started = position(&events, |e| {
+        matches!(
+            e,
+            Event::RollbackStarted {
+                automatic: true,
+                ..
+            }
+        )
+    });
+    let finished = position(&events, |e| matches!(e, Event::RollbackFinished { .. }));
+    assert!(backup < applied && applied < unhealthy && unhealthy < started && started < finished);
+    assert!(
+        err.to_string()
+            .contains("rolled back 1 migration(s) by restore"),
+        "{err}"
+    );
+
+    let journal = Journal::list(&mut db.client(), 10).unwrap();
+    let entry = journal
+        .iter()
+        .find(|d| Some(&d.id) == report.deployment_id.as_ref())
+        .expect("entry kept across the restore");
+    assert_eq!(entry.outcome, Outcome::RolledBack);
+    assert_eq!(entry.backup_id, report.backup_id);
+}
+
+#[test]
+fn with_down_scripts_the_rollback_runs_them_in_place() {
+    let (db, dir) = seeded_db();
+    let before = app_state(&db);
+    dir.add(RISKY_NAME, RISKY_UP);
+    std::fs::write(dir.path().join(RISKY_NAME).join("down.sql"), RISKY_DOWN).unwrap();
+    let backups = tempfile::tempdir().unwrap();
+    let pipeline = Pipeline::new(url(&db), dir.path(), options(backups.path()))
+        .backup_provider(Box::new(provider()))
+        .probe(Box::new(
+            HttpProbe::new(http_server(500), Duration::from_secs(1)).unwrap(),
+        ));
+    let err = pipeline.run(&mut |_| {}).unwrap_err();
+    let rollback = err.report().rollback.as_ref().expect("rolled back");
+    assert_eq!(rollback.strategy, StrategyKind::DownMigration);
+    assert_eq!(app_state(&db), before, "schema and row counts equal");
+    let status = migrate_core::Engine::new(url(&db), dir.path())
+        .status()
+        .unwrap();
+    assert_eq!(
+        status.pending,
+        [RISKY_NAME],
+        "the migration is pending again"
+    );
+}
+
+#[test]
+fn healthy_deploy_passes_every_step() {
+    let (db, dir) = seeded_db();
+    dir.add(RISKY_NAME, RISKY_UP);
+    std::fs::create_dir_all(dir.path().join(RISKY_NAME)).unwrap();
+    std::fs::write(
+        dir.path().join(RISKY_NAME).join("verify.sql"),
+        "SELECT count(*) = 100 FROM tag;",
+    )
+    .unwrap();
+    let backups = tempfile::tempdir().unwrap();
+    let pipeline = Pipeline::new(url(&db), dir.path(), options(backups.path()))
+        .backup_provider(Box::new(provider()))
+        .probe(Box::new(
+            HttpProbe::new(http_server(200), Duration::from_secs(1)).unwrap(),
+        ));
+    let report = pipeline.run(&mut |_| {}).unwrap();
+    let steps: Vec<(&str, &str)> = report.steps.iter().map(|s| (s.step, s.status)).collect();
+    assert_eq!(
+        steps,
+        [
+            ("preflight", "passed"),
+            ("safety", "passed"),
+            ("backup", "passed"),
+            ("apply", "passed"),
+            ("verify", "passed"),
+            ("health", "passed")
+        ]
+    );
+    let v = report.verification.as_ref().unwrap();
+    assert!(
+        v.checks
+            .iter()
+            .any(|c| c.name.contains("verify.sql") && c.passed),
+        "{v:#?}"
+    );
+    assert!(report.rollback.is_none());
+    let again = pipeline.run(&mut |_| {}).unwrap();
+    assert!(
+        again.applied.is_empty() && again.backup_id.is_none(),
+        "nothing pending: no backup"
+    );
+}
+
+#[test]
+fn a_false_assertion_fails_verification_and_rolls_back() {
+    let (db, dir) = seeded_db();
+    let before = app_state(&db);
+    dir.add(
+        "20240202000000_add_tag",
+        "CREATE TABLE tag (id serial PRIMARY KEY, label text);",
+    );
+    std::fs::write(
+        dir.path().join("20240202000000_add_tag").join("down.sql"),
+        "DROP TABLE tag;",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("20240202000000_add_tag").join("verify.sql"),
+        "SELECT count(*) > 0 FROM tag;",
+    )
+    .unwrap();
+    let backups = tempfile::tempdir().unwrap();
+    let err = Pipeline::new(url(&db), dir.path(), options(backups.path()))
+        .backup_provider(Box::new(provider()))
+        .run(&mut |_| {})
+        .unwrap_err();
+    let PipelineError::Failed { step, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(*step, "verify");
+    assert_eq!(app_state(&db), before);
+}
