@@ -102,6 +102,46 @@ pub struct DeployArgs {
     /// Destructive migrations then run without approval.
     #[arg(long)]
     pub dangerous_skip_safety: bool,
+    /// Deploy to this environment of the config file (its URL variable and policies).
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+    /// The config file with the environments.
+    #[arg(long, default_value = "migrate.toml")]
+    pub config: PathBuf,
+    /// Where the pre-deploy backup goes (default: the config's, else `backups`).
+    #[arg(long, env = "MIGRATE_BACKUP_DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// Deploy without a backup: a failure can then only be undone by down.sql or a transaction.
+    #[arg(long)]
+    pub dangerous_no_backup: bool,
+    /// Verification the backup must pass before migrating: 1 hashes, 2 archive list, 3 full
+    /// read, 4 test restore.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
+    pub verify_level: Option<u8>,
+    /// On failure, only report what a rollback would do.
+    #[arg(long)]
+    pub no_auto_rollback: bool,
+    /// HTTP health probe (GET, 2xx) after the deploy. Repeatable.
+    #[arg(long, value_name = "URL")]
+    pub health_url: Vec<String>,
+    /// SQL health probe, `QUERY` or `QUERY => EXPECTED`. Repeatable.
+    #[arg(long, value_name = "SQL")]
+    pub health_sql: Vec<String>,
+    /// Command health probe (exit 0), run without a shell. Repeatable.
+    #[arg(long, value_name = "COMMAND")]
+    pub health_cmd: Vec<String>,
+    /// Seconds during which failing probes are retried.
+    #[arg(long, value_name = "SECS")]
+    pub health_window: Option<f64>,
+    /// Write every event as a JSON line to FILE (mode 0600).
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
+    /// POST every event to URL (Slack-compatible `text`); never blocks the deployment.
+    #[arg(long, value_name = "URL")]
+    pub webhook: Option<String>,
+    /// Deploy without the promotion gate of the environment.
+    #[arg(long)]
+    pub dangerous_skip_promotion_gate: bool,
 }
 
 /// `migrate plan`.

@@ -14,6 +14,9 @@ pub enum Error {
     /// The ledger or its lock failed.
     #[error(transparent)]
     Ledger(#[from] crate::ledger::LedgerError),
+    /// The configuration is invalid or an environment cannot be used.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// The safety gate refused the deployment.
     #[error(transparent)]
     Safety(#[from] crate::safety::SafetyError),

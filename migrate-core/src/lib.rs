@@ -49,11 +49,13 @@
 //! | [`health`] | post-deployment health probes (SQL, HTTP, command) retried within a window |
 //! | [`monitor`] | event sinks: NDJSON lines and a non-blocking webhook, fanned out from the engine's callback |
 //! | [`pipeline`] | preflight → safety → backup → apply → verify → health, with automatic rollback |
+//! | [`config`] | `migrate.toml` environments, policies and the promotion gate |
 //! | [`engine`] | the one-call facade used by services and the CLI |
 //! | [`rehearsal`] | deploying a whole directory from scratch on a throwaway cluster |
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod backup;
+pub mod config;
 pub mod connection;
 pub mod embedded;
 pub mod engine;

@@ -6,8 +6,7 @@ use serde_json::Value;
 use crate::common::{migrate, rows, table_exists, text, Dir};
 
 fn json(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", text(&out.stdout)))
+    crate::common::last_json(&out.stdout)
 }
 
 #[test]
@@ -62,6 +61,23 @@ fn failed_migration_exits_1_and_resolve_recovers() {
         "{stderr}"
     );
 
+    // The pipeline rolled the failed attempt back (PostgreSQL had undone it): it is pending
+    // again, not failed, and the report says so.
+    assert!(
+        stderr.contains("rolled back 1 migration(s) by transactional"),
+        "{stderr}"
+    );
+    let out = migrate(&db.url, &["status", "--json", "--migrations-dir", d]);
+    let status = json(&out);
+    assert_eq!(status["failed"], serde_json::json!([]));
+    assert_eq!(status["pending"], serde_json::json!(["20240101000000_bad"]));
+
+    // Without the pipeline's rollback (report only), the failed row stays, as with Prisma.
+    let out = migrate(
+        &db.url,
+        &["deploy", "--no-auto-rollback", "--migrations-dir", d],
+    );
+    assert_eq!(out.status.code(), Some(1));
     let out = migrate(&db.url, &["status", "--json", "--migrations-dir", d]);
     assert_eq!(
         json(&out)["failed"],

@@ -94,11 +94,33 @@ pub fn migrate_bin() -> &'static Path {
     })
 }
 
+/// A backup directory of its own for each `migrate` run of the tests.
+pub fn backup_dir() -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    std::env::temp_dir()
+        .join(format!("migrate-it-{}", std::process::id()))
+        .join(N.fetch_add(1, Ordering::Relaxed).to_string())
+}
+
+/// The result object of a `--json` run: its last line (events stream before it as NDJSON).
+pub fn last_json(stdout: &[u8]) -> serde_json::Value {
+    let text = String::from_utf8_lossy(stdout);
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    serde_json::from_str(last)
+        .unwrap_or_else(|e| panic!("last stdout line is not JSON ({e}): {text}"))
+}
+
 /// Runs `migrate` with `args`, `DATABASE_URL` set to `url`, and no terminal.
 pub fn migrate(url: &str, args: &[&str]) -> std::process::Output {
     std::process::Command::new(migrate_bin())
         .args(args)
         .env("DATABASE_URL", url)
+        .env("MIGRATE_BACKUP_DIR", backup_dir())
         .env("NO_COLOR", "1")
         .env_remove("PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK")
         .stdin(std::process::Stdio::null())

@@ -29,6 +29,7 @@ fn eight_processes_deploy_at_once_and_apply_each_migration_once() {
                 ])
                 .arg(dir.path())
                 .env("DATABASE_URL", &db.url)
+                .env("MIGRATE_BACKUP_DIR", crate::common::backup_dir())
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -44,7 +45,7 @@ fn eight_processes_deploy_at_once_and_apply_each_migration_once() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let report = crate::common::last_json(&out.stdout);
         applied_total += report["applied"].as_array().unwrap().len();
     }
     assert_eq!(

@@ -49,7 +49,7 @@ fn deployments_are_journaled_outside_prismas_schema() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json = crate::common::last_json(&out.stdout);
     assert_eq!(json["deployments"].as_array().unwrap().len(), 2);
 }
 
@@ -67,6 +67,7 @@ fn a_killed_deployment_is_found_and_resumed_by_the_next_run() {
         .args(["deploy", "--migrations-dir"])
         .arg(dir.path())
         .env("DATABASE_URL", &db.url)
+        .env("MIGRATE_BACKUP_DIR", crate::common::backup_dir())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -173,3 +173,54 @@ fn read_only_guard_stops_writes_until_dropped() {
     set_read_only(&url(&db), false).unwrap();
     assert_eq!(can_write(&db), Ok(()));
 }
+
+#[test]
+fn writes_are_refused_while_restoring() {
+    let (db, _dir) = seeded_db();
+    let tmp = tempfile::tempdir().unwrap();
+    let store = BackupStore::new(tmp.path());
+    let backup = provider().backup(&url(&db), &store).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // An application that keeps writing (and reconnecting when its session is ended).
+    let writer = {
+        let (stop, db) = (stop.clone(), db.clone());
+        std::thread::spawn(move || {
+            let mut codes = std::collections::BTreeSet::new();
+            let mut client = db.client();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Err(e) = client.batch_execute("INSERT INTO author (name) VALUES ('w')") {
+                    match e.code() {
+                        Some(code) => {
+                            codes.insert(code.code().to_owned());
+                        }
+                        None => {
+                            codes.insert("disconnected".to_owned());
+                        }
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    if let Ok(c) = migrate_tests::cluster().connect(&db.name) {
+                        client = c;
+                    }
+                }
+            }
+            codes
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let report = provider()
+        .restore(&backup, &url(&db), &RestoreOptions::default())
+        .unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let codes = writer.join().unwrap();
+    assert!(
+        codes.contains("25006"),
+        "writes failed as read-only during the restore: {codes:?}"
+    );
+    // What the writer did before writes stopped is reported as lost.
+    let author = report
+        .lost
+        .iter()
+        .find(|t| t.table == "author")
+        .expect("author rows written after the backup");
+    assert!(author.rows_before_restore > 50, "{author:?}");
+}

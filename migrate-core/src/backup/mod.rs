@@ -23,7 +23,9 @@ pub use provider::{backup_verified, BackupPolicy, BackupProvider};
 pub use read_only::{is_read_only, set_read_only, ReadOnlyChange, ReadOnlyGuard};
 pub(crate) use restore::losses;
 pub use restore::{RestoreOptions, RestoreReport, TableLoss};
-pub use state::{describe_schema, DatabaseState, SchemaFingerprint, TableCount};
+pub use state::{
+    describe_schema, schema_fingerprint, DatabaseState, SchemaFingerprint, TableCount,
+};
 pub use store::{Backup, BackupStore, Retention};
 pub use tools::PgTools;
 pub use verify::{Check, Scratch, VerifyLevel, VerifyOptions, VerifyReport};

@@ -303,16 +303,22 @@ pub(crate) fn restore(
             }
         }
     }
-    admin
-        .batch_execute(&format!(
-            "ALTER DATABASE {} RENAME TO {}",
-            quote_ident(&fresh),
+    if let Err(e) = admin.batch_execute(&format!(
+        "ALTER DATABASE {} RENAME TO {}",
+        quote_ident(&fresh),
+        quote_ident(&database)
+    )) {
+        // Put the original back under its name rather than leave no database by that name.
+        let _ = admin.batch_execute(&format!(
+            "ALTER DATABASE {} RENAME TO {}; ALTER DATABASE {} WITH ALLOW_CONNECTIONS true",
+            quote_ident(&previous),
+            quote_ident(&database),
             quote_ident(&database)
-        ))
-        .map_err(BackupError::query(
-            format!("renaming {fresh} to {database}"),
-            target.clone(),
-        ))?;
+        ));
+        let err = BackupError::query(format!("renaming {fresh} to {database}"), target.clone())(e);
+        fresh_guard.drop_now(admin);
+        return Err(err);
+    }
     fresh_guard.armed = false;
     let previous_database = if options.keep_previous {
         // Readable for forensics, still read-only (its setting moved with it).

@@ -232,6 +232,18 @@ pub fn describe_schema(
     Ok(lines)
 }
 
+/// The schema fingerprint alone (no row counts): cheap enough to compare two environments.
+///
+/// # Errors
+///
+/// [`BackupError::Query`] when the catalog cannot be read.
+pub fn schema_fingerprint(
+    client: &mut impl GenericClient,
+    target: &str,
+) -> Result<SchemaFingerprint, BackupError> {
+    Ok(fingerprint_of(&describe_schema(client, target)?))
+}
+
 fn fingerprint_of(lines: &[String]) -> SchemaFingerprint {
     let mut hasher = Sha256::new();
     for line in lines {

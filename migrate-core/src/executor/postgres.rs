@@ -88,6 +88,40 @@ impl PgExecutor {
         Ok(lock)
     }
 
+    /// Finds deployments whose process died and recovers them (see
+    /// [`Journal::recover`](crate::journal::Journal::recover)), under the migration lock; deploy
+    /// does it too, this lets a caller do it before planning.
+    ///
+    /// # Errors
+    ///
+    /// Lock, journal and ledger errors.
+    pub fn recover(
+        &mut self,
+        migrations: &Migrations,
+        options: &DeployOptions,
+        events: &mut dyn FnMut(&Event),
+    ) -> Result<(), ExecuteError> {
+        let mut client = self.lock(options.lock_wait, events)?;
+        if !ledger::table_exists(&mut client)? {
+            return Ok(());
+        }
+        Journal::ensure(&mut client)?;
+        let atomic = |name: &str| {
+            migrations
+                .get(name)
+                .and_then(LocalMigration::script)
+                .is_some_and(|s| !TransactionShape::of(s.sql()).splits_atomicity())
+        };
+        for recovery in Journal::recover(&mut client, &atomic)? {
+            events(&Event::Recovered {
+                deployment: recovery.deployment,
+                resumed: recovery.resumed,
+                unresolved: recovery.unresolved,
+            });
+        }
+        Ok(())
+    }
+
     /// Records a migration as applied, or its failed attempts as rolled back, without running any
     /// SQL of it: `prisma migrate resolve`.
     ///

@@ -86,14 +86,14 @@ pub fn create_table(client: &mut Client) -> Result<(), LedgerError> {
         .map_err(LedgerError::query("creating _prisma_migrations"))
 }
 
-/// Creates the ledger if it is missing, refusing a non-empty schema like Prisma's P3005.
+/// Refuses, like Prisma's P3005, a schema that holds tables but no ledger; creates nothing.
 ///
 /// # Errors
 ///
-/// [`LedgerError::NotEmpty`] when the schema holds tables but no ledger.
-pub fn initialize(client: &mut Client) -> Result<Initialized, LedgerError> {
+/// [`LedgerError::NotEmpty`] naming some of the tables.
+pub fn check_adoptable(client: &mut Client) -> Result<(), LedgerError> {
     if table_exists(client)? {
-        return Ok(Initialized::Existing);
+        return Ok(());
     }
     let rows = client
         .query(
@@ -115,6 +115,19 @@ pub fn initialize(client: &mut Client) -> Result<Initialized, LedgerError> {
             tables: tables.join(", "),
         });
     }
+    Ok(())
+}
+
+/// Creates the ledger if it is missing, refusing a non-empty schema like Prisma's P3005.
+///
+/// # Errors
+///
+/// [`LedgerError::NotEmpty`] when the schema holds tables but no ledger.
+pub fn initialize(client: &mut Client) -> Result<Initialized, LedgerError> {
+    if table_exists(client)? {
+        return Ok(Initialized::Existing);
+    }
+    check_adoptable(client)?;
     create_table(client)?;
     Ok(Initialized::Created)
 }

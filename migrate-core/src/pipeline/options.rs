@@ -60,6 +60,10 @@ pub struct PipelineOptions {
     pub health_window: RetryWindow,
     /// How long to wait between the deploy and the first probe (e.g. the application's restart).
     pub health_delay: Duration,
+    /// The promotion gate: the predecessor environment's name and URL. Every pending migration
+    /// must be deployed there with the same checksum, and at the same ledger point both schemas
+    /// must match.
+    pub promote_from: Option<(String, crate::DatabaseUrl)>,
 }
 
 impl Default for PipelineOptions {
@@ -75,6 +79,7 @@ impl Default for PipelineOptions {
             assertions: Vec::new(),
             health_window: RetryWindow::default(),
             health_delay: Duration::ZERO,
+            promote_from: None,
         }
     }
 }

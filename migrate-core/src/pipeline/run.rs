@@ -5,6 +5,7 @@ use std::time::Instant;
 use super::verify::{file_assertions, touched_tables, untouched_counts, verify_deployment};
 use super::{PipelineError, PipelineOptions, PipelineReport, RollbackMode};
 use crate::backup::{backup_verified, BackupProvider, BackupStore, PgDumpBackup, RestoreOptions};
+use crate::config::{check_promotion, check_same_schema};
 use crate::connection::DatabaseUrl;
 use crate::engine::connect_creating;
 use crate::executor::{Event, ExecuteError, MigrationExecutor, PgExecutor};
@@ -91,6 +92,14 @@ impl Pipeline {
             Ok(ok) => ok,
             Err(e) => return Err(refused("preflight", e, &mut report, t, events)),
         };
+        // Recover a deployment whose process died, and refuse a non-empty schema without a
+        // ledger (P3005), before anything is planned or backed up.
+        let ready = executor
+            .recover(&migrations, &self.options.deploy, events)
+            .and_then(|()| Ok(crate::ledger::check_adoptable(executor.client())?));
+        if let Err(e) = ready {
+            return Err(refused("preflight", e.into(), &mut report, t, events));
+        }
         let plan = match executor.plan(&migrations, &self.options.deploy) {
             Ok(plan) => plan,
             Err(e) => return Err(refused("preflight", e.into(), &mut report, t, events)),
@@ -100,6 +109,11 @@ impl Pipeline {
             return Err(refused("preflight", e.into(), &mut report, t, events));
         }
         let pending: Vec<String> = plan.migrations.iter().map(|m| m.name.clone()).collect();
+        if let Some((from, from_url)) = &self.options.promote_from {
+            if let Err(e) = check_promotion(from, from_url, &migrations, &pending) {
+                return Err(refused("promotion gate", e, &mut report, t, events));
+            }
+        }
         report.step(
             "preflight",
             "passed",
@@ -233,14 +247,21 @@ impl Pipeline {
                     .map(|(i, sql)| (format!("#{}", i + 1), sql.clone()))
                     .collect::<Vec<_>>();
                 assertions.extend(file_assertions(&migrations, &report.applied));
-                match verify_deployment(
+                let verified = verify_deployment(
                     executor.client(),
                     &migrations,
                     &report.applied,
                     before.as_ref(),
                     self.options.row_counts,
                     &assertions,
-                ) {
+                )
+                .map(|mut v| {
+                    if let Some((from, from_url)) = &self.options.promote_from {
+                        v.checks.push(same_schema_check(from, from_url, &self.url));
+                    }
+                    v
+                });
+                match verified {
                     Ok(v) => {
                         let passed = v.passed();
                         for c in &v.checks {
@@ -482,5 +503,27 @@ fn refused(
         step,
         source: Box::new(source),
         report: Box::new(std::mem::take(report)),
+    }
+}
+
+/// Drift detection against the predecessor environment, when both are at the same ledger point.
+fn same_schema_check(
+    from: &str,
+    from_url: &DatabaseUrl,
+    url: &DatabaseUrl,
+) -> super::VerificationCheck {
+    let (passed, detail) = match check_same_schema(from_url, url) {
+        Ok(Some((same, detail))) => (same, detail),
+        Ok(None) => (
+            true,
+            format!("{from} is at another ledger point: not compared"),
+        ),
+        Err(e) => (false, format!("cannot compare with {from}: {e}")),
+    };
+    super::VerificationCheck {
+        name: format!("same schema as {from}"),
+        passed,
+        warning: false,
+        detail,
     }
 }

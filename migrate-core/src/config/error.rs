@@ -1,0 +1,47 @@
+//! Errors of the configuration.
+
+use std::path::PathBuf;
+
+/// What can go wrong with `migrate.toml` or an environment.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid.
+    #[error("{}: {reason}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (with line and column from the TOML parser).
+        reason: String,
+    },
+    /// `--env NAME` names no environment of the file.
+    #[error("environment {name:?} is not defined in {} (defined: {})", path.display(), known.join(", "))]
+    UnknownEnvironment {
+        /// The name given.
+        name: String,
+        /// The file.
+        path: PathBuf,
+        /// The environments it defines.
+        known: Vec<String>,
+    },
+    /// The environment variable holding an environment's URL is not set.
+    #[error("environment {env:?} reads its database URL from ${var}, which is not set")]
+    MissingUrl {
+        /// The environment.
+        env: String,
+        /// The variable.
+        var: String,
+    },
+    /// The promotion gate refused the deployment.
+    #[error("promotion gate: {0}")]
+    Promotion(String),
+}

@@ -1,0 +1,216 @@
+//! The `migrate.toml` file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::ConfigError;
+use crate::health::HealthConfig;
+
+/// The default configuration file name, in the working directory.
+pub const CONFIG_FILE: &str = "migrate.toml";
+
+/// `migrate.toml`:
+///
+/// ```toml
+/// migrations_dir = "prisma/migrations"
+/// backup_dir = "backups"
+///
+/// [environments.staging]
+/// url_env = "STAGING_DATABASE_URL"
+///
+/// [environments.production]
+/// url_env = "DATABASE_URL"
+/// promote_from = "staging"          # promotion gate (on by default when set)
+/// backup_verify_level = 2
+/// auto_rollback = true
+/// lock_timeout_ms = 3000
+/// retries = 5
+/// webhook_env = "SLACK_WEBHOOK_URL"
+/// [environments.production.health]
+/// window_secs = 60
+/// probes = [{ kind = "http", url = "https://app.example.com/healthz", timeout_ms = 2000 }]
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// The migrations directory (default `prisma/migrations`).
+    pub migrations_dir: Option<PathBuf>,
+    /// Where backups go (default `backups`).
+    pub backup_dir: Option<PathBuf>,
+    /// The environments, by name.
+    #[serde(default)]
+    pub environments: BTreeMap<String, Environment>,
+}
+
+/// One environment and its policies.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    /// The environment variable holding the database URL (never the URL itself: it has a
+    /// password). Default `DATABASE_URL`.
+    pub url_env: Option<String>,
+    /// Require approval of destructive changes (default true).
+    pub approval_required: Option<bool>,
+    /// Take a backup before migrating (default true).
+    pub backup: Option<bool>,
+    /// Backup directory for this environment (default the file's `backup_dir`).
+    pub backup_dir: Option<PathBuf>,
+    /// Verification level the backup must pass, 1–4 (default 2).
+    pub backup_verify_level: Option<u8>,
+    /// Roll back automatically on failure (default true).
+    pub auto_rollback: Option<bool>,
+    /// `lock_timeout` in ms for blocking DDL (default 3000).
+    pub lock_timeout_ms: Option<u64>,
+    /// Retries after a lock timeout (default 5).
+    pub retries: Option<u32>,
+    /// The environment variable holding a webhook URL for alerts.
+    pub webhook_env: Option<String>,
+    /// The environment that must have deployed the same migrations first.
+    pub promote_from: Option<String>,
+    /// The promotion gate (default: on when `promote_from` is set).
+    pub promotion_gate: Option<bool>,
+    /// Health probes after the deploy.
+    #[serde(default)]
+    pub health: HealthConfig,
+}
+
+impl ConfigFile {
+    /// Reads `path`; `Ok(None)` when it does not exist.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Read`] or [`ConfigError::Invalid`] (with line and column).
+    pub fn load(path: &Path) -> Result<Option<Self>, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text, path).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// Parses the text of a config file (`path` is for messages).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] naming the problem.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let invalid = |reason: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            reason,
+        };
+        // The parser's own message quotes the offending line, which may hold a secret: say
+        // where and what, without the source text.
+        let file: Self = toml::from_str(text).map_err(|e| {
+            let at = e.span().map_or_else(String::new, |span| {
+                let before = &text[..span.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                format!("line {line}, column {column}: ")
+            });
+            invalid(format!("{at}{}", e.message()))
+        })?;
+        for (name, env) in &file.environments {
+            if let Some(level) = env.backup_verify_level {
+                if !(1..=4).contains(&level) {
+                    return Err(invalid(format!(
+                        "environments.{name}.backup_verify_level = {level}: use 1 to 4"
+                    )));
+                }
+            }
+            if let Some(from) = &env.promote_from {
+                if !file.environments.contains_key(from) {
+                    return Err(invalid(format!(
+                        "environments.{name}.promote_from = {from:?}: no such environment"
+                    )));
+                }
+                if from == name {
+                    return Err(invalid(format!(
+                        "environments.{name}.promote_from names itself"
+                    )));
+                }
+            }
+        }
+        Ok(file)
+    }
+
+    /// The environment `name`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::UnknownEnvironment`] listing the defined ones.
+    pub fn environment(&self, name: &str, path: &Path) -> Result<&Environment, ConfigError> {
+        self.environments
+            .get(name)
+            .ok_or_else(|| ConfigError::UnknownEnvironment {
+                name: name.to_owned(),
+                path: path.to_owned(),
+                known: self.environments.keys().cloned().collect(),
+            })
+    }
+}
+
+impl Environment {
+    /// The database URL, read from the environment variable this environment names.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::MissingUrl`] when unset; an invalid URL is reported by the caller.
+    pub fn url(&self, name: &str) -> Result<String, ConfigError> {
+        let var = self
+            .url_env
+            .clone()
+            .unwrap_or_else(|| "DATABASE_URL".to_owned());
+        std::env::var(&var)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .ok_or(ConfigError::MissingUrl {
+                env: name.to_owned(),
+                var,
+            })
+    }
+
+    /// True when the promotion gate applies.
+    #[must_use]
+    pub fn gated(&self) -> bool {
+        self.promote_from.is_some() && self.promotion_gate.unwrap_or(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_environments_and_rejects_mistakes() {
+        let text = "[environments.staging]\nurl_env = \"STAGING_URL\"\n\n[environments.production]\npromote_from = \"staging\"\nlock_timeout_ms = 2000\n[environments.production.health]\nprobes = [{ kind = \"sql\", query = \"SELECT 1\" }]\n";
+        let file = ConfigFile::parse(text, Path::new("migrate.toml")).unwrap();
+        let prod = file
+            .environment("production", Path::new("migrate.toml"))
+            .unwrap();
+        assert!(prod.gated());
+        assert_eq!(prod.health.probes.len(), 1);
+        let err = file
+            .environment("prod", Path::new("migrate.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("production, staging"), "{err}");
+
+        for bad in [
+            "[environments.p]\npromote_from = \"nowhere\"\n",
+            "[environments.p]\nbackup_verify_level = 7\n",
+            "[environments.p]\nurl = \"postgresql://u:secret@h/db\"\n",
+            "backup_dir = [\n",
+        ] {
+            let err = ConfigFile::parse(bad, Path::new("migrate.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("migrate.toml:"), "{err}");
+            assert!(!err.contains("secret"), "{err}");
+        }
+    }
+}
