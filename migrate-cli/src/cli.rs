@@ -65,9 +65,9 @@ pub enum Command {
     /// Mark migrations as applied without running them, for a database that already has their
     /// schema (the way out of "database not empty", P3005).
     Baseline(BaselineArgs),
-    /// Deploy the whole migrations directory from scratch on a throwaway PostgreSQL cluster and
-    /// report per-migration timings.
-    Rehearse,
+    /// Dress rehearsal on a throwaway PostgreSQL cluster (empty, or loaded from a backup):
+    /// per-statement timings and locks, a forced rollback drill, then the whole pipeline.
+    Rehearse(RehearseArgs),
     /// List the recorded deployments, newest first.
     History(HistoryArgs),
     /// Analyse migrations for destructive changes and dangerous locks, with an impact report.
@@ -342,4 +342,15 @@ pub struct HistoryArgs {
     /// How many deployments to show.
     #[arg(long, default_value_t = 20)]
     pub limit: i64,
+}
+
+/// `migrate rehearse`.
+#[derive(Debug, Args)]
+pub struct RehearseArgs {
+    /// Load this backup (its manifest, `backup_….json`) first: rehearse on production data.
+    #[arg(long, value_name = "MANIFEST")]
+    pub from_backup: Option<PathBuf>,
+    /// Skip the forced rollback drill.
+    #[arg(long)]
+    pub no_drill: bool,
 }

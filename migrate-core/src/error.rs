@@ -20,6 +20,9 @@ pub enum Error {
     /// The safety gate refused the deployment.
     #[error(transparent)]
     Safety(#[from] crate::safety::SafetyError),
+    /// A pipeline step failed after the database was changed.
+    #[error(transparent)]
+    Pipeline(Box<crate::pipeline::PipelineError>),
     /// Planning, deploying or resolving failed.
     #[error(transparent)]
     Execute(#[from] crate::executor::ExecuteError),

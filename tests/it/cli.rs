@@ -171,3 +171,22 @@ fn bad_urls_and_wrong_passwords_exit_2_without_leaking_the_password() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("/nonexistent/migrations"));
 }
+
+#[test]
+fn rehearse_profiles_drills_a_rollback_and_deploys() {
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/blog/migrations");
+    let out = migrate("", &["rehearse", "--json", "--migrations-dir", fixture]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = json(&out);
+    assert_eq!(report["passed"], true);
+    assert_eq!(report["drill"]["state_restored"], true);
+    assert_eq!(report["drill"]["strategy"], "restore");
+    assert_eq!(report["pipeline"]["applied"].as_array().unwrap().len(), 4);
+    let init = &report["profile"][0];
+    assert_eq!(init["name"], "20240101000000_init");
+    let locks = init["statements"][0]["locks"].as_array().unwrap();
+    assert!(
+        locks.iter().any(|l| l == "User: AccessExclusiveLock"),
+        "{locks:?}"
+    );
+}

@@ -28,7 +28,7 @@ pub(crate) fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
         Command::Status => status::run(cli, out),
         Command::Resolve(args) => resolve::run(cli, args, out),
         Command::Baseline(args) => baseline::run(cli, args, out),
-        Command::Rehearse => rehearse::run(cli, out),
+        Command::Rehearse(args) => rehearse::run(cli, args, out),
         Command::Plan(args) => plan::run(cli, args, out),
         Command::History(args) => history::run(cli, args, out),
         Command::Backup(args) => backup::run(cli, args, out),

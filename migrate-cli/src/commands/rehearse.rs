@@ -1,64 +1,82 @@
 //! `migrate rehearse`.
 
-use migrate_core::embedded::EmbeddedOptions;
 use migrate_core::executor::human_duration;
-use serde_json::json;
+use migrate_core::rehearsal::{rehearse, RehearsalOptions};
 
-use crate::cli::Cli;
-use crate::output::{Outcome, Output, BOLD, GREEN, RED};
+use crate::cli::{Cli, RehearseArgs};
+use crate::output::{Outcome, Output, BOLD, DIM, GREEN, RED};
 
-pub(super) fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
+pub(super) fn run(cli: &Cli, args: &RehearseArgs, out: &Output) -> anyhow::Result<Outcome> {
     out.line(format!(
-        "Rehearsing {} on a throwaway PostgreSQL cluster",
-        cli.migrations_dir.display()
+        "Rehearsing {} on a throwaway PostgreSQL cluster{}",
+        cli.migrations_dir.display(),
+        args.from_backup
+            .as_ref()
+            .map(|b| format!(" loaded from {}", b.display()))
+            .unwrap_or_default()
     ));
-    let report = migrate_core::rehearsal::rehearse(
-        &cli.migrations_dir,
-        &EmbeddedOptions::default(),
-        &mut |event| out.event(event),
-    )?;
-    let mut slowest: Vec<_> = report.deploy.applied.iter().collect();
-    slowest.sort_by_key(|m| std::cmp::Reverse(m.duration));
+    let mut options = RehearsalOptions::default();
+    options.from_backup.clone_from(&args.from_backup);
+    options.skip_drill = args.no_drill;
+    let report = rehearse(&cli.migrations_dir, &options, &mut |event| out.event(event))?;
+
     out.line(format!(
-        "\n{BOLD}{} migration(s) applied in {}{BOLD:#} (cluster setup {}, PostgreSQL {})",
-        report.deploy.applied.len(),
-        human_duration(report.deploy.duration),
+        "\n{BOLD}{} migration(s) applied{BOLD:#} in {} (cluster setup {}, PostgreSQL {})",
+        report.pipeline.applied.len(),
+        human_duration(report.pipeline.duration),
         human_duration(report.setup),
         report.server_major_version
     ));
+    let slowest = report.slowest();
     if !slowest.is_empty() {
-        out.line("Slowest:");
+        out.line("Slowest migrations (statement profile on a copy):");
         for m in slowest.iter().take(5) {
             out.line(format!("  {:>9}  {}", human_duration(m.duration), m.name));
+            if let Some(st) = m.statements.iter().max_by_key(|s| s.duration) {
+                out.line(format!(
+                    "  {DIM}           slowest statement at line {} ({}), locks held: {}{DIM:#}",
+                    st.line,
+                    human_duration(st.duration),
+                    if st.locks.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        st.locks.join(", ")
+                    }
+                ));
+            }
         }
     }
-    let check = |ok: bool, what: &str| {
-        if ok {
-            out.line(format!("  {GREEN}✓{GREEN:#} {what}"));
+    let check = |ok: bool, what: String| {
+        let mark = if ok {
+            format!("{GREEN}✓{GREEN:#}")
         } else {
-            out.line(format!("  {RED}✗{RED:#} {what}"));
-        }
+            format!("{RED}✗{RED:#}")
+        };
+        out.line(format!("  {mark} {what}"));
     };
-    check(report.status.is_up_to_date(), "status is up to date");
+    if let Some(drill) = &report.drill {
+        check(
+            drill.state_restored,
+            format!(
+                "rollback drill: {} in {}, schema and data back to the pre-deployment state",
+                drill.strategy.as_deref().unwrap_or("no strategy"),
+                human_duration(drill.rollback)
+            ),
+        );
+    }
+    check(report.status.is_up_to_date(), "status is up to date".into());
     check(
         report.checksum_mismatches.is_empty(),
-        "every ledger checksum equals the SHA-256 of its file",
+        "every ledger checksum equals the SHA-256 of its file".into(),
     );
-    check(report.second_deploy_noop, "a second deploy is a no-op");
+    check(
+        report.second_deploy_noop,
+        "a second deploy is a no-op".into(),
+    );
+    let mut json = serde_json::to_value(&report)?;
+    json["passed"] = serde_json::json!(report.passed());
     Ok(Outcome {
         ok: report.passed(),
-        json: json!({
-            "passed": report.passed(),
-            "server_major_version": report.server_major_version,
-            "setup_ms": report.setup.as_secs_f64() * 1e3,
-            "deploy_ms": report.deploy.duration.as_secs_f64() * 1e3,
-            "migrations": report.deploy.applied.iter().map(|m| json!({
-                "name": m.name,
-                "duration_ms": m.duration.as_secs_f64() * 1e3,
-            })).collect::<Vec<_>>(),
-            "up_to_date": report.status.is_up_to_date(),
-            "checksum_mismatches": report.checksum_mismatches,
-            "second_deploy_noop": report.second_deploy_noop,
-        }),
+        json,
     })
 }

@@ -9,6 +9,9 @@ use crate::executor::human_duration;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProbeFailure {
+    /// The probe fails on purpose: the dress rehearsal's rollback drill.
+    #[error("failed on purpose (rollback drill)")]
+    Forced,
     /// An SQL probe ran without a database URL in its [`ProbeContext`](super::ProbeContext).
     #[error("sql probe has no database to query")]
     NoDatabase,
