@@ -175,12 +175,19 @@ pub fn rehearse(
         path: std::env::temp_dir(),
         source: e,
     })?;
-    let mut pipeline_options = PipelineOptions::default();
-    pipeline_options.backup_dir = Some(backups.path().to_owned());
-    pipeline_options.safety.enforce = false; // a rehearsal reports findings, it does not block
-    pipeline_options.safety.data_budget = Some(Duration::from_secs(5));
-    pipeline_options.row_counts = RowCountCheck::Strict;
-    pipeline_options.health_window = crate::health::RetryWindow::ONCE;
+    // A rehearsal reports findings, it does not block on them.
+    let safety = crate::safety::SafetyGate {
+        enforce: false,
+        data_budget: Some(Duration::from_secs(5)),
+        ..crate::safety::SafetyGate::default()
+    };
+    let pipeline_options = PipelineOptions {
+        backup_dir: Some(backups.path().to_owned()),
+        safety,
+        row_counts: RowCountCheck::Strict,
+        health_window: crate::health::RetryWindow::ONCE,
+        ..PipelineOptions::default()
+    };
 
     let drill = if options.skip_drill || pending.is_empty() {
         None
