@@ -7,6 +7,7 @@ mod common;
 mod concurrency;
 mod corpus;
 mod deploy;
+mod environments;
 mod failures;
 mod health;
 mod journal;
