@@ -105,21 +105,7 @@ impl PgExecutor {
         if !ledger::table_exists(&mut client)? {
             return Ok(());
         }
-        Journal::ensure(&mut client)?;
-        let atomic = |name: &str| {
-            migrations
-                .get(name)
-                .and_then(LocalMigration::script)
-                .is_some_and(|s| !TransactionShape::of(s.sql()).splits_atomicity())
-        };
-        for recovery in Journal::recover(&mut client, &atomic)? {
-            events(&Event::Recovered {
-                deployment: recovery.deployment,
-                resumed: recovery.resumed,
-                unresolved: recovery.unresolved,
-            });
-        }
-        Ok(())
+        recover_locked(&mut client, migrations, events)
     }
 
     /// Records a migration as applied, or its failed attempts as rolled back, without running any
@@ -280,20 +266,7 @@ impl MigrationExecutor for PgExecutor {
             events(&Event::LedgerCreated);
         }
         if options.journal {
-            Journal::ensure(&mut client)?;
-            let atomic = |name: &str| {
-                migrations
-                    .get(name)
-                    .and_then(LocalMigration::script)
-                    .is_some_and(|s| !TransactionShape::of(s.sql()).splits_atomicity())
-            };
-            for recovery in Journal::recover(&mut client, &atomic)? {
-                events(&Event::Recovered {
-                    deployment: recovery.deployment,
-                    resumed: recovery.resumed,
-                    unresolved: recovery.unresolved,
-                });
-            }
+            recover_locked(&mut client, migrations, events)?;
         }
         let rows = ledger::read_rows(&mut client)?;
         let plan = plan(
@@ -680,4 +653,27 @@ fn timings(applied: &[AppliedMigration]) -> serde_json::Value {
         })
         .collect::<serde_json::Map<_, _>>()
         .into()
+}
+
+/// Recovers deployments whose process died; the caller holds the migration lock.
+fn recover_locked(
+    client: &mut Client,
+    migrations: &Migrations,
+    events: &mut dyn FnMut(&Event),
+) -> Result<(), ExecuteError> {
+    Journal::ensure(client)?;
+    let atomic = |name: &str| {
+        migrations
+            .get(name)
+            .and_then(LocalMigration::script)
+            .is_some_and(|s| !TransactionShape::of(s.sql()).splits_atomicity())
+    };
+    for recovery in Journal::recover(client, &atomic)? {
+        events(&Event::Recovered {
+            deployment: recovery.deployment,
+            resumed: recovery.resumed,
+            unresolved: recovery.unresolved,
+        });
+    }
+    Ok(())
 }

@@ -40,19 +40,28 @@ pub struct Recovery {
 }
 
 impl Journal {
+    /// True when the journal table exists.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError`] when the catalog cannot be read.
+    pub fn exists(client: &mut Client) -> Result<bool, JournalError> {
+        Ok(client
+            .query_one(
+                "SELECT to_regclass('_migrate.deployments') IS NOT NULL",
+                &[],
+            )
+            .map_err(JournalError::query("looking for the journal"))?
+            .get(0))
+    }
+
     /// Creates the journal when missing. Call it under the migration lock.
     ///
     /// # Errors
     ///
     /// [`JournalError`] when the DDL fails (e.g. no CREATE privilege on the database).
     pub fn ensure(client: &mut Client) -> Result<(), JournalError> {
-        let exists: bool = client
-            .query_one(
-                "SELECT to_regclass('_migrate.deployments') IS NOT NULL",
-                &[],
-            )
-            .map_err(JournalError::query("looking for the journal"))?
-            .get(0);
+        let exists = Self::exists(client)?;
         if !exists {
             client
                 .batch_execute(DDL)
@@ -224,13 +233,7 @@ impl Journal {
     ///
     /// [`JournalError`] when the journal cannot be read (an absent journal is an empty list).
     pub fn list(client: &mut Client, limit: i64) -> Result<Vec<Deployment>, JournalError> {
-        let exists: bool = client
-            .query_one(
-                "SELECT to_regclass('_migrate.deployments') IS NOT NULL",
-                &[],
-            )
-            .map_err(JournalError::query("looking for the journal"))?
-            .get(0);
+        let exists = Self::exists(client)?;
         if !exists {
             return Ok(Vec::new());
         }
