@@ -131,6 +131,8 @@ fn watchdog_frees_writers_queued_behind_a_waiting_migration() {
     // No lock_timeout: only the watchdog can free the writers.
     let mut p = policy(0, 0, Some(400));
     p.exclusive_timeout = None;
+    // A backstop so that a watchdog that never fires fails the test instead of hanging it.
+    p.statement_timeout = Some(Duration::from_secs(20));
     let options = DeployOptions::default().locks(p);
 
     let writer_url = db.url.clone();
