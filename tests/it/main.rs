@@ -17,6 +17,7 @@ mod locks;
 mod monitor;
 mod pipeline;
 mod races;
+mod races_shared_backup_dir;
 mod resolve;
 mod restore;
 mod rollback;

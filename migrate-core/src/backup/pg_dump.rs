@@ -88,6 +88,29 @@ pub(crate) fn server_version(
     Ok((row.get(0), u32::try_from(major).unwrap_or(0)))
 }
 
+/// Creates `<id>.<extension>.partial` for a fresh id (mode 0600), retrying with the next id when
+/// another process took it first.
+fn claim(
+    store: &BackupStore,
+    started_at: chrono::DateTime<Utc>,
+    extension: &str,
+) -> Result<(String, std::fs::File), BackupError> {
+    loop {
+        let id = store.new_id(started_at);
+        let path = store.dir().join(format!("{id}.{extension}.partial"));
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+        {
+            Ok(file) => return Ok((id, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(BackupError::io("create", &path)(e)),
+        }
+    }
+}
+
 /// Removes a partial file unless disarmed, so a failed backup leaves nothing that looks usable.
 struct PartialFile {
     path: PathBuf,
@@ -114,10 +137,17 @@ impl BackupProvider for PgDumpBackup {
         let (server_version, server_major) = server_version(&mut client, &target)?;
         let tools = self.tools(server_major)?;
         store.ensure_dir()?;
-        let id = store.new_id(started_at);
+        // Claim the id by creating the partial file: processes sharing the directory in the same
+        // second then get different ids instead of writing into each other's file.
+        let (id, file) = claim(store, started_at, self.options.format.extension())?;
         let file_name = format!("{id}.{}", self.options.format.extension());
         let final_path = store.dir().join(&file_name);
         let partial_path = store.dir().join(format!("{file_name}.partial"));
+        // Armed only once the file is ours, so a failure never removes another backup's file.
+        let mut guard = PartialFile {
+            path: partial_path.clone(),
+            armed: true,
+        };
 
         // The exported snapshot lives as long as this transaction: pg_dump attaches to it, and our
         // counts and fingerprint are read in it, so they describe exactly what the dump holds.
@@ -160,16 +190,6 @@ impl BackupProvider for PgDumpBackup {
             }
         }
         let mut running = Running::spawn(&mut command)?;
-        let mut guard = PartialFile {
-            path: partial_path.clone(),
-            armed: true,
-        };
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&partial_path)
-            .map_err(BackupError::io("create", &partial_path))?;
         let mut stdout = running.child.stdout.take().ok_or_else(|| {
             BackupError::io("read", "pg_dump")(std::io::ErrorKind::BrokenPipe.into())
         })?;
