@@ -1,12 +1,8 @@
-//! KNOWN ENGINE BUG, not compiled (no `mod faults_cic;` in main.rs): a deployment killed during a
-//! `CREATE INDEX CONCURRENTLY` migration (mid-build: PostgreSQL leaves an INVALID index) or
-//! between its success and its ledger update (a VALID index, the row not finished) is "resumed"
-//! by the next run: `Journal::recover` takes the one-statement file for atomic
-//! (`splits_atomicity()` is false), marks the attempt rolled back, and the build runs again:
-//! `42P07 relation "post_title_idx" already exists`, the deploy fails (exit 1), says the migration
-//! "ran as one transaction", and every later deploy fails the same way until the index is dropped
-//! or the migration resolved by hand (expected: the index stays, the file has no IF NOT EXISTS).
-//! Add `mod faults_cic;` to `tests/it/main.rs` once fixed.
+//! A deployment killed during a `CREATE INDEX CONCURRENTLY` migration (mid-build: PostgreSQL
+//! leaves an INVALID index) or between its success and its ledger update (a VALID index, the row
+//! not finished): the next run looks at the index instead of blindly re-running the build
+//! (regression test of a bug found by this fault matrix: the build ran again and failed with
+//! `42P07 … already exists` on every later deploy).
 
 use std::time::Instant;
 

@@ -10,6 +10,7 @@ mod deploy;
 mod environments;
 mod failures;
 mod faults;
+mod faults_cic;
 mod health;
 mod journal;
 mod lock;

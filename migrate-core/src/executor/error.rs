@@ -28,6 +28,9 @@ pub struct MigrationFailure {
     pub attempts: u32,
     /// The journal entry of the deployment.
     pub deployment_id: Option<String>,
+    /// True for a statement that runs outside a transaction (`CREATE INDEX CONCURRENTLY`): its
+    /// INVALID leftovers were dropped.
+    pub outside_transaction: bool,
 }
 
 impl std::fmt::Display for MigrationFailure {
@@ -52,6 +55,10 @@ impl std::fmt::Display for MigrationFailure {
                 "The file's own COMMIT at line {} had already committed the statements before it: \
                  they remain applied. Revert them by hand (or with its down.sql), then ",
                 at.line
+            )?,
+            None if self.outside_transaction => f.write_str(
+                "The statement ran outside a transaction; the INVALID index it left was dropped, so \
+                 nothing of it remains. To recover: ",
             )?,
             None => f.write_str(
                 "PostgreSQL rolled the whole migration back (it ran as one transaction). To recover: ",

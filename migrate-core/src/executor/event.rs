@@ -32,6 +32,8 @@ pub enum Event {
         deployment: String,
         /// Migrations it was running, rolled back by PostgreSQL: applied again by this run.
         resumed: Vec<String>,
+        /// Migrations it was running whose effect was complete: recorded as applied.
+        completed: Vec<String>,
         /// Migrations it was running whose files commit part of themselves: still failed.
         unresolved: Vec<String>,
     },
@@ -209,9 +211,16 @@ impl fmt::Display for Event {
                 )
             }
             Self::LedgerCreated => f.write_str("created _prisma_migrations"),
-            Self::Step { step, status, detail } => write!(f, "{step}: {status} ({detail})"),
+            Self::Step {
+                step,
+                status,
+                detail,
+            } => write!(f, "{step}: {status} ({detail})"),
             Self::BackupCreated { id, bytes, level } => {
-                write!(f, "backup {id} taken ({bytes} bytes), verified at level {level}")
+                write!(
+                    f,
+                    "backup {id} taken ({bytes} bytes), verified at level {level}"
+                )
             }
             Self::Check {
                 step,
@@ -231,7 +240,11 @@ impl fmt::Display for Event {
             } => write!(
                 f,
                 "{} {migrations:?} by {strategy}; data lost: {data_loss}",
-                if *automatic { "rolling back" } else { "would roll back (report only)" }
+                if *automatic {
+                    "rolling back"
+                } else {
+                    "would roll back (report only)"
+                }
             ),
             Self::RollbackFinished {
                 strategy,
@@ -246,10 +259,12 @@ impl fmt::Display for Event {
             Self::Recovered {
                 deployment,
                 resumed,
+                completed,
                 unresolved,
             } => write!(
                 f,
-                "deployment {deployment} was interrupted (its process died): resuming {resumed:?}{}",
+                "deployment {deployment} was interrupted (its process died): resuming {resumed:?}, \
+                 found complete {completed:?}{}",
                 if unresolved.is_empty() {
                     String::new()
                 } else {

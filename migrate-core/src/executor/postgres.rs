@@ -12,11 +12,13 @@ use super::{
     ResolveOutcome,
 };
 use crate::connection::{connect, DatabaseUrl};
-use crate::journal::{Journal, Outcome};
+use crate::journal::{Decision, Journal, Outcome};
 use crate::ledger::{
     self, AdvisoryLock, HistoryStatus, Initialized, LedgerRow, LockWait, RowState, RowWriter,
 };
+use crate::safety::{ir::Action, parse_script};
 use crate::source::{LocalMigration, Migrations};
+use crate::sql::quote_ident;
 use crate::sql::TransactionShape;
 
 /// Applies Prisma migrations to PostgreSQL exactly as `prisma migrate deploy` does: under
@@ -354,6 +356,11 @@ impl MigrationExecutor for PgExecutor {
                 );
                 failure.blocker = failed.blocker;
                 failure.attempts = failed.attempts;
+                if !planned.shape.non_transactional.is_empty() {
+                    // Not transactional: a failed CONCURRENTLY build leaves an INVALID index.
+                    run.clean_invalid_indexes(&mut client);
+                    failure.outside_transaction = true;
+                }
                 failure.deployment_id.clone_from(&deployment_id);
                 if let Some(id) = &deployment_id {
                     let names: Vec<String> = applied.iter().map(|a| a.name.clone()).collect();
@@ -616,6 +623,7 @@ fn record_failure(
         blocker: None,
         attempts: 1,
         deployment_id: None,
+        outside_transaction: false,
     }
 }
 
@@ -662,18 +670,78 @@ fn recover_locked(
     events: &mut dyn FnMut(&Event),
 ) -> Result<(), ExecuteError> {
     Journal::ensure(client)?;
-    let atomic = |name: &str| {
-        migrations
-            .get(name)
-            .and_then(LocalMigration::script)
-            .is_some_and(|s| !TransactionShape::of(s.sql()).splits_atomicity())
+    let mut decide = |client: &mut Client, name: &str| match migrations
+        .get(name)
+        .and_then(LocalMigration::script)
+    {
+        Some(script) => recovery_decision(client, script.sql()),
+        None => Decision::Unresolved,
     };
-    for recovery in Journal::recover(client, &atomic)? {
+    for recovery in Journal::recover(client, &mut decide)? {
         events(&Event::Recovered {
             deployment: recovery.deployment,
             resumed: recovery.resumed,
+            completed: recovery.completed,
             unresolved: recovery.unresolved,
         });
     }
     Ok(())
+}
+
+/// What to do with a migration that was running when its process died. A transactional file
+/// was undone by PostgreSQL: resume it. A file with an inner COMMIT may be half committed: leave
+/// it to a person. A lone CREATE/DROP INDEX CONCURRENTLY is not transactional: look at the index
+/// (a build that finished is applied; an INVALID leftover is dropped, then the build resumes).
+fn recovery_decision(client: &mut Client, sql: &str) -> Decision {
+    let shape = TransactionShape::of(sql);
+    if shape.splits_atomicity() {
+        return Decision::Unresolved;
+    }
+    if shape.non_transactional.is_empty() {
+        return Decision::Resume;
+    }
+    let index_state = |client: &mut Client, name: &str| -> Option<bool> {
+        client
+            .query_opt(
+                "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+                 WHERE c.relname = $1 AND c.relnamespace IN \
+                 (SELECT oid FROM pg_namespace WHERE nspname = ANY (current_schemas(false)))",
+                &[&name],
+            )
+            .ok()
+            .flatten()
+            .map(|r| r.get(0))
+    };
+    let actions: Vec<Action> = parse_script(sql)
+        .into_iter()
+        .flat_map(|s| s.actions)
+        .collect();
+    match actions.as_slice() {
+        [Action::CreateIndex {
+            name: Some(name),
+            concurrently: true,
+            ..
+        }] => match index_state(client, name) {
+            Some(true) => Decision::Applied,
+            Some(false) => {
+                let drop = format!("DROP INDEX CONCURRENTLY IF EXISTS {}", quote_ident(name));
+                match client.batch_execute(&drop) {
+                    Ok(()) => Decision::Resume,
+                    Err(_) => Decision::Unresolved,
+                }
+            }
+            None => Decision::Resume,
+        },
+        [Action::DropIndex {
+            names,
+            concurrently: true,
+        }] => {
+            if names.iter().all(|n| index_state(client, &n.name).is_none()) {
+                Decision::Applied
+            } else {
+                Decision::Resume
+            }
+        }
+        _ => Decision::Unresolved,
+    }
 }

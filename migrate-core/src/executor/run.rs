@@ -110,7 +110,7 @@ impl ScriptRun<'_> {
 
     /// A failed `CREATE INDEX CONCURRENTLY` leaves an INVALID index behind, which would make the
     /// retry fail ("already exists") or, with IF NOT EXISTS, silently keep a useless index.
-    fn clean_invalid_indexes(&self, client: &mut Client) {
+    pub(crate) fn clean_invalid_indexes(&self, client: &mut Client) {
         let names = parse_script(self.sql)
             .into_iter()
             .flat_map(|s| s.actions)

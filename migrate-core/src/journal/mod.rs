@@ -9,4 +9,4 @@ mod store;
 
 pub use error::JournalError;
 pub use record::{Deployment, Outcome};
-pub use store::{Journal, Recovery};
+pub use store::{Decision, Journal, Recovery};

@@ -34,9 +34,23 @@ pub struct Recovery {
     /// Migrations that were running when it died and were rolled back by PostgreSQL: their
     /// attempts are marked rolled back, so this run applies them again.
     pub resumed: Vec<String>,
+    /// Migrations that were running and whose effect is complete (a concurrent index build
+    /// that finished before the process died): recorded as applied.
+    pub completed: Vec<String>,
     /// Migrations that were running but whose file commits part of itself: they stay failed
     /// and need a decision (`migrate resolve`).
     pub unresolved: Vec<String>,
+}
+
+/// What recovery does with a migration that was running when its deployment died.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// PostgreSQL undid it: mark the attempt rolled back, so this run applies it again.
+    Resume,
+    /// Its effect is complete: record it as applied.
+    Applied,
+    /// Part of it may be committed: leave it failed for a person.
+    Unresolved,
 }
 
 impl Journal {
@@ -271,14 +285,16 @@ impl Journal {
     /// its file commits part of itself: atomic ones are marked rolled back (this run applies them
     /// again), the others stay failed and are reported. Call it under the migration lock.
     ///
-    /// `is_atomic(name)` tells whether a migration's file is one transaction.
+    /// `decide(client, name)` says what to do with a migration that was running: resume it
+    /// (its attempt is marked rolled back), record it as applied (its effect is complete, e.g. a
+    /// concurrent index build that finished), or leave it failed for a person to resolve.
     ///
     /// # Errors
     ///
     /// [`JournalError`] when the journal or the ledger cannot be read or written.
     pub fn recover(
         client: &mut Client,
-        is_atomic: &dyn Fn(&str) -> bool,
+        decide: &mut dyn FnMut(&mut Client, &str) -> Decision,
     ) -> Result<Vec<Recovery>, JournalError> {
         let interrupted: Vec<(String, chrono::DateTime<chrono::Utc>)> = client
             .query(
@@ -296,29 +312,44 @@ impl Journal {
             let mut recovery = Recovery {
                 deployment: id.clone(),
                 resumed: Vec::new(),
+                completed: Vec::new(),
                 unresolved: Vec::new(),
             };
             for row in rows
                 .iter()
                 .filter(|r| r.state() == RowState::Failed && r.started_at >= started_at)
             {
-                if is_atomic(&row.migration_name) && row.logs.is_none() {
-                    client
-                        .execute(
-                            "UPDATE _prisma_migrations SET rolled_back_at = $2 WHERE id = $1",
-                            &[&row.id, &chrono::Utc::now()],
-                        )
-                        .map_err(JournalError::query(
-                            "marking the interrupted attempt rolled back",
-                        ))?;
-                    recovery.resumed.push(row.migration_name.clone());
+                let decision = if row.logs.is_some() {
+                    Decision::Unresolved
                 } else {
-                    recovery.unresolved.push(row.migration_name.clone());
+                    decide(client, &row.migration_name)
+                };
+                let (sql, action) = match decision {
+                    Decision::Resume => (
+                        "UPDATE _prisma_migrations SET rolled_back_at = $2 WHERE id = $1",
+                        "marking the interrupted attempt rolled back",
+                    ),
+                    Decision::Applied => (
+                        "UPDATE _prisma_migrations SET finished_at = $2, \
+                         applied_steps_count = applied_steps_count + 1 WHERE id = $1",
+                        "recording the interrupted attempt as applied",
+                    ),
+                    Decision::Unresolved => {
+                        recovery.unresolved.push(row.migration_name.clone());
+                        continue;
+                    }
+                };
+                client
+                    .execute(sql, &[&row.id, &chrono::Utc::now()])
+                    .map_err(JournalError::query(action))?;
+                match decision {
+                    Decision::Applied => recovery.completed.push(row.migration_name.clone()),
+                    _ => recovery.resumed.push(row.migration_name.clone()),
                 }
             }
             let note = format!(
-                "interrupted (process died); next run resumed {:?}, unresolved {:?}",
-                recovery.resumed, recovery.unresolved
+                "interrupted (process died); next run resumed {:?}, found complete {:?}, unresolved {:?}",
+                recovery.resumed, recovery.completed, recovery.unresolved
             );
             client
                 .execute(
