@@ -322,26 +322,5 @@ pub(crate) fn read_ledger(
     if !present {
         return Ok((false, Vec::new()));
     }
-    let rows = client
-        .query(
-            "SELECT id, checksum, finished_at, migration_name, logs, rolled_back_at, started_at, \
-             applied_steps_count FROM _prisma_migrations ORDER BY started_at ASC",
-            &[],
-        )
-        .map_err(BackupError::query("reading the ledger", target.to_owned()))?;
-    Ok((
-        true,
-        rows.iter()
-            .map(|r| LedgerRow {
-                id: r.get(0),
-                checksum: r.get(1),
-                finished_at: r.get(2),
-                migration_name: r.get(3),
-                logs: r.get(4),
-                rolled_back_at: r.get(5),
-                started_at: r.get(6),
-                applied_steps_count: r.get(7),
-            })
-            .collect(),
-    ))
+    Ok((true, crate::ledger::read_rows_in(client)?))
 }

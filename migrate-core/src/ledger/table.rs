@@ -138,6 +138,18 @@ pub fn initialize(client: &mut Client) -> Result<Initialized, LedgerError> {
 ///
 /// [`LedgerError::Query`] when the table cannot be read.
 pub fn read_rows(client: &mut Client) -> Result<Vec<LedgerRow>, LedgerError> {
+    read_rows_in(client)
+}
+
+/// [`read_rows`] through any client, a transaction included (a backup reads the ledger in the
+/// dump's snapshot).
+///
+/// # Errors
+///
+/// [`LedgerError::Query`] when the table cannot be read.
+pub fn read_rows_in(
+    client: &mut impl postgres::GenericClient,
+) -> Result<Vec<LedgerRow>, LedgerError> {
     let rows = client
         .query(
             "SELECT id, checksum, finished_at, migration_name, logs, rolled_back_at, started_at, \
