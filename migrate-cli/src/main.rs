@@ -5,9 +5,21 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    ignore_sigxfsz();
     let cli = migrate_cli::Cli::parse();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(cli.log_level()))
         .format_timestamp_millis()
         .init();
     migrate_cli::run(&cli)
+}
+
+/// Under a file size limit (`ulimit -f`), a write past it must fail with `EFBIG`, which the backup
+/// reports and cleans up after, instead of `SIGXFSZ` killing the process and leaving a partial
+/// file behind.
+#[allow(unsafe_code)]
+fn ignore_sigxfsz() {
+    // SAFETY: changes one signal's disposition to SIG_IGN at start-up, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
 }
