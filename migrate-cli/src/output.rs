@@ -92,17 +92,32 @@ impl Output {
             }
             Err(error) => {
                 let code = exit_code(&error);
+                let message = chain_text(&error);
                 if self.json {
                     println_json(&json!({
-                        "error": { "message": format!("{error:#}"), "exit_code": code }
+                        "error": { "message": message, "exit_code": code }
                     }));
                 } else {
-                    let _ = writeln!(anstream::stderr(), "{RED}error{RED:#}: {error:#}");
+                    let _ = writeln!(anstream::stderr(), "{RED}error{RED:#}: {message}");
                 }
                 ExitCode::from(code)
             }
         }
     }
+}
+
+/// The error and its causes, each said once: our error types already quote their source in
+/// their message, so a cause whose text is already there is not repeated.
+fn chain_text(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 fn println_json(value: &Value) {
