@@ -12,6 +12,6 @@ pub use history::HistoryStatus;
 pub use lock::{AdvisoryLock, LockHolder, LockWait, LOCK_KEY};
 pub use row::{LedgerRow, RowState};
 pub use table::{
-    check_adoptable, create_table, ensure_schema, initialize, read_rows, read_rows_in, table_exists, Initialized,
-    RowWriter, CREATE_TABLE_SQL, TABLE_NAME,
+    check_adoptable, create_table, ensure_schema, initialize, read_rows, read_rows_in,
+    table_exists, Initialized, RowWriter, CREATE_TABLE_SQL, TABLE_NAME,
 };
