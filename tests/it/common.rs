@@ -98,8 +98,9 @@ pub fn migrate_bin() -> &'static Path {
 pub fn backup_dir() -> PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
-    std::env::temp_dir()
-        .join(format!("migrate-it-{}", std::process::id()))
+    // Under target/tmp: never in the repository, and gone with `cargo clean`.
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("backups-{}", std::process::id()))
         .join(N.fetch_add(1, Ordering::Relaxed).to_string())
 }
 
