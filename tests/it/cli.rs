@@ -190,3 +190,50 @@ fn rehearse_profiles_drills_a_rollback_and_deploys() {
         "{locks:?}"
     );
 }
+
+#[test]
+fn the_password_never_reaches_events_or_the_journal() {
+    let db = TestDb::new();
+    let password = migrate_tests::cluster().password().to_owned();
+    let dir = Dir::with(&[
+        ("20240101000000_a", "CREATE TABLE a (id int);"),
+        ("20240102000000_bad", "SELECT * FROM nowhere;"),
+    ]);
+    let events = tempfile::NamedTempFile::new().unwrap();
+    let out = migrate(
+        &db.url,
+        &[
+            "deploy",
+            "--json",
+            "--events",
+            events.path().to_str().unwrap(),
+            "--migrations-dir",
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let ndjson = std::fs::read_to_string(events.path()).unwrap();
+    assert!(ndjson.lines().count() > 5, "{ndjson}");
+    let journal: String = db
+        .client()
+        .query(
+            "SELECT row_to_json(d)::text FROM _migrate.deployments d",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .collect();
+    assert!(
+        journal.contains("nowhere"),
+        "the failure is journaled: {journal}"
+    );
+    for (what, content) in [
+        ("events", &ndjson),
+        ("journal", &journal),
+        ("stdout", &text(&out.stdout)),
+        ("stderr", &text(&out.stderr)),
+    ] {
+        assert!(!content.contains(&password), "password leaked into {what}");
+    }
+}
