@@ -8,6 +8,10 @@ const SECRET: &str = "S3cretPassw0rdXYZ";
 
 fuzz_target!(|data: &[u8]| {
     let tail = String::from_utf8_lossy(data);
+    // The secret may legitimately be shown where the input itself repeats it (as a host name…).
+    if tail.contains(SECRET) {
+        return;
+    }
     let raw = format!("postgresql://user:{SECRET}@{tail}");
     match raw.parse::<DatabaseUrl>() {
         Ok(url) => {
