@@ -8,8 +8,10 @@ const SECRET: &str = "S3cretPassw0rdXYZ";
 
 fuzz_target!(|data: &[u8]| {
     let tail = String::from_utf8_lossy(data);
-    // The secret may legitimately be shown where the input itself repeats it (as a host name…).
-    if tail.contains(SECRET) {
+    // The secret may legitimately be shown where the input itself repeats it (as a host name…),
+    // also once the URL parser has dropped tabs and line breaks, as WHATWG URLs do.
+    let normalized: String = tail.chars().filter(|c| !matches!(c, '\t' | '\n' | '\r')).collect();
+    if normalized.contains(SECRET) {
         return;
     }
     let raw = format!("postgresql://user:{SECRET}@{tail}");
