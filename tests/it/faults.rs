@@ -56,6 +56,16 @@ pub fn run(db: &TestDb, backups: &Path, args: &[&str]) -> Output {
     command(db, backups, args).output().unwrap()
 }
 
+/// `migrate deploy --dangerous-no-backup --migrations-dir DIR`, for scenarios where the backup
+/// plays no part.
+pub fn deploy_without_backup(db: &TestDb, backups: &Path, dir: &str) -> Output {
+    run(
+        db,
+        backups,
+        &["deploy", "--dangerous-no-backup", "--migrations-dir", dir],
+    )
+}
+
 /// Waits (up to 30 s) until `cond` holds.
 pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -309,16 +319,7 @@ fn sigkill_in_the_middle_of_a_migration_rolls_it_back_and_the_next_deploy_resume
     );
 
     let t0 = Instant::now();
-    let out = run(
-        &db,
-        &backups,
-        &[
-            "deploy",
-            "--dangerous-no-backup",
-            "--migrations-dir",
-            dir.path().to_str().unwrap(),
-        ],
-    );
+    let out = deploy_without_backup(&db, &backups, dir.path().to_str().unwrap());
     let recovered = t0.elapsed();
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
@@ -398,16 +399,7 @@ fn terminated_session_mid_migration_fails_clearly_and_the_next_deploy_applies_it
     );
 
     let t0 = Instant::now();
-    let out = run(
-        &db,
-        &backups,
-        &[
-            "deploy",
-            "--dangerous-no-backup",
-            "--migrations-dir",
-            dir.path().to_str().unwrap(),
-        ],
-    );
+    let out = deploy_without_backup(&db, &backups, dir.path().to_str().unwrap());
     let recovered = t0.elapsed();
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));

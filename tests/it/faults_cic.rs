@@ -10,7 +10,8 @@ use migrate_core::ledger::RowState;
 
 use crate::common::text;
 use crate::faults::{
-    applied, count, kill, ledger, report, run, spawn_deploy, tmp_backups, wait_for, INIT,
+    applied, count, deploy_without_backup, kill, ledger, report, spawn_deploy, tmp_backups,
+    wait_for, INIT,
 };
 
 /// The only window between a migration's success and its ledger update: a file that must run
@@ -85,16 +86,7 @@ fn sigkill_between_a_concurrent_index_build_and_its_ledger_update_is_recovered()
     );
 
     let t0 = Instant::now();
-    let out = run(
-        &db,
-        &backups,
-        &[
-            "deploy",
-            "--dangerous-no-backup",
-            "--migrations-dir",
-            dir.path().to_str().unwrap(),
-        ],
-    );
+    let out = deploy_without_backup(&db, &backups, dir.path().to_str().unwrap());
     let recovered = t0.elapsed();
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     eprintln!(
@@ -159,16 +151,7 @@ fn sigkill_during_a_concurrent_index_build_is_recovered() {
     );
 
     let t0 = Instant::now();
-    let out = run(
-        &db,
-        &backups,
-        &[
-            "deploy",
-            "--dangerous-no-backup",
-            "--migrations-dir",
-            dir.path().to_str().unwrap(),
-        ],
-    );
+    let out = deploy_without_backup(&db, &backups, dir.path().to_str().unwrap());
     let recovered = t0.elapsed();
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     eprintln!(

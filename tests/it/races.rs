@@ -9,7 +9,9 @@ use migrate_core::ledger::RowState;
 use migrate_tests::TestDb;
 
 use crate::common::{last_json, text, Dir};
-use crate::faults::{applied, count, ledger, run, spawn_deploy, tmp_backups, wait_for};
+use crate::faults::{
+    applied, count, deploy_without_backup, ledger, run, spawn_deploy, tmp_backups, wait_for,
+};
 
 fn finish(child: Child) -> Output {
     child.wait_with_output().unwrap()
@@ -78,16 +80,7 @@ fn resolve_applied_racing_a_deploy_waits_for_it_and_is_refused() {
     let dir = Dir::with(&[("20240101000000_a", "CREATE TABLE a (id int);")]);
     let (_tmp, backups) = tmp_backups();
     let dir_arg = dir.path().to_str().unwrap();
-    let out = run(
-        &db,
-        &backups,
-        &[
-            "deploy",
-            "--dangerous-no-backup",
-            "--migrations-dir",
-            dir_arg,
-        ],
-    );
+    let out = deploy_without_backup(&db, &backups, dir_arg);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     dir.add(
         "20240102000000_slow",
@@ -154,16 +147,7 @@ fn resolve_applied_and_deploy_started_together_record_the_migration_once() {
     let dir = Dir::with(&[("20240101000000_a", "CREATE TABLE a (id int);")]);
     let (_tmp, backups) = tmp_backups();
     let dir_arg = dir.path().to_str().unwrap();
-    let out = run(
-        &db,
-        &backups,
-        &[
-            "deploy",
-            "--dangerous-no-backup",
-            "--migrations-dir",
-            dir_arg,
-        ],
-    );
+    let out = deploy_without_backup(&db, &backups, dir_arg);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     dir.add(
         "20240102000000_b",
