@@ -567,6 +567,44 @@ fn corrupted_manifest_is_a_clear_error_naming_the_file() {
         assert!(text(&out.stderr).contains(m), "{}", text(&out.stderr));
     }
 
+    // A manifest whose file points outside the backup directory (pruning deletes it) or whose
+    // id is a path: refused, and `prune` removes nothing outside the directory.
+    let out = migrate(&db.url, &["backup", "create", "--json", "--backup-dir", b]);
+    assert_exit(&out, 0);
+    let victim = tmp.path().join("victim.txt");
+    std::fs::write(&victim, "keep me").unwrap();
+    for (field, value) in [
+        ("file", victim.to_str().unwrap().to_owned()),
+        ("file", "../victim.txt".to_owned()),
+        ("id", "../victim".to_owned()),
+    ] {
+        let mut json: serde_json::Value = serde_json::from_str(&good).unwrap();
+        json[field] = serde_json::json!(value);
+        std::fs::write(&manifest, serde_json::to_string_pretty(&json).unwrap()).unwrap();
+        let out = migrate(
+            &db.url,
+            &[
+                "backup",
+                "prune",
+                "--keep",
+                "1",
+                "--json",
+                "--backup-dir",
+                b,
+            ],
+        );
+        assert_exit(&out, 0);
+        assert!(text(&out.stderr).contains(m), "{}", text(&out.stderr));
+        assert_eq!(
+            std::fs::read_to_string(&victim).unwrap(),
+            "keep me",
+            "{field} = {value}"
+        );
+        let out = migrate(&db.url, &["backup", "verify", &id, "--backup-dir", b]);
+        assert_exit(&out, 2);
+        assert!(text(&out.stderr).contains(field), "{}", text(&out.stderr));
+    }
+
     // A well-formed manifest whose digest was altered: the check fails (exit 1), naming it.
     let mut json: serde_json::Value = serde_json::from_str(&good).unwrap();
     let digests = json

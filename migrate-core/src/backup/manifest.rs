@@ -100,18 +100,42 @@ impl Manifest {
     /// [`BackupError::Io`] or [`BackupError::Manifest`].
     pub fn read(path: &Path) -> Result<Self, BackupError> {
         let text = fs::read_to_string(path).map_err(BackupError::io("read", path))?;
-        let manifest: Self = serde_json::from_str(&text).map_err(|e| BackupError::Manifest {
+        Self::parse(&text, path)
+    }
+
+    /// Parses and checks the text of a manifest (`path` is for messages).
+    ///
+    /// Beyond the JSON shape, the id and file name must be plain names inside the backup
+    /// directory: pruning deletes `<dir>/<file>`, so a tampered `"file": "/etc/passwd"` or
+    /// `"../x"` must never be accepted.
+    ///
+    /// # Errors
+    ///
+    /// [`BackupError::Manifest`] saying what is wrong.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, BackupError> {
+        let invalid = |reason: String| BackupError::Manifest {
             path: path.to_owned(),
-            reason: e.to_string(),
-        })?;
+            reason,
+        };
+        let manifest: Self = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
         if manifest.manifest_version > MANIFEST_VERSION {
-            return Err(BackupError::Manifest {
-                path: path.to_owned(),
-                reason: format!(
-                    "manifest version {} is newer than this program's {MANIFEST_VERSION}",
-                    manifest.manifest_version
-                ),
-            });
+            return Err(invalid(format!(
+                "manifest version {} is newer than this program's {MANIFEST_VERSION}",
+                manifest.manifest_version
+            )));
+        }
+        if !is_backup_id(&manifest.id) {
+            return Err(invalid(format!(
+                "id {:?} is not a backup id (backup_ followed by letters, digits and _)",
+                manifest.id
+            )));
+        }
+        let expected = format!("{}.{}", manifest.id, manifest.format.extension());
+        if manifest.file != expected {
+            return Err(invalid(format!(
+                "file {:?} should be {expected:?}, beside the manifest",
+                manifest.file
+            )));
         }
         Ok(manifest)
     }
@@ -160,6 +184,15 @@ impl Manifest {
     }
 }
 
+/// Whether `id` has the shape of a backup id: `backup_` and then ASCII letters, digits and `_`
+/// (so it is a plain file name, never a path).
+#[must_use]
+pub fn is_backup_id(id: &str) -> bool {
+    id.strip_prefix("backup_").is_some_and(|rest| {
+        !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    })
+}
+
 /// The applied migrations of a ledger, for a manifest.
 pub(crate) fn ledger_entries(rows: &[LedgerRow]) -> Vec<LedgerEntry> {
     rows.iter()
@@ -170,4 +203,127 @@ pub(crate) fn ledger_entries(rows: &[LedgerRow]) -> Vec<LedgerEntry> {
             finished_at: r.finished_at,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Component;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::backup::{DatabaseState, SchemaFingerprint, TableCount};
+
+    fn sample(id: &str, names: &[String]) -> Manifest {
+        let at = DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        Manifest {
+            manifest_version: MANIFEST_VERSION,
+            id: id.to_owned(),
+            file: format!("{id}.dump"),
+            format: BackupFormat::Custom,
+            database: names.first().cloned().unwrap_or_default(),
+            target: "localhost:5432/app".to_owned(),
+            server_version: "15.18".to_owned(),
+            server_major: 15,
+            pg_dump_version: "pg_dump (PostgreSQL) 15.18".to_owned(),
+            started_at: at,
+            finished_at: at,
+            digests: Digests {
+                bytes: 42,
+                md5: "0".repeat(32),
+                sha256: "0".repeat(64),
+            },
+            snapshot: "00000003-0000001B-1".to_owned(),
+            ledger: names
+                .iter()
+                .map(|n| LedgerEntry {
+                    migration_name: n.clone(),
+                    checksum: "c".repeat(64),
+                    finished_at: Some(at),
+                })
+                .collect(),
+            ledger_present: true,
+            state: DatabaseState {
+                tables: names
+                    .iter()
+                    .map(|n| TableCount {
+                        schema: "public".to_owned(),
+                        table: n.clone(),
+                        rows: 7,
+                        writes: None,
+                    })
+                    .collect(),
+                schema_fingerprint: SchemaFingerprint {
+                    sha256: "f".repeat(64),
+                    objects: names.len(),
+                },
+            },
+        }
+    }
+
+    fn reparse(json: &serde_json::Value) -> Result<Manifest, BackupError> {
+        Manifest::parse(&json.to_string(), Path::new("m.json"))
+    }
+
+    #[test]
+    fn files_and_ids_outside_the_directory_are_refused() {
+        let good = serde_json::to_value(sample("backup_20261125_100000", &[])).unwrap();
+        assert!(reparse(&good).is_ok());
+        for (field, value) in [
+            ("file", "/etc/passwd"),
+            ("file", "../backup_20261125_100000.dump"),
+            ("file", "sub/backup_20261125_100000.dump"),
+            ("file", "backup_20261125_100000.sql.gz"),
+            ("id", "../backup_x"),
+            ("id", "backup_"),
+            ("id", "backup_a/b"),
+            ("id", "other"),
+        ] {
+            let mut json = good.clone();
+            json[field] = serde_json::json!(value);
+            let err = reparse(&json).expect_err(value).to_string();
+            assert!(err.contains(field) && err.contains("m.json"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_newer_manifest_version_is_refused_by_name() {
+        let mut json = serde_json::to_value(sample("backup_1", &[])).unwrap();
+        json["manifest_version"] = serde_json::json!(MANIFEST_VERSION + 1);
+        let err = reparse(&json).unwrap_err().to_string();
+        assert!(err.contains("newer"), "{err}");
+    }
+
+    proptest! {
+        /// What this crate writes, it reads back identically, whatever the names hold.
+        #[test]
+        fn written_manifests_read_back_identically(
+            id in "backup_[A-Za-z0-9_]{1,24}",
+            names in proptest::collection::vec(any::<String>(), 0..4),
+        ) {
+            let manifest = sample(&id, &names);
+            let text = serde_json::to_string_pretty(&manifest).unwrap();
+            prop_assert_eq!(Manifest::parse(&text, Path::new("m.json")).unwrap(), manifest);
+        }
+
+        /// Any text: an error or a manifest whose file is one plain name in the directory.
+        #[test]
+        fn any_text_parses_to_an_error_or_a_file_inside_the_directory(
+            text in any::<String>(),
+            file in any::<String>(),
+            id in any::<String>(),
+        ) {
+            let _ = Manifest::parse(&text, Path::new("m.json"));
+            let mut json = serde_json::to_value(sample("backup_1", &[])).unwrap();
+            json["file"] = serde_json::json!(file);
+            json["id"] = serde_json::json!(id);
+            if let Ok(m) = reparse(&json) {
+                let parts: Vec<_> = Path::new(&m.file).components().collect();
+                prop_assert!(matches!(parts.as_slice(), [Component::Normal(_)]), "{:?}", m.file);
+                prop_assert!(is_backup_id(&m.id));
+            }
+        }
+    }
 }

@@ -17,7 +17,7 @@ mod verify;
 
 pub use error::BackupError;
 pub use hash::{hash_file, Digests};
-pub use manifest::{BackupFormat, LedgerEntry, Manifest, MANIFEST_VERSION};
+pub use manifest::{is_backup_id, BackupFormat, LedgerEntry, Manifest, MANIFEST_VERSION};
 pub use pg_dump::{PgDumpBackup, PgDumpOptions};
 pub use provider::{backup_verified, BackupPolicy, BackupProvider};
 pub use read_only::{is_read_only, set_read_only, ReadOnlyChange, ReadOnlyGuard};

@@ -44,6 +44,16 @@ impl Backup {
     /// [`BackupError::Io`] or [`BackupError::Manifest`].
     pub fn open(manifest_path: &Path) -> Result<Self, BackupError> {
         let manifest = Manifest::read(manifest_path)?;
+        // Pruning removes `<id>.json`: a copied manifest must not name another backup.
+        if manifest_path.file_stem().and_then(|s| s.to_str()) != Some(manifest.id.as_str()) {
+            return Err(BackupError::Manifest {
+                path: manifest_path.to_owned(),
+                reason: format!(
+                    "id {:?} does not match the manifest's file name",
+                    manifest.id
+                ),
+            });
+        }
         let dir = manifest_path
             .parent()
             .map_or_else(|| PathBuf::from("."), Path::to_owned);

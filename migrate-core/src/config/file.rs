@@ -112,9 +112,18 @@ impl ConfigFile {
                 let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
                 format!("line {line}, column {column}: ")
             });
-            invalid(format!("{at}{}", e.message()))
+            invalid(format!("{at}{}", redact_values(e.message())))
         })?;
         for (name, env) in &file.environments {
+            for (key, var) in [("url_env", &env.url_env), ("webhook_env", &env.webhook_env)] {
+                if var.as_deref().is_some_and(|v| !is_env_var_name(v)) {
+                    // Never echo the value: a URL pasted here by mistake holds a password.
+                    return Err(invalid(format!(
+                        "environments.{name}.{key} must name an environment variable \
+                         (letters, digits and _), not hold its value"
+                    )));
+                }
+            }
             if let Some(level) = env.backup_verify_level {
                 if !(1..=4).contains(&level) {
                     return Err(invalid(format!(
@@ -124,8 +133,11 @@ impl ConfigFile {
             }
             if let Some(from) = &env.promote_from {
                 if !file.environments.contains_key(from) {
+                    let known: Vec<&str> = file.environments.keys().map(String::as_str).collect();
                     return Err(invalid(format!(
-                        "environments.{name}.promote_from = {from:?}: no such environment"
+                        "environments.{name}.promote_from names no environment of this file \
+                         (defined: {})",
+                        known.join(", ")
                     )));
                 }
                 if from == name {
@@ -181,6 +193,54 @@ impl Environment {
     }
 }
 
+/// Whether `name` can be an environment variable name: `[A-Za-z_][A-Za-z0-9_]*`.
+fn is_env_var_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Hides the values a TOML/serde message quotes (`invalid type: string "…"`, ``unknown variant
+/// `…` ``): a value may be a URL with a password or a token. What follows `, expected` is the
+/// schema's own names and stays; so do the key names of ``missing field `…` `` and ``unknown
+/// field `…` ``.
+fn redact_values(message: &str) -> String {
+    if message.starts_with("missing field") || message.starts_with("unknown field") {
+        return message.to_owned();
+    }
+    let (head, tail) = message
+        .find(", expected")
+        .map_or((message, ""), |i| message.split_at(i));
+    let mut out = String::with_capacity(message.len());
+    let mut chars = head.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        let close = match c {
+            '"' => '"',
+            '`' => '`',
+            '\'' => '\'',
+            _ => continue,
+        };
+        out.push('…');
+        // Skip to the closing quote (serde's Debug-escaped strings escape it with a backslash).
+        let mut escaped = false;
+        for c in chars.by_ref() {
+            match c {
+                '\\' if !escaped => escaped = true,
+                c if c == close && !escaped => {
+                    out.push(c);
+                    break;
+                }
+                _ => escaped = false,
+            }
+        }
+    }
+    out.push_str(tail);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +264,12 @@ mod tests {
             "[environments.p]\npromote_from = \"nowhere\"\n",
             "[environments.p]\nbackup_verify_level = 7\n",
             "[environments.p]\nurl = \"postgresql://u:secret@h/db\"\n",
+            "[environments.p]\nurl_env = \"postgresql://u:secret@h/db\"\n",
+            "[environments.p]\nwebhook_env = \"https://hooks.example/secret\"\n",
+            "[environments.p]\nlock_timeout_ms = \"postgresql://u:secret@h/db\"\n",
+            "[environments.p]\npromote_from = \"secret\"\n",
+            "[environments.p.health]\nprobes = [{ kind = \"secret\" }]\n",
+            "[environments.p.health]\nprobes = [{ kind = \"http\", url = 5, u = \"secret\" }]\n",
             "backup_dir = [\n",
         ] {
             let err = ConfigFile::parse(bad, Path::new("migrate.toml"))
