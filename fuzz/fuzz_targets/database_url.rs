@@ -10,7 +10,10 @@ fuzz_target!(|data: &[u8]| {
     let tail = String::from_utf8_lossy(data);
     // The secret may legitimately be shown where the input itself repeats it (as a host name…),
     // also once the URL parser has dropped tabs and line breaks, as WHATWG URLs do.
-    let normalized: String = tail.chars().filter(|c| !matches!(c, '\t' | '\n' | '\r')).collect();
+    let normalized: String = tail
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .collect();
     if normalized.contains(SECRET) {
         return;
     }

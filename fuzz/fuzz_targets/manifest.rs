@@ -22,5 +22,8 @@ fuzz_target!(|data: &[u8]| {
     );
     assert!(is_backup_id(&manifest.id), "{:?}", manifest.id);
     let again = serde_json::to_string(&manifest).unwrap();
-    assert_eq!(Manifest::parse(&again, Path::new("m.json")).unwrap(), manifest);
+    assert_eq!(
+        Manifest::parse(&again, Path::new("m.json")).unwrap(),
+        manifest
+    );
 });

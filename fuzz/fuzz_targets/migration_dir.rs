@@ -22,11 +22,19 @@ enum Entry {
         down: Option<Vec<u8>>,
         sql_is_dir: bool,
     },
-    File { name: Vec<u8>, bytes: Vec<u8> },
+    File {
+        name: Vec<u8>,
+        bytes: Vec<u8>,
+    },
     /// A link named `name` to `target` (another entry, itself, `..`).
-    Link { name: Vec<u8>, target: Vec<u8> },
+    Link {
+        name: Vec<u8>,
+        target: Vec<u8>,
+    },
     /// `migration.sql` of migration `name` is a link to itself.
-    LoopingScript { name: Vec<u8> },
+    LoopingScript {
+        name: Vec<u8>,
+    },
     LockFile(Vec<u8>),
 }
 
@@ -94,8 +102,7 @@ fuzz_target!(|entries: Vec<Entry>| {
                 .filter(|e| e.file_type().unwrap().is_dir())
                 .map(|e| e.file_name().into_string().unwrap())
                 .collect();
-            let mut listed: Vec<String> =
-                migrations.iter().map(|m| m.name().to_owned()).collect();
+            let mut listed: Vec<String> = migrations.iter().map(|m| m.name().to_owned()).collect();
             for pair in listed.windows(2) {
                 assert_ne!(
                     prisma_compare(&pair[0], &pair[1]),

@@ -19,7 +19,10 @@ fuzz_target!(|data: &[u8]| {
         last = st.span.end;
     }
     let shape = TransactionShape::of(&sql);
-    let sql_count = statements.iter().filter(|s| s.kind == StatementKind::Sql).count();
+    let sql_count = statements
+        .iter()
+        .filter(|s| s.kind == StatementKind::Sql)
+        .count();
     assert_eq!(shape.statements, sql_count);
     assert!(shape.splits.iter().all(|s| s.statements_after > 0));
 });
