@@ -9,6 +9,9 @@ use crate::cli::{Cli, RestoreArgs};
 use crate::output::{Outcome, Output, BOLD, GREEN, YELLOW};
 
 pub(super) fn print_restore(report: &RestoreReport, out: &Output) {
+    for done in &report.recovered {
+        out.line(format!("{YELLOW}Interrupted restore:{YELLOW:#} {done}"));
+    }
     out.line(format!(
         "{GREEN}Restored{GREEN:#} {} from {} in {BOLD}{:.1}s{BOLD:#} (RTO)",
         report.database,

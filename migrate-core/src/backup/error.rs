@@ -102,6 +102,16 @@ pub enum BackupError {
         /// What differs.
         failures: String,
     },
+    /// Another restore of the same database is running.
+    #[error(
+        "a restore of database {database} is already running ({holder}); wait for it to finish"
+    )]
+    RestoreInProgress {
+        /// The database.
+        database: String,
+        /// Who holds the restore lock.
+        holder: String,
+    },
     /// The embedded cluster for a test restore failed.
     #[error(transparent)]
     Embedded(#[from] crate::embedded::EmbeddedError),

@@ -4,6 +4,7 @@
 
 mod error;
 mod hash;
+mod interrupted;
 mod load;
 mod manifest;
 mod pg_dump;
@@ -17,6 +18,7 @@ mod verify;
 
 pub use error::BackupError;
 pub use hash::{hash_file, Digests};
+pub use interrupted::recover_interrupted_restore;
 pub use manifest::{is_backup_id, BackupFormat, LedgerEntry, Manifest, MANIFEST_VERSION};
 pub use pg_dump::{PgDumpBackup, PgDumpOptions};
 pub use provider::{backup_verified, BackupPolicy, BackupProvider};

@@ -6,12 +6,15 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
+use super::interrupted::{clean_up, Marker, RestoreLock};
 use super::load::{load, Load};
 use super::pg_dump::tools_for;
 use super::read_only::{end_sessions, ReadOnlyGuard};
-use super::{Backup, BackupError, DatabaseState, PgDumpBackup, VerifyLevel, VerifyOptions};
+use super::{
+    is_read_only, Backup, BackupError, DatabaseState, PgDumpBackup, VerifyLevel, VerifyOptions,
+};
 use crate::connection::{connect, DatabaseUrl};
-use crate::sql::quote_ident;
+use crate::sql::{quote_ident, quote_literal};
 
 /// How a restore runs.
 #[derive(Debug, Clone)]
@@ -71,6 +74,8 @@ pub struct RestoreReport {
     pub lost: Vec<TableLoss>,
     /// Sessions ended to stop writes and to swap the databases.
     pub sessions_ended: u64,
+    /// What an interrupted earlier restore had left and this one undid first, one sentence each.
+    pub recovered: Vec<String>,
 }
 
 fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -165,26 +170,21 @@ pub(crate) fn restore(
             failures: check.failures().join("; "),
         });
     }
-    phase("verify backup", &mut phases);
 
-    // Writes stop first: whatever is written from now on would be lost, so it must fail instead.
-    let mut guard = ReadOnlyGuard::engage(url)?;
-    let mut sessions_ended = guard.sessions_ended();
-    let now_state = {
-        let mut client = connect(url)?;
-        DatabaseState::capture(&mut client, &target)?
-    };
-    let lost = losses(&backup.manifest.state, &now_state);
-    phase("stop writes and measure loss", &mut phases);
+    // One restore at a time; what a killed one left is undone first.
+    let mut lock = RestoreLock::acquire(url)?;
+    let recovered = clean_up(lock.admin(), &database, &target)?;
+    phase("verify backup", &mut phases);
 
     let stamp = Utc::now().format("%Y%m%d_%H%M%S").to_string();
     let fresh = format!("{}_restoring_{stamp}", truncate(&database, 30));
     let previous = format!("{}_pre_restore_{stamp}", truncate(&database, 30));
-    let props = guard
-        .admin()
+    let admin = lock.admin();
+    let props = admin
         .query_one(
             "SELECT pg_encoding_to_char(d.encoding), d.datcollate, d.datctype, pg_get_userbyid(d.datdba), \
-             (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) \
+             (SELECT rolsuper FROM pg_roles WHERE rolname = current_user), \
+             shobj_description(d.oid, 'pg_database') \
              FROM pg_database d WHERE d.datname = $1",
             &[&database],
         )
@@ -196,7 +196,8 @@ pub(crate) fn restore(
         props.get(3),
         props.get(4),
     );
-    let settings = database_settings(guard.admin(), &database, &target)?;
+    let comment: Option<String> = props.get(5);
+    let settings = database_settings(admin, &database, &target)?;
     let mut create = format!(
         "CREATE DATABASE {} TEMPLATE template0 ENCODING '{}' LC_COLLATE '{}' LC_CTYPE '{}'",
         quote_ident(&fresh),
@@ -207,21 +208,28 @@ pub(crate) fn restore(
     if superuser {
         create.push_str(&format!(" OWNER {}", quote_ident(&owner)));
     }
-    guard
-        .admin()
-        .batch_execute(&create)
-        .map_err(BackupError::query(
-            format!("creating {fresh}"),
-            target.clone(),
-        ))?;
+    admin.batch_execute(&create).map_err(BackupError::query(
+        format!("creating {fresh}"),
+        target.clone(),
+    ))?;
     let mut fresh_guard = DropOnFailure {
         name: fresh.clone(),
         armed: true,
     };
+    // Marked before the target becomes read-only: a kill from here on is undone by the next run.
+    let marked = Marker {
+        migrate_restore_of: database.clone(),
+        backup: backup.id().to_owned(),
+        was_read_only: is_read_only(admin, &database, &target)?,
+    }
+    .write(admin, &fresh, &target);
+    if let Err(e) = marked {
+        fresh_guard.drop_now(admin);
+        return Err(e);
+    }
     for setting in &settings {
         if let Some((name, value)) = setting.split_once('=') {
-            guard
-                .admin()
+            admin
                 .batch_execute(&format!(
                     "ALTER DATABASE {} SET {} = '{}'",
                     quote_ident(&fresh),
@@ -234,6 +242,17 @@ pub(crate) fn restore(
                 ))?;
         }
     }
+
+    // Writes stop now: whatever is written from here on would be lost, so it must fail instead.
+    let mut guard = ReadOnlyGuard::engage(url)?;
+    let mut sessions_ended = guard.sessions_ended();
+    let now_state = {
+        let mut client = connect(url)?;
+        DatabaseState::capture(&mut client, &target)?
+    };
+    let lost = losses(&backup.manifest.state, &now_state);
+    phase("stop writes and measure loss", &mut phases);
+
     let fresh_url = url.with_database(&fresh);
     let loaded = load(
         &tools,
@@ -277,47 +296,42 @@ pub(crate) fn restore(
             format!("closing {database} to new sessions"),
             target.clone(),
         ))?;
+    // Both renames and the comment in one transaction: there is never a moment without a
+    // database under the original name, even if this process dies.
+    let swap = format!(
+        "BEGIN; ALTER DATABASE {db} RENAME TO {prev}; ALTER DATABASE {fresh} RENAME TO {db}; \
+         COMMENT ON DATABASE {db} IS {comment}; COMMIT",
+        db = quote_ident(&database),
+        prev = quote_ident(&previous),
+        fresh = quote_ident(&fresh),
+        comment = comment
+            .as_deref()
+            .map_or_else(|| "NULL".to_owned(), quote_literal),
+    );
     let mut attempt = 0;
     loop {
         sessions_ended += end_sessions(admin, &database, &target)?;
-        match admin.batch_execute(&format!(
-            "ALTER DATABASE {} RENAME TO {}",
-            quote_ident(&database),
-            quote_ident(&previous)
-        )) {
+        match admin.batch_execute(&swap) {
             Ok(()) => break,
             // 55006: sessions still closing; they go within moments.
             Err(e) if attempt < 50 && e.code().is_some_and(|c| c.code() == "55006") => {
+                let _ = admin.batch_execute("ROLLBACK");
                 attempt += 1;
                 std::thread::sleep(Duration::from_millis(100));
             }
             Err(e) => {
                 let _ = admin.batch_execute(&format!(
-                    "ALTER DATABASE {} WITH ALLOW_CONNECTIONS true",
+                    "ROLLBACK; ALTER DATABASE {} WITH ALLOW_CONNECTIONS true",
                     quote_ident(&database)
                 ));
-                let err =
-                    BackupError::query(format!("renaming {database} away"), target.clone())(e);
+                let err = BackupError::query(
+                    format!("swapping {fresh} in for {database}"),
+                    target.clone(),
+                )(e);
                 fresh_guard.drop_now(admin);
                 return Err(err);
             }
         }
-    }
-    if let Err(e) = admin.batch_execute(&format!(
-        "ALTER DATABASE {} RENAME TO {}",
-        quote_ident(&fresh),
-        quote_ident(&database)
-    )) {
-        // Put the original back under its name rather than leave no database by that name.
-        let _ = admin.batch_execute(&format!(
-            "ALTER DATABASE {} RENAME TO {}; ALTER DATABASE {} WITH ALLOW_CONNECTIONS true",
-            quote_ident(&previous),
-            quote_ident(&database),
-            quote_ident(&database)
-        ));
-        let err = BackupError::query(format!("renaming {fresh} to {database}"), target.clone())(e);
-        fresh_guard.drop_now(admin);
-        return Err(err);
     }
     fresh_guard.armed = false;
     let previous_database = if options.keep_previous {
@@ -353,6 +367,7 @@ pub(crate) fn restore(
         phases,
         lost,
         sessions_ended,
+        recovered,
     };
     log::info!(
         target: "migrate_core::backup",
@@ -397,7 +412,7 @@ impl Drop for DropOnFailure {
         if self.armed {
             log::warn!(
                 target: "migrate_core::backup",
-                "restore stopped early: database {} may be left over; drop it by hand",
+                "restore stopped early: database {} may be left over; the next restore drops it",
                 self.name
             );
         }

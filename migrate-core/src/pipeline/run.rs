@@ -80,9 +80,21 @@ impl Pipeline {
 
         // 1. Preflight: the directory, the server, the history.
         let t = Instant::now();
-        let preflight = || -> Result<(Migrations, PgExecutor), Error> {
+        let mut preflight = || -> Result<(Migrations, PgExecutor), Error> {
             let migrations = self.source.load()?;
-            let client = connect_creating(&self.url)?;
+            let mut client = connect_creating(&self.url)?;
+            // A restore killed half-way leaves the database read-only: undo that first (this
+            // session started read-only too, so it is replaced).
+            let undone = crate::backup::recover_interrupted_restore(&mut client, &self.url)?;
+            if !undone.is_empty() {
+                for message in undone {
+                    events(&Event::Warning {
+                        migration: None,
+                        message,
+                    });
+                }
+                client = connect_creating(&self.url)?;
+            }
             Ok((
                 migrations,
                 PgExecutor::from_client(client, self.url.schema()).with_monitor(self.url.clone()),

@@ -5,6 +5,6 @@ mod quote;
 mod split;
 mod transaction;
 
-pub use quote::quote_ident;
+pub use quote::{quote_ident, quote_literal};
 pub use split::{split, LineCol, Statement, StatementKind, Unterminated};
 pub use transaction::{TransactionEnd, TransactionShape};

@@ -1,0 +1,161 @@
+//! Fault injection during a restore: `migrate restore` killed (SIGKILL) while `pg_restore` loads
+//! the backup. The original database must be intact (only read-only, as writes were stopped), and
+//! the next `migrate restore`, or the next `migrate deploy`, must undo what the dead one left.
+
+use std::path::Path;
+use std::time::Instant;
+
+use migrate_core::ledger::RowState;
+use migrate_tests::TestDb;
+
+use crate::common::{last_json, table_exists, text, Dir};
+use crate::faults::{
+    applied, bulky_db, command, count, deploy_without_backup, kill, ledger, report, run,
+    tmp_backups, wait_for, INIT,
+};
+
+const ADDED: &str = "20240102000000_add";
+
+/// A bulky database, a backup of it, then a migration deployed after the backup.
+fn backed_up_then_changed() -> (TestDb, Dir, tempfile::TempDir, std::path::PathBuf, String) {
+    let (db, dir) = bulky_db();
+    let (tmp, backups) = tmp_backups();
+    let out = run(&db, &backups, &["backup", "create", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let id = last_json(&out.stdout)["id"].as_str().unwrap().to_owned();
+    dir.add(
+        ADDED,
+        "CREATE TABLE added (id int); INSERT INTO added VALUES (1);",
+    );
+    let out = deploy_without_backup(&db, &backups, dir.path().to_str().unwrap());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    (db, dir, tmp, backups, id)
+}
+
+/// Databases whose name says they are a restore into `db` in progress.
+fn restoring(db: &TestDb) -> Vec<String> {
+    db.client()
+        .query(
+            "SELECT datname FROM pg_database WHERE datname LIKE '%\\_restoring\\_%' \
+             AND datname LIKE $1",
+            &[&format!("{}%", &db.name[..db.name.len().min(30)])],
+        )
+        .unwrap()
+        .into_iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+fn read_only(db: &TestDb) -> bool {
+    let on: String = db
+        .client()
+        .query_one("SHOW default_transaction_read_only", &[])
+        .unwrap()
+        .get(0);
+    on == "on"
+}
+
+/// Starts `migrate restore ID` and kills it while `pg_restore` copies rows into the fresh
+/// database; checks that the original is intact and only read-only.
+fn kill_restore_mid_load(db: &TestDb, backups: &Path, id: &str) {
+    let child = command(db, backups, &["restore", id, "--yes", "--drop-previous"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("pg_restore to copy rows into the fresh database", || {
+        count(
+            db,
+            "SELECT count(*) FROM pg_stat_activity WHERE datname LIKE '%\\_restoring\\_%' \
+             AND query LIKE 'COPY %'",
+        ) > 0
+    });
+    kill(child);
+
+    // The original is untouched: the migration deployed after the backup is still there.
+    assert_eq!(ledger(db), [applied(INIT), applied(ADDED)]);
+    assert!(table_exists(db, "added"));
+    assert_eq!(count(db, "SELECT count(*) FROM bulk"), 150_000);
+    assert_eq!(count(db, "SELECT count(*) FROM post"), 2000);
+    // What the dead process left: writes stopped, a half-loaded database.
+    assert!(read_only(db), "writes were stopped for the restore");
+    assert_eq!(restoring(db).len(), 1, "the half-loaded database is left");
+}
+
+#[test]
+fn sigkill_during_a_restore_leaves_the_original_and_the_next_restore_completes() {
+    let (db, _dir, _tmp, backups, id) = backed_up_then_changed();
+    kill_restore_mid_load(&db, &backups, &id);
+
+    let t0 = Instant::now();
+    let out = run(&db, &backups, &["restore", &id, "--yes", "--drop-previous"]);
+    let recovered = t0.elapsed();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("Interrupted restore") && stdout.contains("_restoring_"),
+        "says what it cleaned up: {stdout}"
+    );
+    // Exactly the backup: the later migration and its table are gone, the data is whole.
+    assert_eq!(ledger(&db), [applied(INIT)]);
+    assert!(!table_exists(&db, "added"));
+    assert_eq!(count(&db, "SELECT count(*) FROM bulk"), 150_000);
+    assert_eq!(count(&db, "SELECT count(*) FROM post"), 2000);
+    assert!(!read_only(&db));
+    assert!(restoring(&db).is_empty(), "{:?}", restoring(&db));
+    let out = run(&db, &backups, &["backup", "verify", &id, "--level", "2"]);
+    assert_eq!(out.status.code(), Some(0), "the backup is intact");
+    report(
+        "SIGKILL during a restore (pg_restore loading)",
+        "original intact but read-only; next restore drops the half-loaded database and completes",
+        recovered,
+    );
+}
+
+#[test]
+fn sigkill_during_a_restore_then_deploy_lifts_the_read_only_mode_and_goes_on() {
+    let (db, dir, _tmp, backups, id) = backed_up_then_changed();
+    kill_restore_mid_load(&db, &backups, &id);
+
+    let t0 = Instant::now();
+    let out = deploy_without_backup(&db, &backups, dir.path().to_str().unwrap());
+    let recovered = t0.elapsed();
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains("interrupted restore") && all.contains("read-only"),
+        "says what it undid: {all}"
+    );
+    assert!(!read_only(&db));
+    assert!(restoring(&db).is_empty(), "{:?}", restoring(&db));
+    assert_eq!(ledger(&db), [applied(INIT), applied(ADDED)]);
+    db.client()
+        .batch_execute("INSERT INTO added VALUES (2)")
+        .expect("writable again");
+    assert_eq!(count(&db, "SELECT count(*) FROM bulk"), 150_000);
+    report(
+        "SIGKILL during a restore, then deploy",
+        "deploy drops the half-loaded database, lifts the read-only mode, goes on",
+        recovered,
+    );
+}
+
+#[test]
+fn a_second_restore_while_one_runs_is_refused_and_touches_nothing() {
+    let (db, _dir, _tmp, backups, id) = backed_up_then_changed();
+    let child = command(&db, &backups, &["restore", &id, "--yes", "--drop-previous"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the first restore to load", || restoring(&db).len() == 1);
+    let out = run(&db, &backups, &["restore", &id, "--yes", "--drop-previous"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("already running"), "{stderr}");
+    let first = child.wait_with_output().unwrap();
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    assert_eq!(ledger(&db), [applied(INIT)]);
+    assert!(restoring(&db).is_empty());
+    assert!(!ledger(&db).iter().any(|(_, s)| *s == RowState::Failed));
+}
