@@ -11,6 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use migrate_core::ledger::RowState;
+use migrate_tests::fault_matrix::Scenario;
 use migrate_tests::{cluster, TestDb};
 
 use common::{backup_dir, migrate, migrate_bin, rows, table_exists, text, Dir};
@@ -31,6 +32,10 @@ fn ledger(db: &TestDb) -> Vec<(String, RowState)> {
 
 #[test]
 fn server_crash_mid_migration_loses_the_attempt_and_the_next_deploy_applies_it() {
+    let scenario = Scenario::start(
+        9,
+        "server stopped (`pg_ctl stop -m immediate`) mid-migration and restarted",
+    );
     let db = TestDb::new();
     let dir = Dir::with(&[(
         "20240101000000_init",
@@ -143,9 +148,12 @@ fn server_crash_mid_migration_loses_the_attempt_and_the_next_deploy_applies_it()
         500_500 + 1000,
         "the UPDATE ran exactly once"
     );
-    eprintln!(
-        "fault-matrix | immediate shutdown mid-migration | restart {:.2} s; ledger after crash {after_crash:?}; next deploy applies | {:.2} s",
-        restarted_in.as_secs_f64(),
-        recovered.as_secs_f64()
+    scenario.survived(
+        &format!(
+            "deploy exits 1 naming the migration; crash recovery undid it (restart {:.1} s); \
+             next deploy applies it once",
+            restarted_in.as_secs_f64()
+        ),
+        recovered,
     );
 }

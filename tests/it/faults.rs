@@ -2,14 +2,15 @@
 //! terminated by the server, and what the next run finds and does. Every test ends with the
 //! ledger, the schema and the row counts checked against the expected state.
 //!
-//! Each scenario prints one line `fault-matrix | scenario | outcome | time to recover` (visible
-//! with `--nocapture`).
+//! Each scenario is recorded for the README's fault matrix (`migrate_tests::fault_matrix`) and
+//! prints one line `fault-matrix | scenario | outcome | time to recover` (with `--nocapture`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use migrate_core::ledger::RowState;
+use migrate_tests::fault_matrix::Scenario;
 use migrate_tests::TestDb;
 
 use crate::common::{last_json, migrate_bin, rows, table_exists, text, Dir};
@@ -127,13 +128,6 @@ fn backup_list(db: &TestDb, backups: &Path) -> Vec<serde_json::Value> {
         .clone()
 }
 
-pub fn report(scenario: &str, outcome: &str, recovered_in: Duration) {
-    eprintln!(
-        "fault-matrix | {scenario} | {outcome} | {:.2} s",
-        recovered_in.as_secs_f64()
-    );
-}
-
 pub fn applied(name: &str) -> (String, RowState) {
     (name.to_owned(), RowState::Applied)
 }
@@ -146,6 +140,7 @@ pub fn tmp_backups() -> (tempfile::TempDir, PathBuf) {
 
 #[test]
 fn sigkill_during_the_backup_applies_nothing_and_leaves_no_valid_backup() {
+    let scenario = Scenario::start(1, "SIGKILL during the backup (pg_dump running)");
     let (db, dir) = bulky_db();
     dir.add(
         "20240102000000_add",
@@ -194,15 +189,15 @@ fn sigkill_during_the_backup_applies_nothing_and_leaves_no_valid_backup() {
     let id = listed[0]["id"].as_str().unwrap();
     let out = run(&db, &backups, &["backup", "verify", id, "--level", "2"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    report(
-        "SIGKILL during pg_dump",
-        "nothing applied; partial dump not listed; next deploy applies",
+    scenario.survived(
+        "nothing applied, the partial dump is not a backup; next deploy backs up and applies",
         recovered,
     );
 }
 
 #[test]
 fn sigkill_right_after_the_backup_is_resumed_by_the_next_deploy() {
+    let scenario = Scenario::start(2, "SIGKILL right after the backup");
     let (db, dir) = crate::backup::seeded_db();
     dir.add(
         "20240102000000_slow",
@@ -254,8 +249,7 @@ fn sigkill_right_after_the_backup_is_resumed_by_the_next_deploy() {
     assert_eq!(ledger(&db), expected);
     assert!(table_exists(&db, "slow"));
     assert_eq!(count(&db, "SELECT count(*) FROM post"), 2001);
-    report(
-        "SIGKILL after the backup, before/at the migration",
+    scenario.survived(
         if ledger_after_kill.len() == 2 {
             "attempt marked rolled back (interrupted); next deploy re-applies"
         } else {
@@ -267,6 +261,7 @@ fn sigkill_right_after_the_backup_is_resumed_by_the_next_deploy() {
 
 #[test]
 fn sigkill_in_the_middle_of_a_migration_rolls_it_back_and_the_next_deploy_resumes() {
+    let scenario = Scenario::start(3, "SIGKILL in the middle of a migration");
     let (db, dir) = crate::backup::seeded_db();
     dir.add(
         "20240102000000_slow",
@@ -341,10 +336,10 @@ fn sigkill_in_the_middle_of_a_migration_rolls_it_back_and_the_next_deploy_resume
         score_before + 2000,
         "the UPDATE ran exactly once"
     );
-    report(
-        "SIGKILL mid-migration (pg_sleep)",
+    scenario.survived(
         &format!(
-            "server rolled back in {:.2} s; row Failed -> RolledBack, re-applied once",
+            "PostgreSQL undid it ({:.1} s); next deploy says \"interrupted\", marks the attempt \
+             rolled back and applies it; the UPDATE ran once",
             server_noticed.as_secs_f64()
         ),
         recovered,
@@ -353,6 +348,10 @@ fn sigkill_in_the_middle_of_a_migration_rolls_it_back_and_the_next_deploy_resume
 
 #[test]
 fn terminated_session_mid_migration_fails_clearly_and_the_next_deploy_applies_it() {
+    let scenario = Scenario::start(
+        8,
+        "session terminated (`pg_terminate_backend`) mid-migration",
+    );
     let (db, dir) = crate::backup::seeded_db();
     dir.add(
         "20240102000000_slow",
@@ -414,9 +413,11 @@ fn terminated_session_mid_migration_fails_clearly_and_the_next_deploy_applies_it
         .all(|s| *s == RowState::RolledBack));
     assert!(table_exists(&db, "slow"));
     assert_eq!(count(&db, "SELECT count(*) FROM post"), 2001);
-    report(
-        "pg_terminate_backend mid-migration",
-        &format!("exit {first_exit:?}; ledger after: {after:?}; next deploy applies"),
+    scenario.survived(
+        &format!(
+            "deploy exits {} naming the migration, nothing applied; next deploy applies it",
+            first_exit.map_or_else(|| "?".to_owned(), |c| c.to_string())
+        ),
         recovered,
     );
 }

@@ -7,11 +7,11 @@
 use std::time::Instant;
 
 use migrate_core::ledger::RowState;
+use migrate_tests::fault_matrix::Scenario;
 
 use crate::common::text;
 use crate::faults::{
-    applied, count, deploy_without_backup, kill, ledger, report, spawn_deploy, tmp_backups,
-    wait_for, INIT,
+    applied, count, deploy_without_backup, kill, ledger, spawn_deploy, tmp_backups, wait_for, INIT,
 };
 
 /// The only window between a migration's success and its ledger update: a file that must run
@@ -21,6 +21,10 @@ use crate::faults::{
 /// the migration unrecorded.
 #[test]
 fn sigkill_between_a_concurrent_index_build_and_its_ledger_update_is_recovered() {
+    let scenario = Scenario::start(
+        4,
+        "SIGKILL between a `CREATE INDEX CONCURRENTLY` and its ledger update",
+    );
     let (db, dir) = crate::backup::seeded_db();
     const CIC: &str = "20240102000000_title_idx";
     dir.add(
@@ -97,9 +101,8 @@ fn sigkill_between_a_concurrent_index_build_and_its_ledger_update_is_recovered()
     assert!(stdout.contains("interrupted"), "{stdout}");
     assert_eq!(count(&db, valid), 1);
     assert_eq!(ledger(&db).last(), Some(&applied(CIC)));
-    report(
-        "SIGKILL between CREATE INDEX CONCURRENTLY and its ledger update",
-        "resumed",
+    scenario.survived(
+        "next deploy finds the index valid and records the migration",
         recovered,
     );
 }
@@ -107,6 +110,7 @@ fn sigkill_between_a_concurrent_index_build_and_its_ledger_update_is_recovered()
 /// The same file killed in the middle of the build: PostgreSQL leaves an INVALID index behind.
 #[test]
 fn sigkill_during_a_concurrent_index_build_is_recovered() {
+    let scenario = Scenario::start(5, "SIGKILL during a `CREATE INDEX CONCURRENTLY` build");
     let (db, dir) = crate::backup::seeded_db();
     const CIC: &str = "20240102000000_title_idx";
     dir.add(
@@ -161,9 +165,8 @@ fn sigkill_during_a_concurrent_index_build_is_recovered() {
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert_eq!(count(&db, invalid), 0);
     assert_eq!(ledger(&db).last(), Some(&applied(CIC)));
-    report(
-        "SIGKILL during CREATE INDEX CONCURRENTLY",
-        "resumed",
+    scenario.survived(
+        "next deploy drops the INVALID index and builds it again",
         recovered,
     );
 }

@@ -6,12 +6,13 @@ use std::path::Path;
 use std::time::Instant;
 
 use migrate_core::ledger::RowState;
+use migrate_tests::fault_matrix::Scenario;
 use migrate_tests::TestDb;
 
 use crate::common::{last_json, table_exists, text, Dir};
 use crate::faults::{
-    applied, bulky_db, command, count, deploy_without_backup, kill, ledger, report, run,
-    tmp_backups, wait_for, INIT,
+    applied, bulky_db, command, count, deploy_without_backup, kill, ledger, run, tmp_backups,
+    wait_for, INIT,
 };
 
 const ADDED: &str = "20240102000000_add";
@@ -84,6 +85,10 @@ fn kill_restore_mid_load(db: &TestDb, backups: &Path, id: &str) {
 
 #[test]
 fn sigkill_during_a_restore_leaves_the_original_and_the_next_restore_completes() {
+    let scenario = Scenario::start(
+        6,
+        "SIGKILL during a restore (pg_restore loading); next run: restore",
+    );
     let (db, _dir, _tmp, backups, id) = backed_up_then_changed();
     kill_restore_mid_load(&db, &backups, &id);
 
@@ -105,8 +110,7 @@ fn sigkill_during_a_restore_leaves_the_original_and_the_next_restore_completes()
     assert!(restoring(&db).is_empty(), "{:?}", restoring(&db));
     let out = run(&db, &backups, &["backup", "verify", &id, "--level", "2"]);
     assert_eq!(out.status.code(), Some(0), "the backup is intact");
-    report(
-        "SIGKILL during a restore (pg_restore loading)",
+    scenario.survived(
         "original intact but read-only; next restore drops the half-loaded database and completes",
         recovered,
     );
@@ -114,6 +118,7 @@ fn sigkill_during_a_restore_leaves_the_original_and_the_next_restore_completes()
 
 #[test]
 fn sigkill_during_a_restore_then_deploy_lifts_the_read_only_mode_and_goes_on() {
+    let scenario = Scenario::start(7, "SIGKILL during a restore; next run: deploy");
     let (db, dir, _tmp, backups, id) = backed_up_then_changed();
     kill_restore_mid_load(&db, &backups, &id);
 
@@ -133,8 +138,7 @@ fn sigkill_during_a_restore_then_deploy_lifts_the_read_only_mode_and_goes_on() {
         .batch_execute("INSERT INTO added VALUES (2)")
         .expect("writable again");
     assert_eq!(count(&db, "SELECT count(*) FROM bulk"), 150_000);
-    report(
-        "SIGKILL during a restore, then deploy",
+    scenario.survived(
         "deploy drops the half-loaded database, lifts the read-only mode, goes on",
         recovered,
     );

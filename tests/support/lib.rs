@@ -13,6 +13,8 @@
 //! client.batch_execute("CREATE TABLE t (id int)").unwrap();
 //! ```
 
+pub mod fault_matrix;
+
 use std::sync::OnceLock;
 
 use migrate_core::embedded::EmbeddedCluster;
