@@ -279,4 +279,59 @@ mod tests {
             assert!(!err.contains("secret"), "{err}");
         }
     }
+
+    /// The keys of an environment, with values of every TOML type the fuzzer would try.
+    const KEYS: &[&str] = &[
+        "url_env",
+        "approval_required",
+        "backup",
+        "backup_dir",
+        "backup_verify_level",
+        "auto_rollback",
+        "lock_timeout_ms",
+        "retries",
+        "webhook_env",
+        "promote_from",
+        "promotion_gate",
+        "nonsense",
+    ];
+
+    proptest::proptest! {
+        /// The fuzz target `config`'s property: a secret pasted as any value, of any key, in any
+        /// shape, never reaches the error message.
+        #[test]
+        fn no_value_reaches_an_error_message(
+            key in proptest::sample::select(KEYS),
+            shape in 0..6usize,
+            env in "[a-z]{1,8}",
+        ) {
+            const SECRET: &str = "postgresql://u:S3cretPassw0rd@h/db";
+            let value = match shape {
+                0 => format!("\"{SECRET}\""),
+                1 => format!("'{SECRET}'"),
+                2 => format!("[\"{SECRET}\"]"),
+                3 => format!("{{ x = \"{SECRET}\" }}"),
+                4 => format!("\"\"\"\n{SECRET}\"\"\""),
+                _ => format!("\"{SECRET}"), // unterminated
+            };
+            let text = format!("[environments.{env}]\n{key} = {value}\n");
+            if let Err(e) = ConfigFile::parse(&text, Path::new("migrate.toml")) {
+                proptest::prop_assert!(!e.to_string().contains("S3cret"), "{}", e);
+            }
+            let probe = format!(
+                "[environments.{env}.health]\nprobes = [{{ kind = {value}, url = {value} }}]\n"
+            );
+            if let Err(e) = ConfigFile::parse(&probe, Path::new("migrate.toml")) {
+                proptest::prop_assert!(!e.to_string().contains("S3cret"), "{}", e);
+            }
+        }
+
+        /// Any text: an error naming the file, never a panic.
+        #[test]
+        fn any_text_is_parsed_or_refused_naming_the_file(text in ".{0,200}") {
+            if let Err(e) = ConfigFile::parse(&text, Path::new("migrate.toml")) {
+                proptest::prop_assert!(e.to_string().starts_with("migrate.toml:"), "{}", e);
+            }
+        }
+    }
 }

@@ -463,4 +463,24 @@ mod tests {
         assert_eq!(url.host(), "::1");
         assert_eq!(url.warnings().len(), 1);
     }
+
+    proptest::proptest! {
+        /// The fuzz target `database_url`'s property: whatever follows the credentials, the
+        /// password shows in no Display, Debug or error (unless the input repeats it elsewhere).
+        #[test]
+        fn the_password_never_shows_whatever_follows(tail in ".{0,80}") {
+            const SECRET: &str = "S3cretPassw0rdXYZ";
+            let normalized: String =
+                tail.chars().filter(|c| !matches!(c, '\t' | '\n' | '\r')).collect();
+            proptest::prop_assume!(!normalized.contains(SECRET));
+            match format!("postgresql://user:{SECRET}@{tail}").parse::<DatabaseUrl>() {
+                Ok(url) => {
+                    proptest::prop_assert!(!url.to_string().contains(SECRET));
+                    let debug = format!("{url:?}");
+                    proptest::prop_assert!(!debug.contains(SECRET));
+                }
+                Err(e) => proptest::prop_assert!(!e.to_string().contains(SECRET), "{}", e),
+            }
+        }
+    }
 }

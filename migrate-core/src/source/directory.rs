@@ -317,4 +317,92 @@ mod tests {
             "{err}"
         );
     }
+
+    /// One entry of a generated migrations directory.
+    #[derive(Debug, Clone)]
+    enum Entry {
+        Migration(String, Option<Vec<u8>>),
+        File(String),
+        Link(String, String),
+    }
+
+    fn entry() -> impl proptest::strategy::Strategy<Value = Entry> {
+        use proptest::prelude::*;
+        // Names that sort differently by bytes and by collation, hidden ones, unicode.
+        let name = "[0-9a-zA-Z_.é☃ -]{1,12}".prop_filter("not . or ..", |n| n != "." && n != "..");
+        prop_oneof![
+            (
+                name.clone(),
+                proptest::option::of(proptest::collection::vec(any::<u8>(), 0..64))
+            )
+                .prop_map(|(n, sql)| Entry::Migration(n, sql)),
+            name.clone().prop_map(Entry::File),
+            (name.clone(), name).prop_map(|(n, t)| Entry::Link(n, t)),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// The fuzz target `migration_dir`'s properties: success lists exactly the real
+        /// subdirectories, in Prisma's order, with the checksum of the text on disk; failure names
+        /// the directory.
+        #[test]
+        fn loading_lists_real_directories_in_order_or_names_the_problem(
+            entries in proptest::collection::vec(entry(), 0..12),
+        ) {
+            let tmp = tempfile::tempdir().unwrap();
+            let d = tmp.path();
+            for e in &entries {
+                match e {
+                    Entry::Migration(n, sql) => {
+                        let _ = fs::create_dir(d.join(n));
+                        if let Some(sql) = sql {
+                            let _ = fs::write(d.join(n).join("migration.sql"), sql);
+                        }
+                    }
+                    Entry::File(n) => {
+                        let _ = fs::write(d.join(n), b"x");
+                    }
+                    Entry::Link(n, t) => {
+                        let _ = std::os::unix::fs::symlink(t, d.join(n));
+                    }
+                }
+            }
+            match MigrationSource::new(d).load() {
+                Ok(m) => {
+                    let names: Vec<&str> = m.iter().map(LocalMigration::name).collect();
+                    for pair in names.windows(2) {
+                        proptest::prop_assert!(
+                            crate::source::prisma_compare(pair[0], pair[1]).is_le(),
+                            "{:?}",
+                            pair
+                        );
+                    }
+                    let mut real: Vec<String> = fs::read_dir(d)
+                        .unwrap()
+                        .flatten()
+                        .filter(|e| e.file_type().unwrap().is_dir())
+                        .map(|e| e.file_name().into_string().unwrap())
+                        .collect();
+                    real.sort();
+                    let mut listed: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+                    listed.sort();
+                    proptest::prop_assert_eq!(listed, real);
+                    for local in m.iter() {
+                        if let Some(script) = local.script() {
+                            let bytes = fs::read(d.join(local.name()).join("migration.sql")).unwrap();
+                            proptest::prop_assert_eq!(
+                                script.checksum(),
+                                crate::source::checksum(&String::from_utf8_lossy(&bytes))
+                            );
+                        }
+                    }
+                }
+                Err(e) => {
+                    let message = e.to_string();
+                    proptest::prop_assert!(message.contains(d.to_str().unwrap()), "{}", message);
+                }
+            }
+        }
+    }
 }
