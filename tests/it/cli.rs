@@ -192,6 +192,52 @@ fn rehearse_profiles_drills_a_rollback_and_deploys() {
 }
 
 #[test]
+fn rehearse_from_a_backup_runs_the_pending_migrations_on_its_data_and_leaves_the_source_alone() {
+    let (db, dir) = crate::backup::seeded_db();
+    let backups = crate::common::backup_dir();
+    let b = backups.to_str().unwrap();
+    let out = migrate(&db.url, &["backup", "create", "--json", "--backup-dir", b]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let manifest = json(&out)["manifest_path"].as_str().unwrap().to_owned();
+    dir.add(
+        "20240102000000_flag",
+        "ALTER TABLE post ADD COLUMN flagged boolean;\nUPDATE post SET flagged = score > 1000;",
+    );
+    let out = migrate(
+        "",
+        &[
+            "rehearse",
+            "--json",
+            "--from-backup",
+            &manifest,
+            "--migrations-dir",
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = json(&out);
+    assert_eq!(report["passed"], true, "{report}");
+    // Only the new migration: the backup's ledger came along with its data.
+    assert_eq!(
+        report["pipeline"]["applied"],
+        serde_json::json!(["20240102000000_flag"])
+    );
+    assert_eq!(report["drill"]["state_restored"], true);
+    let update = &report["profile"][0]["statements"][1];
+    assert_eq!(update["line"], 2, "{update}");
+    // The source database was only read.
+    let columns: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM information_schema.columns WHERE column_name = 'flagged'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(columns, 0);
+}
+
+#[test]
 fn the_password_never_reaches_events_or_the_journal() {
     let db = TestDb::new();
     let password = migrate_tests::cluster().password().to_owned();
