@@ -196,6 +196,59 @@ fn healthy_deploy_passes_every_step() {
 }
 
 #[test]
+fn not_valid_constraints_of_the_history_pass_and_others_are_a_warning() {
+    let (db, dir) = seeded_db();
+    // Made by hand, outside the history: drift the verification should mention.
+    db.client()
+        .batch_execute(
+            "ALTER TABLE author ADD CONSTRAINT author_name_short CHECK (length(name) < 100) NOT VALID",
+        )
+        .unwrap();
+    dir.add(
+        "20240102000000_checks",
+        "ALTER TABLE post ADD CONSTRAINT post_score_nonneg CHECK (score >= 0) NOT VALID;\n\
+         ALTER TABLE post ADD CONSTRAINT post_title_set CHECK (title <> '') NOT VALID;\n\
+         ALTER TABLE post VALIDATE CONSTRAINT post_title_set;",
+    );
+    let backups = tempfile::tempdir().unwrap();
+    let report = Pipeline::new(url(&db), dir.path(), options(backups.path()))
+        .backup_provider(Box::new(provider()))
+        .run(&mut |_| {})
+        .unwrap();
+    let v = report.verification.as_ref().unwrap();
+    let check = v
+        .checks
+        .iter()
+        .find(|c| c.name == "no unintended NOT VALID constraint")
+        .unwrap();
+    assert!(!check.passed && check.warning, "{check:?}");
+    assert!(check.detail.contains("author_name_short"), "{check:?}");
+    assert!(!check.detail.contains("post_score_nonneg"), "{check:?}");
+    assert!(v.passed() && report.rollback.is_none());
+
+    // Once the hand-made one is validated, only the history's, by design, is left.
+    db.client()
+        .batch_execute("ALTER TABLE author VALIDATE CONSTRAINT author_name_short")
+        .unwrap();
+    dir.add("20240103000000_more", "SELECT 1;");
+    let report = Pipeline::new(url(&db), dir.path(), options(backups.path()))
+        .backup_provider(Box::new(provider()))
+        .run(&mut |_| {})
+        .unwrap();
+    let check = report
+        .verification
+        .as_ref()
+        .unwrap()
+        .checks
+        .iter()
+        .find(|c| c.name == "no unintended NOT VALID constraint")
+        .unwrap()
+        .clone();
+    assert!(check.passed, "{check:?}");
+    assert_eq!(check.detail, "1 NOT VALID by design");
+}
+
+#[test]
 fn a_false_assertion_fails_verification_and_rolls_back() {
     let (db, dir) = seeded_db();
     let before = app_state(&db);
