@@ -12,6 +12,7 @@ mod environments;
 mod failures;
 mod faults;
 mod faults_cic;
+mod faults_pipeline;
 mod faults_restore;
 mod health;
 mod journal;

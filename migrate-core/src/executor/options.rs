@@ -26,6 +26,9 @@ pub struct DeployOptions {
     /// Record the deployment in the journal (`_migrate.deployments`) and recover deployments
     /// whose process died. By default, on.
     pub journal: bool,
+    /// The outcome recorded when every migration applied: `Succeeded`, or `Verifying` when a
+    /// pipeline's checks follow.
+    pub(crate) journal_outcome: crate::journal::Outcome,
 }
 
 impl Default for DeployOptions {
@@ -37,6 +40,7 @@ impl Default for DeployOptions {
             locks: LockPolicy::default(),
             environment: None,
             journal: true,
+            journal_outcome: crate::journal::Outcome::Succeeded,
         }
     }
 }

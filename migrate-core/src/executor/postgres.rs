@@ -408,7 +408,7 @@ impl MigrationExecutor for PgExecutor {
             Journal::finish(
                 &mut client,
                 id,
-                Outcome::Succeeded,
+                options.journal_outcome,
                 &names,
                 None,
                 None,

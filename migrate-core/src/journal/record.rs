@@ -18,6 +18,12 @@ pub enum Outcome {
     Refused,
     /// Its process died; a later run found it.
     Interrupted,
+    /// Applied; verification and health checks are running (a pipeline). Found with no live
+    /// pipeline, a later run finishes the checks.
+    Verifying,
+    /// A step failed and the rollback is running (a pipeline). Found with no live pipeline, a
+    /// later run finishes the rollback.
+    RollingBack,
 }
 
 impl Outcome {
@@ -31,6 +37,8 @@ impl Outcome {
             Self::RolledBack => "rolled_back",
             Self::Refused => "refused",
             Self::Interrupted => "interrupted",
+            Self::Verifying => "verifying",
+            Self::RollingBack => "rolling_back",
         }
     }
 
@@ -41,6 +49,8 @@ impl Outcome {
             "rolled_back" => Self::RolledBack,
             "refused" => Self::Refused,
             "interrupted" => Self::Interrupted,
+            "verifying" => Self::Verifying,
+            "rolling_back" => Self::RollingBack,
             _ => Self::Running,
         }
     }

@@ -241,6 +241,20 @@ impl Journal {
             .map_err(JournalError::query("recording the backup"))
     }
 
+    /// Deployments of this ledger schema whose pipeline stopped between the apply and the end
+    /// of its checks or rollback (`verifying`, `rolling_back`), newest first. Whether their
+    /// process is still alive is the caller's question.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError`] when the journal cannot be read.
+    pub fn unfinished(client: &mut Client) -> Result<Vec<Deployment>, JournalError> {
+        Ok(Self::list(client, 100)?
+            .into_iter()
+            .filter(|d| matches!(d.outcome, Outcome::Verifying | Outcome::RollingBack))
+            .collect())
+    }
+
     /// The latest deployments of this ledger schema, newest first.
     ///
     /// # Errors

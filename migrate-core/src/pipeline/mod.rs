@@ -5,6 +5,7 @@
 
 mod error;
 mod options;
+mod presence;
 mod report;
 mod run;
 mod verify;

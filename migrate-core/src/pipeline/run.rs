@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use super::presence::Presence;
 use super::verify::{file_assertions, touched_tables, untouched_counts, verify_deployment};
 use super::{PipelineError, PipelineOptions, PipelineReport, RollbackMode};
 use crate::backup::{backup_verified, BackupProvider, BackupStore, PgDumpBackup, RestoreOptions};
@@ -10,11 +11,14 @@ use crate::connection::DatabaseUrl;
 use crate::engine::connect_creating;
 use crate::executor::{Event, ExecuteError, MigrationExecutor, PgExecutor};
 use crate::health::{run_probes, HealthProbe, ProbeContext};
-use crate::journal::{Journal, Outcome};
+use crate::journal::{Deployment, Journal, Outcome};
 use crate::rollback::{self, Selection};
 use crate::safety::Scope;
 use crate::source::{MigrationSource, Migrations};
 use crate::Error;
+
+/// A failed step: its name, the message, and the migration that failed, if one did.
+type Failure = (&'static str, String, Option<String>);
 
 /// A deployment pipeline for one database and one migrations directory.
 ///
@@ -80,9 +84,10 @@ impl Pipeline {
 
         // 1. Preflight: the directory, the server, the history.
         let t = Instant::now();
-        let mut preflight = || -> Result<(Migrations, PgExecutor), Error> {
+        let mut preflight = || -> Result<(Migrations, PgExecutor, Presence), Error> {
             let migrations = self.source.load()?;
             let mut client = connect_creating(&self.url)?;
+            let presence = Presence::join(&self.url)?;
             // A restore killed half-way leaves the database read-only: undo that first (this
             // session started read-only too, so it is replaced).
             let undone = crate::backup::recover_interrupted_restore(&mut client, &self.url)?;
@@ -98,9 +103,10 @@ impl Pipeline {
             Ok((
                 migrations,
                 PgExecutor::from_client(client, self.url.schema()).with_monitor(self.url.clone()),
+                presence,
             ))
         };
-        let (migrations, mut executor) = match preflight() {
+        let (migrations, mut executor, mut presence) = match preflight() {
             Ok(ok) => ok,
             Err(e) => return Err(refused("preflight", e, &mut report, t, events)),
         };
@@ -111,6 +117,35 @@ impl Pipeline {
             .and_then(|()| Ok(crate::ledger::check_adoptable(executor.client())?));
         if let Err(e) = ready {
             return Err(refused("preflight", e.into(), &mut report, t, events));
+        }
+        // Without a backup directory, the rollback planner sees an empty store (down scripts or
+        // transactions only); a missing directory lists as empty.
+        let store = BackupStore::new(
+            self.options
+                .backup_dir
+                .clone()
+                .unwrap_or_else(|| std::env::temp_dir().join("migrate-no-backups")),
+        );
+        // A pipeline that died after applying, during its checks or its rollback: finish its job
+        // before anything new, unless another pipeline is alive (it may be that one's).
+        let orphan = match presence.others_alive() {
+            Ok(false) => Journal::unfinished(executor.client())
+                .ok()
+                .and_then(|d| d.into_iter().next()),
+            _ => None,
+        };
+        if let Some(orphan) = orphan {
+            if let Err(e) = self.resume(
+                &orphan,
+                &migrations,
+                &mut executor,
+                &store,
+                &mut report,
+                events,
+            ) {
+                report.duration = started.elapsed();
+                return Err(e);
+            }
         }
         let plan = match executor.plan(&migrations, &self.options.deploy) {
             Ok(plan) => plan,
@@ -175,14 +210,6 @@ impl Pipeline {
 
         // 3. Backup, verified before anything changes.
         let t = Instant::now();
-        // Without a backup directory, the rollback planner sees an empty store (down scripts or
-        // transactions only); a missing directory lists as empty.
-        let store = BackupStore::new(
-            self.options
-                .backup_dir
-                .clone()
-                .unwrap_or_else(|| std::env::temp_dir().join("migrate-no-backups")),
-        );
         if self.options.backup_dir.is_some() {
             match backup_verified(
                 self.backup.as_ref(),
@@ -220,7 +247,9 @@ impl Pipeline {
         let t = Instant::now();
         let touched = touched_tables(&migrations, &pending);
         let before = untouched_counts(executor.client(), &touched).ok();
-        let applied = executor.deploy(&migrations, &self.options.deploy, events);
+        let mut deploy_options = self.options.deploy.clone();
+        deploy_options.journal_outcome = Outcome::Verifying;
+        let applied = executor.deploy(&migrations, &deploy_options, events);
         let failure = match applied {
             Ok(deploy) => {
                 report.applied = deploy.applied.iter().map(|a| a.name.clone()).collect();
@@ -248,78 +277,25 @@ impl Pipeline {
         }
 
         // 5. Verification, 6. health: only when the apply passed.
-        let failure = failure
-            .or_else(|| {
-                let t = Instant::now();
-                let mut assertions = self
-                    .options
-                    .assertions
-                    .iter()
-                    .enumerate()
-                    .map(|(i, sql)| (format!("#{}", i + 1), sql.clone()))
-                    .collect::<Vec<_>>();
-                assertions.extend(file_assertions(&migrations, &report.applied));
-                let verified = verify_deployment(
-                    executor.client(),
-                    &migrations,
-                    &report.applied,
-                    before.as_ref(),
-                    self.options.row_counts,
-                    &assertions,
-                )
-                .map(|mut v| {
-                    if let Some((from, from_url)) = &self.options.promote_from {
-                        v.checks.push(same_schema_check(from, from_url, &self.url));
-                    }
-                    v
-                });
-                match verified {
-                    Ok(v) => {
-                        let passed = v.passed();
-                        for c in &v.checks {
-                            events(&Event::Check {
-                                step: "verify".into(),
-                                name: c.name.clone(),
-                                passed: c.passed || c.warning,
-                                detail: c.detail.clone(),
-                            });
-                        }
-                        let failures = v.failures();
-                        report.step(
-                            "verify",
-                            if passed { "passed" } else { "failed" },
-                            failures.join("; "),
-                            t.elapsed(),
-                        );
-                        report.verification = Some(v);
-                        (!passed).then(|| ("verify", failures.join("; "), None))
-                    }
-                    Err(e) => Some(("verify", e.to_string(), None)),
-                }
-            })
-            .or_else(|| {
-                let health = self.health(events, "health")?;
-                let failed: Vec<String> = health
-                    .probes
-                    .iter()
-                    .filter(|p| !p.passed)
-                    .map(|p| format!("{}: {}", p.name, p.last_error.clone().unwrap_or_default()))
-                    .collect();
-                report.step(
-                    "health",
-                    if failed.is_empty() {
-                        "passed"
-                    } else {
-                        "failed"
-                    },
-                    failed.join("; "),
-                    health.elapsed,
-                );
-                report.health = Some(health);
-                (!failed.is_empty()).then(|| ("health", failed.join("; "), None))
-            });
+        let failure = failure.or_else(|| {
+            self.check(
+                executor.client(),
+                &migrations,
+                before.as_ref(),
+                &mut report,
+                events,
+            )
+        });
 
         let Some((step, message, failed_name)) = failure else {
+            if let Some(id) = &report.deployment_id {
+                let _ = Journal::set_outcome(
+                    executor.client(),
+                    id,
+                    Outcome::Succeeded,
+                    "verification and health checks passed",
+                );
+            }
             report.duration = started.elapsed();
             step_event(
                 events,
@@ -329,17 +305,209 @@ impl Pipeline {
             );
             return Ok(report);
         };
+        let error = self.fail(
+            executor.client(),
+            (step, message, failed_name),
+            &migrations,
+            &store,
+            &mut report,
+            events,
+        );
+        report.duration = started.elapsed();
+        Err(error(report))
+    }
+
+    /// Steps 5 and 6: verification of the applied migrations, then the health probes. Returns
+    /// the failure (step, message, failed migration), if any.
+    fn check(
+        &self,
+        client: &mut postgres::Client,
+        migrations: &Migrations,
+        before: Option<&std::collections::BTreeMap<String, i64>>,
+        report: &mut PipelineReport,
+        events: &mut dyn FnMut(&Event),
+    ) -> Option<Failure> {
+        let t = Instant::now();
+        let mut assertions = self
+            .options
+            .assertions
+            .iter()
+            .enumerate()
+            .map(|(i, sql)| (format!("#{}", i + 1), sql.clone()))
+            .collect::<Vec<_>>();
+        assertions.extend(file_assertions(migrations, &report.applied));
+        let verified = verify_deployment(
+            client,
+            migrations,
+            &report.applied,
+            before,
+            self.options.row_counts,
+            &assertions,
+        )
+        .map(|mut v| {
+            if let Some((from, from_url)) = &self.options.promote_from {
+                v.checks.push(same_schema_check(from, from_url, &self.url));
+            }
+            v
+        });
+        match verified {
+            Ok(v) => {
+                let passed = v.passed();
+                for c in &v.checks {
+                    events(&Event::Check {
+                        step: "verify".into(),
+                        name: c.name.clone(),
+                        passed: c.passed || c.warning,
+                        detail: c.detail.clone(),
+                    });
+                }
+                let failures = v.failures();
+                report.step(
+                    "verify",
+                    if passed { "passed" } else { "failed" },
+                    failures.join("; "),
+                    t.elapsed(),
+                );
+                report.verification = Some(v);
+                if !passed {
+                    return Some(("verify", failures.join("; "), None));
+                }
+            }
+            Err(e) => return Some(("verify", e.to_string(), None)),
+        }
+        let health = self.health(events, "health")?;
+        let failed: Vec<String> = health
+            .probes
+            .iter()
+            .filter(|p| !p.passed)
+            .map(|p| format!("{}: {}", p.name, p.last_error.clone().unwrap_or_default()))
+            .collect();
+        report.step(
+            "health",
+            if failed.is_empty() {
+                "passed"
+            } else {
+                "failed"
+            },
+            failed.join("; "),
+            health.elapsed,
+        );
+        report.health = Some(health);
+        (!failed.is_empty()).then(|| ("health", failed.join("; "), None))
+    }
+
+    /// A failed step: recorded as rolling back, then rolled back as the planner decides.
+    /// Returns the error to give, once the report is complete.
+    fn fail(
+        &self,
+        client: &mut postgres::Client,
+        (step, message, failed_name): Failure,
+        migrations: &Migrations,
+        store: &BackupStore,
+        report: &mut PipelineReport,
+        events: &mut dyn FnMut(&Event),
+    ) -> impl FnOnce(PipelineReport) -> PipelineError {
         events(&Event::Failed {
             step: step.to_owned(),
             error: first_line(&message),
         });
-        self.roll_back(&migrations, &store, failed_name, &mut report, events);
-        report.duration = started.elapsed();
-        Err(PipelineError::Failed {
+        if let Some(id) = &report.deployment_id {
+            let note = format!("{step} failed: {}", first_line(&message));
+            let _ = Journal::set_outcome(client, id, Outcome::RollingBack, &note);
+        }
+        self.roll_back(migrations, store, failed_name, report, events);
+        move |report| PipelineError::Failed {
             step,
             message,
             report: Box::new(report),
-        })
+        }
+    }
+
+    /// Finishes what a pipeline whose process died left: its checks (`verifying`), then the
+    /// rollback if they fail, or its rollback (`rolling_back`). `Err` when it was rolled back:
+    /// this run stops there, as the dead one would have.
+    fn resume(
+        &self,
+        orphan: &Deployment,
+        migrations: &Migrations,
+        executor: &mut PgExecutor,
+        store: &BackupStore,
+        report: &mut PipelineReport,
+        events: &mut dyn FnMut(&Event),
+    ) -> Result<(), PipelineError> {
+        let client = executor.client();
+        // Only what is still applied: a down-script rollback may have undone part of it.
+        let applied_now: Vec<String> = crate::ledger::read_rows(client)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| r.state() == crate::ledger::RowState::Applied)
+            .map(|r| r.migration_name)
+            .collect();
+        report.deployment_id = Some(orphan.id.clone());
+        report.backup_id.clone_from(&orphan.backup_id);
+        report.applied = orphan
+            .applied
+            .iter()
+            .filter(|n| applied_now.contains(n))
+            .cloned()
+            .collect();
+        let failure = match orphan.outcome {
+            Outcome::Verifying => {
+                events(&Event::Warning {
+                    migration: None,
+                    message: format!(
+                        "deployment {} ({}) died during its checks after applying {:?}: \
+                         checking now",
+                        orphan.id, orphan.actor, report.applied
+                    ),
+                });
+                self.check(client, migrations, None, report, events)
+            }
+            _ => {
+                events(&Event::Warning {
+                    migration: None,
+                    message: format!(
+                        "deployment {} ({}) died while rolling back {:?} ({}): finishing the \
+                         rollback",
+                        orphan.id,
+                        orphan.actor,
+                        report.applied,
+                        orphan.note.as_deref().unwrap_or("no reason recorded")
+                    ),
+                });
+                let reason = format!(
+                    "its process died while rolling back ({})",
+                    orphan.note.as_deref().unwrap_or("no reason recorded")
+                );
+                Some(("previous deployment", reason, None))
+            }
+        };
+        match failure {
+            None => {
+                let _ = Journal::set_outcome(
+                    client,
+                    &orphan.id,
+                    Outcome::Succeeded,
+                    "checked by a later run (its process died during the checks)",
+                );
+                Ok(())
+            }
+            Some(failure) if report.applied.is_empty() => {
+                // Nothing of it is left applied: the rollback had finished.
+                let _ = Journal::set_outcome(
+                    client,
+                    &orphan.id,
+                    Outcome::RolledBack,
+                    "rolled back (its process died before recording it)",
+                );
+                log::info!(target: "migrate_core::pipeline", "{}: {}", failure.0, failure.1);
+                Ok(())
+            }
+            Some(failure) => {
+                let error = self.fail(client, failure, migrations, store, report, events);
+                Err(error(std::mem::take(report)))
+            }
+        }
     }
 
     fn health(
@@ -384,6 +552,7 @@ impl Pipeline {
         names.extend(failed);
         if names.is_empty() {
             report.step("rollback", "skipped", "nothing to undo", t.elapsed());
+            self.record_not_rolled_back(report, "failed; nothing to undo");
             return;
         }
         let plan = rollback::plan(
@@ -407,6 +576,7 @@ impl Pipeline {
                     step: "rollback".into(),
                     error: e.to_string(),
                 });
+                self.record_not_rolled_back(report, &format!("no rollback possible: {e}"));
                 return;
             }
         };
@@ -419,12 +589,9 @@ impl Pipeline {
             automatic: self.options.rollback == RollbackMode::Automatic,
         });
         if self.options.rollback == RollbackMode::ReportOnly {
-            report.step(
-                "rollback",
-                "skipped",
-                format!("would roll back by {}: {}", plan.strategy, plan.reason),
-                t.elapsed(),
-            );
+            let note = format!("would roll back by {}: {}", plan.strategy, plan.reason);
+            report.step("rollback", "skipped", note.clone(), t.elapsed());
+            self.record_not_rolled_back(report, &format!("not rolled back (report only); {note}"));
             return;
         }
         // A restore rewinds the journal too: keep this deployment's entry to put it back.
@@ -440,10 +607,32 @@ impl Pipeline {
             &RestoreOptions::default(),
         ) {
             Ok(outcome) => {
-                if let (Some(entry), Ok(mut client)) =
-                    (&entry, crate::connection::connect(&self.url))
-                {
-                    let _ = Journal::put(&mut client, entry);
+                let note = format!(
+                    "rolled back by {} in {:.1}s",
+                    outcome.strategy,
+                    outcome.duration.as_secs_f64()
+                );
+                if let Ok(mut client) = crate::connection::connect(&self.url) {
+                    match entry {
+                        // Put back with its final outcome at once: a restore also ended this
+                        // pipeline's presence session, so `rolling_back` here would look
+                        // orphaned to another run.
+                        Some(mut entry) => {
+                            entry.outcome = Outcome::RolledBack;
+                            entry.note = Some(note.clone());
+                            let _ = Journal::put(&mut client, &entry);
+                        }
+                        None => {
+                            if let Some(id) = &report.deployment_id {
+                                let _ = Journal::set_outcome(
+                                    &mut client,
+                                    id,
+                                    Outcome::RolledBack,
+                                    &note,
+                                );
+                            }
+                        }
+                    }
                 }
                 events(&Event::RollbackFinished {
                     strategy: outcome.strategy.to_string(),
@@ -456,17 +645,7 @@ impl Pipeline {
                     format!("{} by {}", outcome.rolled_back.join(", "), outcome.strategy),
                     t.elapsed(),
                 );
-                let note = format!(
-                    "rolled back by {} in {:.1}s",
-                    outcome.strategy,
-                    outcome.duration.as_secs_f64()
-                );
                 report.rollback = Some(outcome);
-                if let (Some(id), Ok(mut client)) =
-                    (&report.deployment_id, crate::connection::connect(&self.url))
-                {
-                    let _ = Journal::set_outcome(&mut client, id, Outcome::RolledBack, &note);
-                }
                 report.health_after_rollback = self.health(events, "health after rollback");
             }
             Err(e) => {
@@ -475,7 +654,17 @@ impl Pipeline {
                     step: "rollback".into(),
                     error: e.to_string(),
                 });
+                self.record_not_rolled_back(report, &format!("rollback failed: {e}"));
             }
+        }
+    }
+
+    /// The deployment failed and stays applied: `failed` in the journal, with why.
+    fn record_not_rolled_back(&self, report: &PipelineReport, note: &str) {
+        if let (Some(id), Ok(mut client)) =
+            (&report.deployment_id, crate::connection::connect(&self.url))
+        {
+            let _ = Journal::set_outcome(&mut client, id, Outcome::Failed, note);
         }
     }
 }

@@ -1,0 +1,61 @@
+//! Which pipelines are alive: each holds a shared advisory lock for its whole run, on a session
+//! of its own, so a journal entry left `verifying` or `rolling_back` can be told apart from one
+//! whose process died (the server drops the lock with the session).
+
+use postgres::Client;
+
+use crate::connection::{connect, ConnectError, DatabaseUrl};
+
+/// First key of the presence lock ("mgpl"); the second is the ledger schema's hash.
+const PRESENCE_KEY: i32 = 0x6d67_706c;
+
+/// A running pipeline's presence; gone when dropped (or when the process dies).
+pub(crate) struct Presence {
+    client: Client,
+    pid: i32,
+    schema: String,
+}
+
+impl std::fmt::Debug for Presence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Presence").field("pid", &self.pid).finish()
+    }
+}
+
+impl Presence {
+    /// Announces this pipeline on a new session of `url`'s database.
+    pub(crate) fn join(url: &DatabaseUrl) -> Result<Self, ConnectError> {
+        let mut client = connect(url)?;
+        let schema = url.schema().unwrap_or("public").to_owned();
+        let session = |source| ConnectError::Session {
+            target: url.target(),
+            source,
+        };
+        let pid: i32 = client
+            .query_one(
+                "SELECT pg_backend_pid() FROM (SELECT pg_advisory_lock_shared($1, hashtext($2))) l",
+                &[&PRESENCE_KEY, &schema],
+            )
+            .map_err(session)?
+            .get(0);
+        Ok(Self {
+            client,
+            pid,
+            schema,
+        })
+    }
+
+    /// Whether another pipeline on this database and schema is alive.
+    pub(crate) fn others_alive(&mut self) -> Result<bool, postgres::Error> {
+        Ok(self
+            .client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted \
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                 AND classid = $1::int::oid AND objid = hashtext($2)::oid AND objsubid = 2 \
+                 AND pid <> $3)",
+                &[&PRESENCE_KEY, &self.schema, &self.pid],
+            )?
+            .get(0))
+    }
+}

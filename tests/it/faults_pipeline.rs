@@ -1,0 +1,200 @@
+//! Fault injection after the apply: `migrate deploy` killed (SIGKILL) during its health checks
+//! or during its rollback. The journal says where it was (`verifying`, `rolling_back`); the next
+//! run sees that no pipeline is alive and finishes the job: checks again (and rolls back if they
+//! fail), or finishes the rollback.
+
+use std::time::{Duration, Instant};
+
+use migrate_core::ledger::RowState;
+use migrate_tests::fault_matrix::Scenario;
+use migrate_tests::TestDb;
+
+use crate::common::{text, Dir};
+use crate::faults::{applied, count, kill, ledger, run, spawn_deploy, tmp_backups, wait_for, INIT};
+
+const EXTRA: &str = "20240102000000_extra";
+
+/// The seeded database plus a migration adding `post.extra` (with its down script, whose
+/// `pg_sleep` leaves time to kill the rollback).
+fn with_extra_column(down_sleep: u32) -> (TestDb, Dir) {
+    let (db, dir) = crate::backup::seeded_db();
+    dir.add(
+        EXTRA,
+        "ALTER TABLE post ADD COLUMN extra int;\nUPDATE post SET extra = 1;",
+    );
+    std::fs::write(
+        dir.path().join(EXTRA).join("down.sql"),
+        format!("SELECT pg_sleep({down_sleep});\nALTER TABLE post DROP COLUMN extra;"),
+    )
+    .unwrap();
+    (db, dir)
+}
+
+/// The newest journal entry: (outcome, note).
+fn last_deployment(db: &TestDb) -> (String, String) {
+    let row = db
+        .client()
+        .query_one(
+            "SELECT outcome, coalesce(note, '') FROM _migrate.deployments \
+             ORDER BY started_at DESC LIMIT 1",
+            &[],
+        )
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+fn has_extra(db: &TestDb) -> bool {
+    count(
+        db,
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'post' \
+         AND column_name = 'extra'",
+    ) == 1
+}
+
+/// Starts a deploy whose health check hangs (`sleep 60`) and kills it during the check.
+fn kill_during_health_check(db: &TestDb, dir: &Dir, backups: &std::path::Path) {
+    let child = spawn_deploy(
+        db,
+        dir,
+        backups,
+        &["--health-cmd", "sleep 60", "--health-window", "120"],
+    );
+    wait_for("the deployment to reach its checks", || {
+        db.client()
+            .query_opt(
+                "SELECT 1 FROM _migrate.deployments WHERE outcome = 'verifying'",
+                &[],
+            )
+            .ok()
+            .flatten()
+            .is_some()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    kill(child);
+    assert_eq!(last_deployment(db).0, "verifying");
+    assert_eq!(ledger(db), [applied(INIT), applied(EXTRA)]);
+}
+
+#[test]
+fn sigkill_during_the_health_checks_is_checked_again_by_the_next_deploy() {
+    let scenario = Scenario::start(10, "SIGKILL during the health checks (checks pass later)");
+    let (db, dir) = with_extra_column(0);
+    let (_tmp, backups) = tmp_backups();
+    kill_during_health_check(&db, &dir, &backups);
+
+    let t0 = Instant::now();
+    let dir_arg = dir.path().to_str().unwrap();
+    let out = run(
+        &db,
+        &backups,
+        &[
+            "deploy",
+            "--migrations-dir",
+            dir_arg,
+            "--health-sql",
+            "SELECT 1",
+        ],
+    );
+    let recovered = t0.elapsed();
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("died during its checks"), "{all}");
+    let (outcome, note) = last_deployment(&db);
+    assert_eq!(outcome, "succeeded", "{note}");
+    assert!(note.contains("later run"), "{note}");
+    assert_eq!(ledger(&db), [applied(INIT), applied(EXTRA)]);
+    assert_eq!(count(&db, "SELECT sum(extra)::bigint FROM post"), 2000);
+    scenario.survived(
+        "journal says `verifying`, no pipeline alive; next deploy runs the checks, they pass, \
+         the deployment is recorded as succeeded",
+        recovered,
+    );
+}
+
+#[test]
+fn sigkill_during_the_health_checks_then_failing_checks_roll_back() {
+    let scenario = Scenario::start(11, "SIGKILL during the health checks (checks fail later)");
+    let (db, dir) = with_extra_column(0);
+    let (_tmp, backups) = tmp_backups();
+    kill_during_health_check(&db, &dir, &backups);
+
+    let t0 = Instant::now();
+    let dir_arg = dir.path().to_str().unwrap();
+    let out = run(
+        &db,
+        &backups,
+        &[
+            "deploy",
+            "--migrations-dir",
+            dir_arg,
+            "--health-sql",
+            "SELECT 1 => 2",
+            "--health-window",
+            "0",
+        ],
+    );
+    let recovered = t0.elapsed();
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("died during its checks"), "{all}");
+    assert!(!has_extra(&db), "rolled back: {all}");
+    assert_eq!(
+        ledger(&db),
+        [applied(INIT), (EXTRA.to_owned(), RowState::RolledBack)]
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM post"), 2000);
+    assert_eq!(last_deployment(&db).0, "rolled_back");
+    scenario.survived(
+        "next deploy runs the checks, they fail, it rolls the dead deployment back (down.sql) \
+         and exits 1",
+        recovered,
+    );
+}
+
+#[test]
+fn sigkill_during_the_rollback_is_finished_by_the_next_deploy() {
+    let scenario = Scenario::start(12, "SIGKILL during the automatic rollback");
+    let (db, dir) = with_extra_column(3);
+    let (_tmp, backups) = tmp_backups();
+    let child = spawn_deploy(
+        &db,
+        &dir,
+        &backups,
+        &["--health-sql", "SELECT 1 => 2", "--health-window", "0"],
+    );
+    wait_for("the rollback's down.sql to run", || {
+        count(
+            &db,
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND query LIKE '%pg_sleep(3)%' AND pid <> pg_backend_pid()",
+        ) == 1
+    });
+    kill(child);
+    crate::faults::wait_sessions_gone(&db, "pg_sleep(3)");
+    let (outcome, note) = last_deployment(&db);
+    assert_eq!(outcome, "rolling_back", "{note}");
+    assert!(has_extra(&db), "the down script's transaction was undone");
+
+    let t0 = Instant::now();
+    let out = run(
+        &db,
+        &backups,
+        &["deploy", "--migrations-dir", dir.path().to_str().unwrap()],
+    );
+    let recovered = t0.elapsed();
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("died while rolling back"), "{all}");
+    assert!(!has_extra(&db), "{all}");
+    assert_eq!(
+        ledger(&db),
+        [applied(INIT), (EXTRA.to_owned(), RowState::RolledBack)]
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM post"), 2000);
+    assert_eq!(last_deployment(&db).0, "rolled_back");
+    scenario.survived(
+        "journal says `rolling_back`, no pipeline alive; next deploy finishes the rollback \
+         (down.sql again) and exits 1",
+        recovered,
+    );
+}
