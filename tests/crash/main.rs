@@ -148,6 +148,19 @@ fn server_crash_mid_migration_loses_the_attempt_and_the_next_deploy_applies_it()
         500_500 + 1000,
         "the UPDATE ran exactly once"
     );
+    // The same history deployed with no crash reaches the same schema and rows.
+    let twin = TestDb::new();
+    let out = migrate(
+        &twin.url,
+        &[
+            "deploy",
+            "--dangerous-no-backup",
+            "--migrations-dir",
+            dir_arg,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(db.app_state(), twin.app_state());
     scenario.survived(
         &format!(
             "deploy exits 1 naming the migration; crash recovery undid it (restart {:.1} s); \

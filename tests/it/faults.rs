@@ -80,6 +80,12 @@ pub fn count(db: &TestDb, sql: &str) -> i64 {
     db.client().query_one(sql, &[]).unwrap().get(0)
 }
 
+/// [`count`] for polling while a restore may end the session: `None` when it did.
+pub fn try_count(db: &TestDb, sql: &str) -> Option<i64> {
+    let mut client = migrate_tests::cluster().connect(&db.name).ok()?;
+    client.query_one(sql, &[]).ok().map(|row| row.get(0))
+}
+
 /// Waits until no server session of `db` other than ours runs a query containing `needle`, i.e.
 /// the server noticed the dead client and rolled its transaction back.
 pub fn wait_sessions_gone(db: &TestDb, needle: &str) {
@@ -126,6 +132,25 @@ fn backup_list(db: &TestDb, backups: &Path) -> Vec<serde_json::Value> {
         .as_array()
         .unwrap()
         .clone()
+}
+
+pub use migrate_tests::AppState;
+
+pub fn app_state(db: &TestDb) -> AppState {
+    db.app_state()
+}
+
+/// The state a twin of the database (made by `seed`) reaches when `dir` is deployed with no
+/// fault at all.
+pub fn clean_state(seed: fn() -> (TestDb, Dir), dir: &Dir) -> AppState {
+    let (twin, _) = seed();
+    let out = deploy_without_backup(
+        &twin,
+        &std::env::temp_dir().join("unused-backups"),
+        dir.path().to_str().unwrap(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    app_state(&twin)
 }
 
 pub fn applied(name: &str) -> (String, RowState) {
@@ -189,6 +214,11 @@ fn sigkill_during_the_backup_applies_nothing_and_leaves_no_valid_backup() {
     let id = listed[0]["id"].as_str().unwrap();
     let out = run(&db, &backups, &["backup", "verify", id, "--level", "2"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        app_state(&db),
+        clean_state(bulky_db, &dir),
+        "schema and rows as after a clean deploy"
+    );
     scenario.survived(
         "nothing applied, the partial dump is not a backup; next deploy backs up and applies",
         recovered,
@@ -249,6 +279,11 @@ fn sigkill_right_after_the_backup_is_resumed_by_the_next_deploy() {
     assert_eq!(ledger(&db), expected);
     assert!(table_exists(&db, "slow"));
     assert_eq!(count(&db, "SELECT count(*) FROM post"), 2001);
+    assert_eq!(
+        app_state(&db),
+        clean_state(crate::backup::seeded_db, &dir),
+        "schema and rows as after a clean deploy"
+    );
     scenario.survived(
         if ledger_after_kill.len() == 2 {
             "attempt marked rolled back (interrupted); next deploy re-applies"
@@ -336,6 +371,11 @@ fn sigkill_in_the_middle_of_a_migration_rolls_it_back_and_the_next_deploy_resume
         score_before + 2000,
         "the UPDATE ran exactly once"
     );
+    assert_eq!(
+        app_state(&db),
+        clean_state(crate::backup::seeded_db, &dir),
+        "schema and rows as after a clean deploy"
+    );
     scenario.survived(
         &format!(
             "PostgreSQL undid it ({:.1} s); next deploy says \"interrupted\", marks the attempt \
@@ -413,6 +453,11 @@ fn terminated_session_mid_migration_fails_clearly_and_the_next_deploy_applies_it
         .all(|s| *s == RowState::RolledBack));
     assert!(table_exists(&db, "slow"));
     assert_eq!(count(&db, "SELECT count(*) FROM post"), 2001);
+    assert_eq!(
+        app_state(&db),
+        clean_state(crate::backup::seeded_db, &dir),
+        "schema and rows as after a clean deploy"
+    );
     scenario.survived(
         &format!(
             "deploy exits {} naming the migration, nothing applied; next deploy applies it",

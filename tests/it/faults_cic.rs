@@ -11,7 +11,8 @@ use migrate_tests::fault_matrix::Scenario;
 
 use crate::common::text;
 use crate::faults::{
-    applied, count, deploy_without_backup, kill, ledger, spawn_deploy, tmp_backups, wait_for, INIT,
+    app_state, applied, clean_state, count, deploy_without_backup, kill, ledger, spawn_deploy,
+    tmp_backups, wait_for, INIT,
 };
 
 /// The only window between a migration's success and its ledger update: a file that must run
@@ -101,6 +102,11 @@ fn sigkill_between_a_concurrent_index_build_and_its_ledger_update_is_recovered()
     assert!(stdout.contains("interrupted"), "{stdout}");
     assert_eq!(count(&db, valid), 1);
     assert_eq!(ledger(&db).last(), Some(&applied(CIC)));
+    assert_eq!(
+        app_state(&db),
+        clean_state(crate::backup::seeded_db, &dir),
+        "schema and rows as after a clean deploy"
+    );
     scenario.survived(
         "next deploy finds the index valid and records the migration",
         recovered,
@@ -165,6 +171,11 @@ fn sigkill_during_a_concurrent_index_build_is_recovered() {
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert_eq!(count(&db, invalid), 0);
     assert_eq!(ledger(&db).last(), Some(&applied(CIC)));
+    assert_eq!(
+        app_state(&db),
+        clean_state(crate::backup::seeded_db, &dir),
+        "schema and rows as after a clean deploy"
+    );
     scenario.survived(
         "next deploy drops the INVALID index and builds it again",
         recovered,

@@ -10,14 +10,18 @@ use migrate_tests::fault_matrix::Scenario;
 use migrate_tests::TestDb;
 
 use crate::common::{text, Dir};
-use crate::faults::{applied, count, kill, ledger, run, spawn_deploy, tmp_backups, wait_for, INIT};
+use crate::faults::{
+    app_state, applied, clean_state, count, kill, ledger, run, spawn_deploy, tmp_backups, wait_for,
+    AppState, INIT,
+};
 
 const EXTRA: &str = "20240102000000_extra";
 
 /// The seeded database plus a migration adding `post.extra` (with its down script, whose
 /// `pg_sleep` leaves time to kill the rollback).
-fn with_extra_column(down_sleep: u32) -> (TestDb, Dir) {
+fn with_extra_column(down_sleep: u32) -> (TestDb, Dir, AppState) {
     let (db, dir) = crate::backup::seeded_db();
+    let seeded = app_state(&db);
     dir.add(
         EXTRA,
         "ALTER TABLE post ADD COLUMN extra int;\nUPDATE post SET extra = 1;",
@@ -27,7 +31,7 @@ fn with_extra_column(down_sleep: u32) -> (TestDb, Dir) {
         format!("SELECT pg_sleep({down_sleep});\nALTER TABLE post DROP COLUMN extra;"),
     )
     .unwrap();
-    (db, dir)
+    (db, dir, seeded)
 }
 
 /// The newest journal entry: (outcome, note).
@@ -78,7 +82,7 @@ fn kill_during_health_check(db: &TestDb, dir: &Dir, backups: &std::path::Path) {
 #[test]
 fn sigkill_during_the_health_checks_is_checked_again_by_the_next_deploy() {
     let scenario = Scenario::start(10, "SIGKILL during the health checks (checks pass later)");
-    let (db, dir) = with_extra_column(0);
+    let (db, dir, _) = with_extra_column(0);
     let (_tmp, backups) = tmp_backups();
     kill_during_health_check(&db, &dir, &backups);
 
@@ -104,6 +108,11 @@ fn sigkill_during_the_health_checks_is_checked_again_by_the_next_deploy() {
     assert!(note.contains("later run"), "{note}");
     assert_eq!(ledger(&db), [applied(INIT), applied(EXTRA)]);
     assert_eq!(count(&db, "SELECT sum(extra)::bigint FROM post"), 2000);
+    assert_eq!(
+        app_state(&db),
+        clean_state(crate::backup::seeded_db, &dir),
+        "schema and rows as after a clean deploy"
+    );
     scenario.survived(
         "journal says `verifying`, no pipeline alive; next deploy runs the checks, they pass, \
          the deployment is recorded as succeeded",
@@ -114,7 +123,7 @@ fn sigkill_during_the_health_checks_is_checked_again_by_the_next_deploy() {
 #[test]
 fn sigkill_during_the_health_checks_then_failing_checks_roll_back() {
     let scenario = Scenario::start(11, "SIGKILL during the health checks (checks fail later)");
-    let (db, dir) = with_extra_column(0);
+    let (db, dir, seeded) = with_extra_column(0);
     let (_tmp, backups) = tmp_backups();
     kill_during_health_check(&db, &dir, &backups);
 
@@ -144,6 +153,11 @@ fn sigkill_during_the_health_checks_then_failing_checks_roll_back() {
     );
     assert_eq!(count(&db, "SELECT count(*) FROM post"), 2000);
     assert_eq!(last_deployment(&db).0, "rolled_back");
+    assert_eq!(
+        app_state(&db),
+        seeded,
+        "schema and rows as before the deployment"
+    );
     scenario.survived(
         "next deploy runs the checks, they fail, it rolls the dead deployment back (down.sql) \
          and exits 1",
@@ -154,7 +168,7 @@ fn sigkill_during_the_health_checks_then_failing_checks_roll_back() {
 #[test]
 fn sigkill_during_the_rollback_is_finished_by_the_next_deploy() {
     let scenario = Scenario::start(12, "SIGKILL during the automatic rollback");
-    let (db, dir) = with_extra_column(3);
+    let (db, dir, seeded) = with_extra_column(3);
     let (_tmp, backups) = tmp_backups();
     let child = spawn_deploy(
         &db,
@@ -192,6 +206,11 @@ fn sigkill_during_the_rollback_is_finished_by_the_next_deploy() {
     );
     assert_eq!(count(&db, "SELECT count(*) FROM post"), 2000);
     assert_eq!(last_deployment(&db).0, "rolled_back");
+    assert_eq!(
+        app_state(&db),
+        seeded,
+        "schema and rows as before the deployment"
+    );
     scenario.survived(
         "journal says `rolling_back`, no pipeline alive; next deploy finishes the rollback \
          (down.sql again) and exits 1",

@@ -11,15 +11,23 @@ use migrate_tests::TestDb;
 
 use crate::common::{last_json, table_exists, text, Dir};
 use crate::faults::{
-    applied, bulky_db, command, count, deploy_without_backup, kill, ledger, run, tmp_backups,
-    wait_for, INIT,
+    app_state, applied, bulky_db, command, count, deploy_without_backup, kill, ledger, run,
+    tmp_backups, try_count, wait_for, AppState, INIT,
 };
 
 const ADDED: &str = "20240102000000_add";
 
 /// A bulky database, a backup of it, then a migration deployed after the backup.
-fn backed_up_then_changed() -> (TestDb, Dir, tempfile::TempDir, std::path::PathBuf, String) {
+fn backed_up_then_changed() -> (
+    TestDb,
+    Dir,
+    tempfile::TempDir,
+    std::path::PathBuf,
+    String,
+    AppState,
+) {
     let (db, dir) = bulky_db();
+    let at_backup = app_state(&db);
     let (tmp, backups) = tmp_backups();
     let out = run(&db, &backups, &["backup", "create", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -30,12 +38,15 @@ fn backed_up_then_changed() -> (TestDb, Dir, tempfile::TempDir, std::path::PathB
     );
     let out = deploy_without_backup(&db, &backups, dir.path().to_str().unwrap());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    (db, dir, tmp, backups, id)
+    (db, dir, tmp, backups, id, at_backup)
 }
 
 /// Databases whose name says they are a restore into `db` in progress.
 fn restoring(db: &TestDb) -> Vec<String> {
-    db.client()
+    // From another database: a restore ends the sessions on this one.
+    migrate_tests::cluster()
+        .connect("postgres")
+        .unwrap()
         .query(
             "SELECT datname FROM pg_database WHERE datname LIKE '%\\_restoring\\_%' \
              AND datname LIKE $1",
@@ -64,12 +75,14 @@ fn kill_restore_mid_load(db: &TestDb, backups: &Path, id: &str) {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    // The restore ends the sessions on the database: poll with sessions that may be ended.
     wait_for("pg_restore to copy rows into the fresh database", || {
-        count(
+        try_count(
             db,
             "SELECT count(*) FROM pg_stat_activity WHERE datname LIKE '%\\_restoring\\_%' \
              AND query LIKE 'COPY %'",
-        ) > 0
+        )
+        .is_some_and(|n| n > 0)
     });
     kill(child);
 
@@ -89,7 +102,7 @@ fn sigkill_during_a_restore_leaves_the_original_and_the_next_restore_completes()
         6,
         "SIGKILL during a restore (pg_restore loading); next run: restore",
     );
-    let (db, _dir, _tmp, backups, id) = backed_up_then_changed();
+    let (db, _dir, _tmp, backups, id, at_backup) = backed_up_then_changed();
     kill_restore_mid_load(&db, &backups, &id);
 
     let t0 = Instant::now();
@@ -108,6 +121,11 @@ fn sigkill_during_a_restore_leaves_the_original_and_the_next_restore_completes()
     assert_eq!(count(&db, "SELECT count(*) FROM post"), 2000);
     assert!(!read_only(&db));
     assert!(restoring(&db).is_empty(), "{:?}", restoring(&db));
+    assert_eq!(
+        app_state(&db),
+        at_backup,
+        "schema and rows as at backup time"
+    );
     let out = run(&db, &backups, &["backup", "verify", &id, "--level", "2"]);
     assert_eq!(out.status.code(), Some(0), "the backup is intact");
     scenario.survived(
@@ -119,8 +137,9 @@ fn sigkill_during_a_restore_leaves_the_original_and_the_next_restore_completes()
 #[test]
 fn sigkill_during_a_restore_then_deploy_lifts_the_read_only_mode_and_goes_on() {
     let scenario = Scenario::start(7, "SIGKILL during a restore; next run: deploy");
-    let (db, dir, _tmp, backups, id) = backed_up_then_changed();
+    let (db, dir, _tmp, backups, id, _) = backed_up_then_changed();
     kill_restore_mid_load(&db, &backups, &id);
+    let before_restore = app_state(&db);
 
     let t0 = Instant::now();
     let out = deploy_without_backup(&db, &backups, dir.path().to_str().unwrap());
@@ -134,6 +153,11 @@ fn sigkill_during_a_restore_then_deploy_lifts_the_read_only_mode_and_goes_on() {
     assert!(!read_only(&db));
     assert!(restoring(&db).is_empty(), "{:?}", restoring(&db));
     assert_eq!(ledger(&db), [applied(INIT), applied(ADDED)]);
+    assert_eq!(
+        app_state(&db),
+        before_restore,
+        "as before the killed restore"
+    );
     db.client()
         .batch_execute("INSERT INTO added VALUES (2)")
         .expect("writable again");
@@ -146,7 +170,7 @@ fn sigkill_during_a_restore_then_deploy_lifts_the_read_only_mode_and_goes_on() {
 
 #[test]
 fn a_second_restore_while_one_runs_is_refused_and_touches_nothing() {
-    let (db, _dir, _tmp, backups, id) = backed_up_then_changed();
+    let (db, _dir, _tmp, backups, id, _) = backed_up_then_changed();
     let child = command(&db, &backups, &["restore", &id, "--yes", "--drop-previous"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

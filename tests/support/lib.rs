@@ -72,6 +72,30 @@ impl TestDb {
     }
 }
 
+/// What a fault must leave as a clean run would: the schema fingerprint (every schema, the
+/// ledger's and the journal's included) and the exact row counts of the application's tables
+/// (ledger and journal rows aside: failed attempts add rows there).
+pub type AppState = (String, Vec<(String, String, i64)>);
+
+impl TestDb {
+    /// The database's [`AppState`].
+    ///
+    /// # Panics
+    /// If the catalog or a table cannot be read.
+    #[must_use]
+    pub fn app_state(&self) -> AppState {
+        let state =
+            migrate_core::backup::DatabaseState::capture(&mut self.client(), &self.name).unwrap();
+        let tables = state
+            .tables
+            .into_iter()
+            .filter(|t| t.table != "_prisma_migrations" && t.schema != "_migrate")
+            .map(|t| (t.schema, t.table, t.rows))
+            .collect();
+        (state.schema_fingerprint.sha256, tables)
+    }
+}
+
 /// A database name prefix from the current test's name (the test harness names
 /// each test's thread after it), to tell databases apart when debugging:
 /// `module::some_test` becomes `some_test`. Falls back to `test`.
