@@ -130,7 +130,9 @@ pub fn render(records: &[Record]) -> String {
     let survived = records.iter().filter(|r| r.survived).count();
     out.push_str(&format!(
         "\nScenarios survived: {survived} / {}; data lost in any surviving scenario: 0 (each \
-         test checks the ledger, the schema and the row counts).\n",
+         test compares the ledger, the schema fingerprint and every table's row count with the \
+         expected state: a twin database deployed without the fault, or the state at backup \
+         time).\n",
         records.len()
     ));
     out
