@@ -1,6 +1,7 @@
 //! The one-call facade: what a service runs at start-up and what the CLI wires.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use postgres::error::SqlState;
 
@@ -36,7 +37,13 @@ impl Engine {
         Self {
             url,
             source: MigrationSource::new(dir),
-            lock_wait: LockWait::from_env(),
+            lock_wait: match LockWait::from_env() {
+                LockWait::Skip => LockWait::Skip,
+                // Replicas start together: wait out a long migration, not Prisma's 10 s.
+                _ => LockWait::WhileBusy {
+                    idle: Duration::from_secs(10),
+                },
+            },
             safety: SafetyGate::default(),
         }
     }

@@ -11,7 +11,9 @@
 //! ## Embedding
 //!
 //! A service applies its pending migrations at start-up with one call. It is safe when many replicas
-//! start at once: the advisory lock serializes them and the others find nothing left to do.
+//! start at once: the advisory lock serializes them, a waiting replica waits as long as the holder
+//! is working (not a fixed 10 s, see [`ledger::LockWait::WhileBusy`]), and the others find nothing
+//! left to do.
 //!
 //! ```no_run
 //! // Reads DATABASE_URL and ./prisma/migrations.

@@ -87,3 +87,52 @@ fn lock_is_released_after_success_and_failure_while_the_session_lives() {
     // The session is still usable.
     executor.client().batch_execute("SELECT 1").unwrap();
 }
+
+/// Replicas starting together: a waiting engine outlasts a holder that is busy for longer than
+/// the idle limit, and gives up on one that sits idle.
+#[test]
+fn while_busy_waits_out_a_working_holder_and_gives_up_on_an_idle_one() {
+    let db = TestDb::new();
+    let dir = Dir::with(&[("20240101000000_a", "CREATE TABLE a (id int);")]);
+    let engine = Engine::new(url(&db), dir.path()).lock_wait(LockWait::WhileBusy {
+        idle: Duration::from_secs(1),
+    });
+
+    // Busy for 3 s (three times the idle limit), then released.
+    let busy = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            let mut holder = db.client();
+            holder
+                .batch_execute(&format!(
+                    "SELECT pg_advisory_lock({LOCK_KEY}); SELECT pg_sleep(3); \
+                     SELECT pg_advisory_unlock({LOCK_KEY})"
+                ))
+                .unwrap();
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let report = engine.deploy().expect("waited for the busy holder");
+    assert!(started.elapsed() >= Duration::from_secs(2), "it waited");
+    assert_eq!(report.applied.len(), 1);
+    busy.join().unwrap();
+
+    // Idle with the lock: given up after about the idle limit, naming the holder.
+    let mut holder = db.client();
+    let pid: i32 = holder
+        .query_one(
+            &format!("SELECT pg_backend_pid() FROM (SELECT pg_advisory_lock({LOCK_KEY})) l"),
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    dir.add("20240102000000_b", "CREATE TABLE b (id int);");
+    let started = std::time::Instant::now();
+    let err = engine.deploy().unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5), "{err}");
+    assert!(err.to_string().contains(&format!("pid {pid}")), "{err}");
+    assert!(!table_exists(&db, "b"));
+    drop(holder);
+    assert_eq!(engine.deploy().unwrap().applied.len(), 1);
+}

@@ -20,6 +20,14 @@ pub enum LockWait {
     Bounded(Duration),
     /// Wait as long as it takes.
     Unbounded,
+    /// Wait as long as the holder is working (its session running a statement); give up, naming
+    /// it, once it has been idle for `idle` (a stuck or abandoned holder). For replicas starting
+    /// together: they wait out a long migration instead of failing after Prisma's 10 s, then find
+    /// nothing left to do.
+    WhileBusy {
+        /// How long the holder may sit idle before waiting stops.
+        idle: Duration,
+    },
     /// Take no lock, as Prisma does when `PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK` is set.
     ///
     /// ### Warning
@@ -112,6 +120,14 @@ impl<'c> AdvisoryLock<'c> {
             .get(0);
         if !free {
             on_wait(lock_holder(client).ok().flatten().as_ref());
+            if let LockWait::WhileBusy { idle } = wait {
+                wait_while_busy(client, idle, start)?;
+                return Ok(Self {
+                    client,
+                    held: true,
+                    waited: start.elapsed(),
+                });
+            }
             // lock_timeout bounds advisory-lock waits too, and the server queues waiters fairly,
             // so replicas get the lock in arrival order without polling.
             let timeout_ms = match wait {
@@ -185,6 +201,33 @@ impl Drop for AdvisoryLock<'_> {
 }
 
 /// The session holding Prisma's migration lock, if any.
+/// Waits for the lock in slices of a second, going on while its holder is busy.
+fn wait_while_busy(client: &mut Client, idle: Duration, start: Instant) -> Result<(), LedgerError> {
+    loop {
+        let taken = client.batch_execute(&format!(
+            "SET lock_timeout = 1000; SELECT pg_advisory_lock({LOCK_KEY}); RESET lock_timeout"
+        ));
+        match taken {
+            Ok(()) => return Ok(()),
+            Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
+                let _ = client.batch_execute("RESET lock_timeout");
+                // None: released between the two queries; the next slice takes it.
+                let Some(holder) = lock_holder(client).ok().flatten() else {
+                    continue;
+                };
+                if holder.state != "active" && holder.state_seconds >= idle.as_secs_f64() {
+                    return Err(LedgerError::LockTimeout {
+                        timeout: start.elapsed(),
+                        key: LOCK_KEY,
+                        holder: Some(holder),
+                    });
+                }
+            }
+            Err(e) => return Err(LedgerError::query("waiting for the migration lock")(e)),
+        }
+    }
+}
+
 fn lock_holder(client: &mut Client) -> Result<Option<LockHolder>, postgres::Error> {
     // pg_advisory_lock(bigint) shows as classid = high 32 bits, objid = low 32 bits, objsubid = 1.
     let row = client.query_opt(
