@@ -249,6 +249,28 @@ fn not_valid_constraints_of_the_history_pass_and_others_are_a_warning() {
 }
 
 #[test]
+fn backup_progress_is_streamed_in_bytes() {
+    let (db, dir) = crate::faults::bulky_db();
+    dir.add("20240102000000_x", "CREATE TABLE x (id int);");
+    let backups = tempfile::tempdir().unwrap();
+    let mut options = options(backups.path());
+    options.progress_interval = Duration::ZERO;
+    let (mut progress, mut created) = (Vec::new(), None);
+    Pipeline::new(url(&db), dir.path(), options)
+        .backup_provider(Box::new(provider()))
+        .run(&mut |event| match event {
+            Event::BackupProgress { bytes, .. } => progress.push(*bytes),
+            Event::BackupCreated { bytes, .. } => created = Some(*bytes),
+            _ => {}
+        })
+        .unwrap();
+    assert!(progress.len() >= 2, "{progress:?}");
+    assert!(progress.windows(2).all(|w| w[0] < w[1]), "{progress:?}");
+    // The custom format goes to the file as pg_dump writes it: the last count is the file.
+    assert_eq!(progress.last().copied(), created);
+}
+
+#[test]
 fn a_false_assertion_fails_verification_and_rolls_back() {
     let (db, dir) = seeded_db();
     let before = app_state(&db);

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use migrate_core::backup::{
-    Backup, BackupFormat, BackupProvider, BackupStore, PgDumpBackup, PgDumpOptions, Retention,
-    Scratch, VerifyLevel, VerifyOptions, VerifyReport,
+    progress_events, Backup, BackupFormat, BackupProvider, BackupStore, PgDumpBackup,
+    PgDumpOptions, Retention, Scratch, VerifyLevel, VerifyOptions, VerifyReport,
 };
 use serde_json::{json, Value};
 
@@ -77,7 +77,11 @@ fn run_create(
         engine.url(),
         store.dir().display()
     ));
-    let backup = provider.backup(engine.url(), store)?;
+    let backup = provider.backup_observed(
+        engine.url(),
+        store,
+        &mut progress_events(Duration::from_secs(2), &mut |event| out.event(event)),
+    )?;
     let m = &backup.manifest;
     out.line(format!(
         "{BOLD}{}{BOLD:#} {} ({} bytes, {} tables, {} applied migrations)",

@@ -66,6 +66,15 @@ impl<W: Write> Write for HashingWriter<W> {
 
 /// Copies `reader` into `writer` in fixed-size chunks.
 pub(crate) fn copy_chunked(reader: &mut impl Read, writer: &mut impl Write) -> io::Result<u64> {
+    copy_observed(reader, writer, &mut |_| {})
+}
+
+/// [`copy_chunked`], telling `on_chunk` the running total after each chunk.
+pub(crate) fn copy_observed(
+    reader: &mut impl Read,
+    writer: &mut impl Write,
+    on_chunk: &mut dyn FnMut(u64),
+) -> io::Result<u64> {
     let mut buf = vec![0u8; CHUNK];
     let mut total = 0;
     loop {
@@ -77,6 +86,7 @@ pub(crate) fn copy_chunked(reader: &mut impl Read, writer: &mut impl Write) -> i
         };
         writer.write_all(&buf[..n])?;
         total += n as u64;
+        on_chunk(total);
     }
 }
 

@@ -21,7 +21,9 @@ pub use hash::{hash_file, Digests};
 pub use interrupted::recover_interrupted_restore;
 pub use manifest::{is_backup_id, BackupFormat, LedgerEntry, Manifest, MANIFEST_VERSION};
 pub use pg_dump::{PgDumpBackup, PgDumpOptions};
-pub use provider::{backup_verified, BackupPolicy, BackupProvider};
+pub use provider::{
+    backup_verified, backup_verified_observed, progress_events, BackupPolicy, BackupProvider,
+};
 pub use read_only::{is_read_only, set_read_only, ReadOnlyChange, ReadOnlyGuard};
 pub(crate) use restore::losses;
 pub use restore::{RestoreOptions, RestoreReport, TableLoss};

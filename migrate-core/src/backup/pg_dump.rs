@@ -12,7 +12,7 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 use postgres::{Client, GenericClient, IsolationLevel};
 
-use super::hash::{copy_chunked, HashingWriter};
+use super::hash::{copy_observed, HashingWriter};
 use super::manifest::ledger_entries;
 use super::tools::Running;
 use super::{
@@ -135,6 +135,15 @@ impl BackupProvider for PgDumpBackup {
     }
 
     fn backup(&self, url: &DatabaseUrl, store: &BackupStore) -> Result<Backup, BackupError> {
+        self.backup_observed(url, store, &mut |_| {})
+    }
+
+    fn backup_observed(
+        &self,
+        url: &DatabaseUrl,
+        store: &BackupStore,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Backup, BackupError> {
         let target = url.target();
         let started_at = Utc::now();
         let mut client = connect(url)?;
@@ -208,12 +217,12 @@ impl BackupProvider for PgDumpBackup {
                     HashingWriter::new(BufWriter::with_capacity(super::hash::CHUNK, file));
                 match self.options.format {
                     BackupFormat::Custom => {
-                        copy_chunked(&mut stdout, &mut hashing)?;
+                        copy_observed(&mut stdout, &mut hashing, progress)?;
                     }
                     BackupFormat::PlainGzip => {
                         let level = Compression::new(self.options.compression.unwrap_or(6).min(9));
                         let mut gz = GzEncoder::new(&mut hashing, level);
-                        copy_chunked(&mut stdout, &mut gz)?;
+                        copy_observed(&mut stdout, &mut gz, progress)?;
                         gz.finish()?;
                     }
                 }

@@ -21,6 +21,22 @@ pub trait BackupProvider: Send + Sync + std::fmt::Debug {
     /// Any [`BackupError`]; a failed backup leaves no file behind.
     fn backup(&self, url: &DatabaseUrl, store: &BackupStore) -> Result<Backup, BackupError>;
 
+    /// As [`backup`](Self::backup), telling `progress` how many bytes the dump has produced so
+    /// far, as it streams (often: throttle in the callback). By default, reports nothing.
+    ///
+    /// # Errors
+    ///
+    /// As [`backup`](Self::backup).
+    fn backup_observed(
+        &self,
+        url: &DatabaseUrl,
+        store: &BackupStore,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Backup, BackupError> {
+        let _ = progress;
+        self.backup(url, store)
+    }
+
     /// Checks `backup` at `level` (and every level below).
     ///
     /// # Errors
@@ -59,6 +75,26 @@ pub trait BackupProvider: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// A progress callback for [`BackupProvider::backup_observed`] that turns byte counts into
+/// [`Event::BackupProgress`](crate::executor::Event::BackupProgress) events, at most one per
+/// `interval`.
+pub fn progress_events<'a>(
+    interval: std::time::Duration,
+    events: &'a mut dyn FnMut(&crate::executor::Event),
+) -> impl FnMut(u64) + 'a {
+    let started = std::time::Instant::now();
+    let mut last = started;
+    move |bytes| {
+        if last.elapsed() >= interval {
+            last = std::time::Instant::now();
+            events(&crate::executor::Event::BackupProgress {
+                bytes,
+                elapsed: started.elapsed(),
+            });
+        }
+    }
+}
+
 /// Takes a backup and verifies it at `level` before anything else happens: what a deployment
 /// runs first (level 2 by default).
 ///
@@ -71,7 +107,23 @@ pub fn backup_verified(
     store: &BackupStore,
     level: VerifyLevel,
 ) -> Result<(Backup, VerifyReport), BackupError> {
-    let backup = provider.backup(url, store)?;
+    backup_verified_observed(provider, url, store, level, &mut |_| {})
+}
+
+/// [`backup_verified`], with the dump's progress in bytes (see
+/// [`BackupProvider::backup_observed`]).
+///
+/// # Errors
+///
+/// As [`backup_verified`].
+pub fn backup_verified_observed(
+    provider: &dyn BackupProvider,
+    url: &DatabaseUrl,
+    store: &BackupStore,
+    level: VerifyLevel,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(Backup, VerifyReport), BackupError> {
+    let backup = provider.backup_observed(url, store, progress)?;
     let report = provider.verify(&backup, level, &VerifyOptions::default())?;
     if !report.passed() {
         return Err(BackupError::VerificationFailed {

@@ -46,6 +46,14 @@ pub enum Event {
         /// What it found or did.
         detail: String,
     },
+    /// The pre-deploy backup is being written.
+    BackupProgress {
+        /// Bytes the dump has produced so far.
+        bytes: u64,
+        /// Since the backup started.
+        #[serde(serialize_with = "millis", rename = "elapsed_ms")]
+        elapsed: Duration,
+    },
     /// The pre-deploy backup was taken and verified.
     BackupCreated {
         /// Its id.
@@ -216,6 +224,17 @@ impl fmt::Display for Event {
                 status,
                 detail,
             } => write!(f, "{step}: {status} ({detail})"),
+            Self::BackupProgress { bytes, elapsed } => {
+                let secs = elapsed.as_secs_f64().max(0.001);
+                write!(
+                    f,
+                    "backup: {} written in {} ({}/s)",
+                    human_bytes(*bytes),
+                    human_duration(*elapsed),
+                    // Whole bytes per second: the fraction says nothing.
+                    human_bytes((*bytes as f64 / secs) as u64)
+                )
+            }
             Self::BackupCreated { id, bytes, level } => {
                 write!(
                     f,
@@ -354,5 +373,49 @@ pub fn human_duration(d: Duration) -> String {
         format!("{:.1}s", d.as_secs_f64())
     } else {
         format!("{}m{:02}s", ms / 60_000, (ms / 1000) % 60)
+    }
+}
+
+/// A byte count for people: `512 B`, `3.4 MB`, `1.2 GB` (powers of 1000, as disks are sold).
+#[must_use]
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_and_backup_progress_read_well() {
+        assert_eq!(human_bytes(999), "999 B");
+        assert_eq!(human_bytes(1_500), "1.5 kB");
+        assert_eq!(human_bytes(20_480_000), "20.5 MB");
+        assert_eq!(human_bytes(1_105_000_000), "1.1 GB");
+        let event = Event::BackupProgress {
+            bytes: 50_000_000,
+            elapsed: Duration::from_secs(5),
+        };
+        assert_eq!(
+            event.to_string(),
+            format!(
+                "backup: 50.0 MB written in {} (10.0 MB/s)",
+                human_duration(Duration::from_secs(5))
+            )
+        );
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["event"], "backup_progress");
+        assert_eq!(json["elapsed_ms"], 5000.0);
     }
 }

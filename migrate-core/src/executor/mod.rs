@@ -14,7 +14,7 @@ mod traits;
 mod watchdog;
 
 pub use error::{ExecuteError, MigrationFailure};
-pub use event::{human_duration, Event};
+pub use event::{human_bytes, human_duration, Event};
 pub use lock_policy::{LockClass, LockPolicy};
 pub use options::{BaselineOptions, DeployOptions, ResolveAction};
 pub use plan::{DeployPlan, PlannedMigration};

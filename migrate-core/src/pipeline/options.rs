@@ -60,6 +60,9 @@ pub struct PipelineOptions {
     pub health_window: RetryWindow,
     /// How long to wait between the deploy and the first probe (e.g. the application's restart).
     pub health_delay: Duration,
+    /// At most one [`Event::BackupProgress`](crate::executor::Event::BackupProgress) per this
+    /// interval while the backup is written. By default, 5 s.
+    pub progress_interval: Duration,
     /// The promotion gate: the predecessor environment's name and URL. Every pending migration
     /// must be deployed there with the same checksum, and at the same ledger point both schemas
     /// must match.
@@ -79,6 +82,7 @@ impl Default for PipelineOptions {
             assertions: Vec::new(),
             health_window: RetryWindow::default(),
             health_delay: Duration::ZERO,
+            progress_interval: Duration::from_secs(5),
             promote_from: None,
         }
     }

@@ -5,7 +5,10 @@ use std::time::Instant;
 use super::presence::Presence;
 use super::verify::{file_assertions, touched_tables, untouched_counts, verify_deployment};
 use super::{PipelineError, PipelineOptions, PipelineReport, RollbackMode};
-use crate::backup::{backup_verified, BackupProvider, BackupStore, PgDumpBackup, RestoreOptions};
+use crate::backup::{
+    backup_verified_observed, progress_events, BackupProvider, BackupStore, PgDumpBackup,
+    RestoreOptions,
+};
 use crate::config::{check_promotion, check_same_schema};
 use crate::connection::DatabaseUrl;
 use crate::engine::connect_creating;
@@ -211,12 +214,14 @@ impl Pipeline {
         // 3. Backup, verified before anything changes.
         let t = Instant::now();
         if self.options.backup_dir.is_some() {
-            match backup_verified(
+            let taken = backup_verified_observed(
                 self.backup.as_ref(),
                 &self.url,
                 &store,
                 self.options.backup_verify,
-            ) {
+                &mut progress_events(self.options.progress_interval, events),
+            );
+            match taken {
                 Ok((backup, verify)) => {
                     events(&Event::BackupCreated {
                         id: backup.id().to_owned(),
