@@ -256,7 +256,7 @@ fn backup_progress_is_streamed_in_bytes() {
     let mut options = options(backups.path());
     options.progress_interval = Duration::ZERO;
     let (mut progress, mut created) = (Vec::new(), None);
-    Pipeline::new(url(&db), dir.path(), options)
+    let report = Pipeline::new(url(&db), dir.path(), options)
         .backup_provider(Box::new(provider()))
         .run(&mut |event| match event {
             Event::BackupProgress { bytes, .. } => progress.push(*bytes),
@@ -264,6 +264,7 @@ fn backup_progress_is_streamed_in_bytes() {
             _ => {}
         })
         .unwrap();
+    assert_eq!(report.applied, ["20240102000000_x"]);
     assert!(progress.len() >= 2, "{progress:?}");
     assert!(progress.windows(2).all(|w| w[0] < w[1]), "{progress:?}");
     // The custom format goes to the file as pg_dump writes it: the last count is the file.
