@@ -121,6 +121,10 @@ pub struct DeployArgs {
     /// On failure, only report what a rollback would do.
     #[arg(long)]
     pub no_auto_rollback: bool,
+    /// When the schema changed since the last deployment recorded it (by hand, by another
+    /// tool): `warn` (default), `refuse` (exit 1, nothing changed) or `ignore`.
+    #[arg(long, value_name = "POLICY")]
+    pub on_drift: Option<migrate_core::pipeline::DriftPolicy>,
     /// HTTP health probe (GET, 2xx) after the deploy. Repeatable.
     #[arg(long, value_name = "URL")]
     pub health_url: Vec<String>,

@@ -8,6 +8,7 @@ mod common;
 mod concurrency;
 mod corpus;
 mod deploy;
+mod drift;
 mod environments;
 mod failures;
 mod faults;

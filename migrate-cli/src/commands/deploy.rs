@@ -79,6 +79,9 @@ pub(super) fn run(cli: &Cli, args: &DeployArgs, out: &Output) -> anyhow::Result<
             .parse::<VerifyLevel>()
             .map_err(anyhow::Error::msg)?;
     }
+    if let Some(policy) = args.on_drift.or(env.on_drift) {
+        options.drift = policy;
+    }
     if args.no_auto_rollback || env.auto_rollback == Some(false) {
         options.rollback = RollbackMode::ReportOnly;
     }
@@ -131,7 +134,7 @@ pub(super) fn run(cli: &Cli, args: &DeployArgs, out: &Output) -> anyhow::Result<
             Ok(Outcome::ok(serde_json::to_value(&report)?))
         }
         Err(PipelineError::Refused { source, .. }) => Err((*source).into()),
-        Err(e @ PipelineError::Failed { .. }) => {
+        Err(e @ (PipelineError::Failed { .. } | PipelineError::Drift { .. })) => {
             // The failure is an error for people: stderr, like every other error.
             let _ = std::io::Write::write_fmt(
                 &mut anstream::stderr(),

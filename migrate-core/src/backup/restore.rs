@@ -358,6 +358,10 @@ pub(crate) fn restore(
     // The database now under the original name never had the read-only setting.
     guard.keep();
     phase("swap databases", &mut phases);
+    // The restored schema is what the next deployment's drift check should expect.
+    if let Ok(mut client) = connect(url) {
+        crate::journal::record_schema_latest(&mut client, &target);
+    }
 
     let report = RestoreReport {
         backup: backup.id().to_owned(),

@@ -25,6 +25,7 @@ pub const CONFIG_FILE: &str = "migrate.toml";
 /// promote_from = "staging"          # promotion gate (on by default when set)
 /// backup_verify_level = 2
 /// auto_rollback = true
+/// on_drift = "refuse"                # schema changed by hand since the last deployment
 /// lock_timeout_ms = 3000
 /// retries = 5
 /// webhook_env = "SLACK_WEBHOOK_URL"
@@ -61,6 +62,9 @@ pub struct Environment {
     pub backup_verify_level: Option<u8>,
     /// Roll back automatically on failure (default true).
     pub auto_rollback: Option<bool>,
+    /// What to do when the schema changed since the last deployment: `warn` (default),
+    /// `refuse` or `ignore`.
+    pub on_drift: Option<crate::journal::DriftPolicy>,
     /// `lock_timeout` in ms for blocking DDL (default 3000).
     pub lock_timeout_ms: Option<u64>,
     /// Retries after a lock timeout (default 5).
@@ -288,6 +292,7 @@ mod tests {
         "backup_dir",
         "backup_verify_level",
         "auto_rollback",
+        "on_drift",
         "lock_timeout_ms",
         "retries",
         "webhook_env",

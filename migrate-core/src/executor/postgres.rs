@@ -415,6 +415,10 @@ impl MigrationExecutor for PgExecutor {
                 None,
                 &timings(&applied),
             )?;
+            // A pipeline records the schema once its checks pass; a bare deploy, now.
+            if options.journal_outcome == Outcome::Succeeded {
+                crate::journal::record_schema(&mut client, id, "the database");
+            }
         }
         drop(client); // releases the lock before reporting
         let report = DeployReport {

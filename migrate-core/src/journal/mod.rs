@@ -3,10 +3,13 @@
 //! what `migrate history` lists, what `rollback --last-deployment` undoes, and how a deployment
 //! whose process was killed is found by the next run.
 
+mod drift;
 mod error;
 mod record;
 mod store;
 
+pub(crate) use drift::{detect_drift, record_schema, record_schema_latest};
+pub use drift::{Drift, DriftPolicy};
 pub use error::JournalError;
 pub use record::{Deployment, Outcome};
-pub use store::{Decision, Journal, Recovery};
+pub use store::{Decision, Journal, RecordedSchema, Recovery};

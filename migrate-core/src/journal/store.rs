@@ -21,7 +21,16 @@ CREATE TABLE IF NOT EXISTS _migrate.deployments (
     error         TEXT,
     note          TEXT,
     timings       JSONB NOT NULL DEFAULT '{}'
-)";
+);
+ALTER TABLE _migrate.deployments ADD COLUMN IF NOT EXISTS schema_after JSONB";
+
+/// Whether the journal has every column of this version (older versions lack `schema_after`).
+const CURRENT: &str = "SELECT EXISTS (SELECT 1 FROM pg_attribute \
+     WHERE attrelid = '_migrate.deployments'::regclass AND attname = 'schema_after' \
+     AND NOT attisdropped)";
+
+/// A schema recorded by a deployment: its id, when it finished, the catalog description lines.
+pub type RecordedSchema = (String, chrono::DateTime<chrono::Utc>, Vec<String>);
 
 /// The journal of the database a session is connected to, for the ledger in its search path.
 pub struct Journal;
@@ -75,8 +84,12 @@ impl Journal {
     ///
     /// [`JournalError`] when the DDL fails (e.g. no CREATE privilege on the database).
     pub fn ensure(client: &mut Client) -> Result<(), JournalError> {
-        let exists = Self::exists(client)?;
-        if !exists {
+        let current = Self::exists(client)?
+            && client
+                .query_one(CURRENT, &[])
+                .map_err(JournalError::query("reading the journal's columns"))?
+                .get::<_, bool>(0);
+        if !current {
             client
                 .batch_execute(DDL)
                 .map_err(JournalError::query("creating the journal"))?;
@@ -239,6 +252,60 @@ impl Journal {
             )
             .map(drop)
             .map_err(JournalError::query("recording the backup"))
+    }
+
+    /// Whether the journal exists and can record schemas (this version's columns).
+    pub(crate) fn records_schemas(client: &mut Client) -> bool {
+        Self::exists(client).unwrap_or(false)
+            && client
+                .query_one(CURRENT, &[])
+                .map(|r| r.get::<_, bool>(0))
+                .unwrap_or(false)
+    }
+
+    /// Records the schema a deployment left (the catalog description of
+    /// [`describe_schema`](crate::backup::describe_schema)), so that the next one can tell
+    /// whether someone changed it since.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError`] when the update fails.
+    pub fn record_schema(
+        client: &mut Client,
+        id: &str,
+        lines: &[String],
+    ) -> Result<(), JournalError> {
+        client
+            .execute(
+                "UPDATE _migrate.deployments SET schema_after = $2 WHERE id = $1",
+                &[&id, &postgres::types::Json(lines)],
+            )
+            .map(drop)
+            .map_err(JournalError::query("recording the schema"))
+    }
+
+    /// The schema the latest deployment of this ledger schema recorded: its id, when it
+    /// finished, and the description lines. `None` without a journal or a recorded schema.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError`] when the journal cannot be read.
+    pub fn last_schema(client: &mut Client) -> Result<Option<RecordedSchema>, JournalError> {
+        if !Self::records_schemas(client) {
+            return Ok(None);
+        }
+        let row = client
+            .query_opt(
+                "SELECT id, coalesce(finished_at, started_at), schema_after FROM _migrate.deployments \
+                 WHERE ledger_schema = current_schema() AND schema_after IS NOT NULL \
+                 ORDER BY coalesce(finished_at, started_at) DESC LIMIT 1",
+                &[],
+            )
+            .map_err(JournalError::query("reading the recorded schema"))?;
+        Ok(row.map(|r| {
+            let postgres::types::Json(lines): postgres::types::Json<Vec<String>> = r.get(2);
+            (r.get(0), r.get(1), lines)
+        }))
     }
 
     /// Deployments of this ledger schema whose pipeline stopped between the apply and the end

@@ -18,6 +18,15 @@ pub enum PipelineError {
         /// What ran.
         report: Box<PipelineReport>,
     },
+    /// The schema changed since the last deployment and the policy is to refuse; nothing was
+    /// changed.
+    #[error("preflight refused, nothing was changed: {drift}")]
+    Drift {
+        /// How it changed.
+        drift: Box<super::Drift>,
+        /// What ran.
+        report: Box<PipelineReport>,
+    },
     /// A step failed after the database was changed; the report says whether the rollback
     /// restored the previous state.
     #[error("{step} failed: {message}; {}", report.rollback_summary())]
@@ -35,7 +44,9 @@ impl PipelineError {
     /// The report of the run.
     pub fn report(&self) -> &PipelineReport {
         match self {
-            Self::Refused { report, .. } | Self::Failed { report, .. } => report,
+            Self::Refused { report, .. }
+            | Self::Failed { report, .. }
+            | Self::Drift { report, .. } => report,
         }
     }
 }

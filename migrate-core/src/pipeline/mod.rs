@@ -10,6 +10,7 @@ mod report;
 mod run;
 mod verify;
 
+pub use crate::journal::{Drift, DriftPolicy};
 pub use error::PipelineError;
 pub use options::{PipelineOptions, RollbackMode, RowCountCheck};
 pub use report::{PipelineReport, StepReport};

@@ -63,6 +63,9 @@ pub struct PipelineOptions {
     /// At most one [`Event::BackupProgress`](crate::executor::Event::BackupProgress) per this
     /// interval while the backup is written. By default, 5 s.
     pub progress_interval: Duration,
+    /// What to do when the schema changed since the last deployment recorded it. By default,
+    /// warn.
+    pub drift: super::DriftPolicy,
     /// The promotion gate: the predecessor environment's name and URL. Every pending migration
     /// must be deployed there with the same checksum, and at the same ledger point both schemas
     /// must match.
@@ -83,6 +86,7 @@ impl Default for PipelineOptions {
             health_window: RetryWindow::default(),
             health_delay: Duration::ZERO,
             progress_interval: Duration::from_secs(5),
+            drift: super::DriftPolicy::Warn,
             promote_from: None,
         }
     }

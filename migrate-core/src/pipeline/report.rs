@@ -31,6 +31,8 @@ pub struct PipelineReport {
     pub deployment_id: Option<String>,
     /// The backup taken before migrating.
     pub backup_id: Option<String>,
+    /// How the schema had changed since the last deployment, found in the preflight.
+    pub drift: Option<super::Drift>,
     /// The apply step's report, when it succeeded.
     pub deploy: Option<DeployReport>,
     /// Migrations applied by this run (also when a later step failed).

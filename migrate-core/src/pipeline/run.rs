@@ -4,6 +4,7 @@ use std::time::Instant;
 
 use super::presence::Presence;
 use super::verify::{file_assertions, touched_tables, untouched_counts, verify_deployment};
+use super::DriftPolicy;
 use super::{PipelineError, PipelineOptions, PipelineReport, RollbackMode};
 use crate::backup::{
     backup_verified_observed, progress_events, BackupProvider, BackupStore, PgDumpBackup,
@@ -148,6 +149,32 @@ impl Pipeline {
             ) {
                 report.duration = started.elapsed();
                 return Err(e);
+            }
+        }
+        if self.options.drift != DriftPolicy::Ignore {
+            match crate::journal::detect_drift(executor.client(), &self.url.target()) {
+                Ok(Some(found)) => {
+                    report.drift = Some(found.clone());
+                    if self.options.drift == DriftPolicy::Refuse {
+                        events(&Event::Failed {
+                            step: "preflight".into(),
+                            error: found.to_string(),
+                        });
+                        report.step("preflight", "failed", found.to_string(), t.elapsed());
+                        report.duration = started.elapsed();
+                        return Err(PipelineError::Drift {
+                            drift: Box::new(found),
+                            report: Box::new(report),
+                        });
+                    }
+                    events(&Event::Warning {
+                        migration: None,
+                        message: found.to_string(),
+                    });
+                }
+                Ok(None) => {}
+                // Drift is advice: not being able to look does not stop a deployment.
+                Err(e) => log::warn!(target: "migrate_core::pipeline", "drift check: {e}"),
             }
         }
         let plan = match executor.plan(&migrations, &self.options.deploy) {
@@ -300,6 +327,7 @@ impl Pipeline {
                     Outcome::Succeeded,
                     "verification and health checks passed",
                 );
+                crate::journal::record_schema(executor.client(), id, &self.url.target());
             }
             report.duration = started.elapsed();
             step_event(
@@ -495,6 +523,7 @@ impl Pipeline {
                     Outcome::Succeeded,
                     "checked by a later run (its process died during the checks)",
                 );
+                crate::journal::record_schema(client, &orphan.id, &self.url.target());
                 Ok(())
             }
             Some(failure) if report.applied.is_empty() => {
@@ -618,6 +647,7 @@ impl Pipeline {
                     outcome.duration.as_secs_f64()
                 );
                 if let Ok(mut client) = crate::connection::connect(&self.url) {
+                    let entry_id = entry.as_ref().map(|e| e.id.clone());
                     match entry {
                         // Put back with its final outcome at once: a restore also ended this
                         // pipeline's presence session, so `rolling_back` here would look
@@ -637,6 +667,10 @@ impl Pipeline {
                                 );
                             }
                         }
+                    }
+                    // The schema the rollback left is the one the next deployment expects.
+                    if let Some(id) = entry_id.as_ref().or(report.deployment_id.as_ref()) {
+                        crate::journal::record_schema(&mut client, id, &self.url.target());
                     }
                 }
                 events(&Event::RollbackFinished {

@@ -235,6 +235,10 @@ pub fn execute(
         }
         .execute(&ctx),
     }?;
+    // What the rollback left is what the next deployment's drift check should expect.
+    if let Ok(mut client) = crate::connection::connect(url) {
+        crate::journal::record_schema_latest(&mut client, &url.target());
+    }
     log::info!(
         target: "migrate_core::rollback",
         "rolled back {} by {} in {:.1}s",

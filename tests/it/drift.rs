@@ -1,0 +1,88 @@
+//! Drift before deploying: the schema changed by hand since the last deployment recorded it.
+
+use migrate_tests::TestDb;
+
+use crate::common::{migrate, text, Dir};
+
+const ADD: &str = "20240102000000_tag";
+
+fn deploy(db: &TestDb, dir: &Dir, extra: &[&str]) -> (Option<i32>, String) {
+    let mut args = vec![
+        "deploy",
+        "--dangerous-no-backup",
+        "--migrations-dir",
+        dir.path().to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = migrate(&db.url, &args);
+    (
+        out.status.code(),
+        format!("{}{}", text(&out.stdout), text(&out.stderr)),
+    )
+}
+
+fn applied(db: &TestDb, name: &str) -> bool {
+    db.client()
+        .query_one(
+            "SELECT count(*) > 0 FROM _prisma_migrations WHERE migration_name = $1 \
+             AND finished_at IS NOT NULL AND rolled_back_at IS NULL",
+            &[&name],
+        )
+        .unwrap()
+        .get(0)
+}
+
+#[test]
+fn a_hand_made_change_is_found_before_deploying_and_refused_on_request() {
+    let (db, dir) = crate::backup::seeded_db();
+    db.client()
+        .batch_execute(
+            "ALTER TABLE author ADD COLUMN nickname text; \
+             CREATE INDEX author_name_idx ON author (name);",
+        )
+        .unwrap();
+    dir.add(ADD, "CREATE TABLE tag (id int PRIMARY KEY, label text);");
+    std::fs::write(dir.path().join(ADD).join("down.sql"), "DROP TABLE tag;").unwrap();
+
+    // Refused: exit 1, what changed, nothing applied.
+    let (code, output) = deploy(&db, &dir, &["--on-drift", "refuse"]);
+    assert_eq!(code, Some(1), "{output}");
+    assert!(
+        output.contains("the schema changed since deployment"),
+        "{output}"
+    );
+    assert!(
+        output.contains("nickname") && output.contains("author_name_idx"),
+        "{output}"
+    );
+    assert!(!applied(&db, ADD));
+
+    // Warned (the default): the same words, then the deployment.
+    let (code, output) = deploy(&db, &dir, &[]);
+    assert_eq!(code, Some(0), "{output}");
+    assert!(output.contains("nickname"), "{output}");
+    assert!(applied(&db, ADD));
+
+    // What a deployment leaves is what the next one expects: no warning.
+    let (code, output) = deploy(&db, &dir, &["--on-drift", "refuse"]);
+    assert_eq!(code, Some(0), "{output}");
+    assert!(!output.contains("schema changed"), "{output}");
+
+    // Nor after the engine's own rollback.
+    let out = migrate(
+        &db.url,
+        &[
+            "rollback",
+            "--last-deployment",
+            "--yes",
+            "--migrations-dir",
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!applied(&db, ADD));
+    let (code, output) = deploy(&db, &dir, &["--on-drift", "refuse"]);
+    assert_eq!(code, Some(0), "{output}");
+    assert!(!output.contains("schema changed"), "{output}");
+    assert!(applied(&db, ADD));
+}
