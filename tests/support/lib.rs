@@ -72,8 +72,8 @@ impl TestDb {
     }
 }
 
-/// What a fault must leave as a clean run would: the schema fingerprint (every schema, the
-/// ledger's and the journal's included) and the exact row counts of the application's tables
+/// What a fault must leave as a clean run would: the schema fingerprint (every schema but the
+/// journal's, the ledger table included) and the exact row counts of the application's tables
 /// (ledger and journal rows aside: failed attempts add rows there).
 pub type AppState = (String, Vec<(String, String, i64)>);
 
