@@ -207,6 +207,17 @@ impl Engine {
         Ok(self.executor()?.status(&migrations)?)
     }
 
+    /// How the schema changed since the last deployment recorded it (by hand, by another tool);
+    /// `None` when it did not, or when no deployment recorded one yet.
+    ///
+    /// # Errors
+    ///
+    /// Connection and catalog failures.
+    pub fn drift(&self) -> Result<Option<crate::journal::Drift>, Error> {
+        let mut client = crate::connection::connect(&self.url)?;
+        crate::journal::detect_drift(&mut client, &self.url.target())
+    }
+
     /// Records a migration as applied or rolled back without running it
     /// (`prisma migrate resolve`).
     ///

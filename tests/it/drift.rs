@@ -44,6 +44,25 @@ fn a_hand_made_change_is_found_before_deploying_and_refused_on_request() {
     dir.add(ADD, "CREATE TABLE tag (id int PRIMARY KEY, label text);");
     std::fs::write(dir.path().join(ADD).join("down.sql"), "DROP TABLE tag;").unwrap();
 
+    // `status` says so too (its exit code stays Prisma's: 1 for the pending migration).
+    let out = migrate(
+        &db.url,
+        &[
+            "status",
+            "--json",
+            "--migrations-dir",
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let status = crate::common::last_json(&out.stdout);
+    assert_eq!(status["pending"], serde_json::json!([ADD]));
+    assert_eq!(
+        status["drift"]["added"].as_array().unwrap().len(),
+        2,
+        "{status}"
+    );
+
     // Refused: exit 1, what changed, nothing applied.
     let (code, output) = deploy(&db, &dir, &["--on-drift", "refuse"]);
     assert_eq!(code, Some(1), "{output}");

@@ -40,6 +40,14 @@ pub(super) fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
         &status.missing_locally,
         "Is this checkout behind the database?",
     );
+    // Advice, not a verdict: a status that cannot look for drift still answers.
+    let drift = engine.drift().unwrap_or_else(|e| {
+        log::warn!("drift check: {e}");
+        None
+    });
+    if let Some(drift) = &drift {
+        out.line(format!("\n{YELLOW}Drift:{YELLOW:#} {drift}"));
+    }
     if !status.ledger_exists {
         out.line(format!(
             "\n{YELLOW}The database has no _prisma_migrations table: it is not managed yet.{YELLOW:#}"
@@ -56,6 +64,7 @@ pub(super) fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
 
     let mut json = serde_json::to_value(&status)?;
     json["up_to_date"] = json!(up_to_date);
+    json["drift"] = serde_json::to_value(&drift)?;
     Ok(Outcome {
         ok: up_to_date,
         json,
