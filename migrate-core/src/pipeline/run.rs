@@ -79,9 +79,11 @@ impl Pipeline {
     ///
     /// # Errors
     ///
-    /// [`PipelineError::Refused`] when a step before the apply fails (nothing changed), and
+    /// [`PipelineError::Refused`] when a step before the apply fails (nothing changed),
+    /// [`PipelineError::Drift`] when the schema drifted and the policy refuses, and
     /// [`PipelineError::Failed`] when the apply, the verification or the probes fail (the
-    /// report says what the rollback did).
+    /// report says what the rollback did), or when finishing a dead pipeline's job rolled it
+    /// back.
     pub fn run(&self, events: &mut dyn FnMut(&Event)) -> Result<PipelineReport, PipelineError> {
         let started = Instant::now();
         let mut report = PipelineReport::default();
@@ -139,43 +141,28 @@ impl Pipeline {
             _ => None,
         };
         if let Some(orphan) = orphan {
-            if let Err(e) = self.resume(
+            let resumed = self.resume(
                 &orphan,
                 &migrations,
                 &mut executor,
                 &store,
                 &mut report,
                 events,
-            ) {
-                report.duration = started.elapsed();
+            );
+            if let Err(mut e) = resumed {
+                if let PipelineError::Failed { report, .. } = &mut e {
+                    report.duration = started.elapsed();
+                }
                 return Err(e);
             }
         }
-        if self.options.drift != DriftPolicy::Ignore {
-            match crate::journal::detect_drift(executor.client(), &self.url.target()) {
-                Ok(Some(found)) => {
-                    report.drift = Some(found.clone());
-                    if self.options.drift == DriftPolicy::Refuse {
-                        events(&Event::Failed {
-                            step: "preflight".into(),
-                            error: found.to_string(),
-                        });
-                        report.step("preflight", "failed", found.to_string(), t.elapsed());
-                        report.duration = started.elapsed();
-                        return Err(PipelineError::Drift {
-                            drift: Box::new(found),
-                            report: Box::new(report),
-                        });
-                    }
-                    events(&Event::Warning {
-                        migration: None,
-                        message: found.to_string(),
-                    });
-                }
-                Ok(None) => {}
-                // Drift is advice: not being able to look does not stop a deployment.
-                Err(e) => log::warn!(target: "migrate_core::pipeline", "drift check: {e}"),
-            }
+        if let Err(found) = self.check_drift(executor.client(), &mut report, events) {
+            report.step("preflight", "failed", found.to_string(), t.elapsed());
+            report.duration = started.elapsed();
+            return Err(PipelineError::Drift {
+                drift: Box::new(found),
+                report: Box::new(report),
+            });
         }
         let plan = match executor.plan(&migrations, &self.options.deploy) {
             Ok(plan) => plan,
@@ -348,6 +335,41 @@ impl Pipeline {
         );
         report.duration = started.elapsed();
         Err(error(report))
+    }
+
+    /// Compares the schema with the one the last deployment recorded, per the drift policy:
+    /// `Err` with the drift when it refuses.
+    fn check_drift(
+        &self,
+        client: &mut postgres::Client,
+        report: &mut PipelineReport,
+        events: &mut dyn FnMut(&Event),
+    ) -> Result<(), crate::journal::Drift> {
+        if self.options.drift == DriftPolicy::Ignore {
+            return Ok(());
+        }
+        let found = match crate::journal::detect_drift(client, &self.url.target()) {
+            Ok(Some(found)) => found,
+            Ok(None) => return Ok(()),
+            // Drift is advice: not being able to look does not stop a deployment.
+            Err(e) => {
+                log::warn!(target: "migrate_core::pipeline", "drift check: {e}");
+                return Ok(());
+            }
+        };
+        report.drift = Some(found.clone());
+        if self.options.drift == DriftPolicy::Refuse {
+            events(&Event::Failed {
+                step: "preflight".into(),
+                error: found.to_string(),
+            });
+            return Err(found);
+        }
+        events(&Event::Warning {
+            migration: None,
+            message: found.to_string(),
+        });
+        Ok(())
     }
 
     /// Steps 5 and 6: verification of the applied migrations, then the health probes. Returns
