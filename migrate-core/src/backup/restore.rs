@@ -214,6 +214,7 @@ pub(crate) fn restore(
     ))?;
     let mut fresh_guard = DropOnFailure {
         name: fresh.clone(),
+        url: url.clone(),
         armed: true,
     };
     // Marked before the target becomes read-only: a kill from here on is undone by the next run.
@@ -391,9 +392,11 @@ fn truncate(name: &str, max: usize) -> &str {
     &name[..end]
 }
 
-/// The fresh database, dropped when the restore gives up before swapping it in.
+/// The fresh database, dropped when the restore gives up before swapping it in, on every path
+/// (`?` and panics included).
 struct DropOnFailure {
     name: String,
+    url: DatabaseUrl,
     armed: bool,
 }
 
@@ -405,7 +408,7 @@ impl DropOnFailure {
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",
                 quote_ident(&self.name)
             )) {
-                log::warn!(target: "migrate_core::backup", "could not drop {}: {e}", self.name);
+                log::warn!(target: "migrate_core::backup", "could not drop {}: {e}; the next restore drops it", self.name);
             }
         }
     }
@@ -414,11 +417,14 @@ impl DropOnFailure {
 impl Drop for DropOnFailure {
     fn drop(&mut self) {
         if self.armed {
-            log::warn!(
-                target: "migrate_core::backup",
-                "restore stopped early: database {} may be left over; the next restore drops it",
-                self.name
-            );
+            match super::read_only::admin_client(&self.url) {
+                Ok(mut admin) => self.drop_now(&mut admin),
+                Err(e) => log::warn!(
+                    target: "migrate_core::backup",
+                    "restore stopped early: could not drop {} ({e}); the next restore drops it",
+                    self.name
+                ),
+            }
         }
     }
 }
