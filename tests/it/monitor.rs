@@ -126,6 +126,35 @@ fn deployment_events_reach_webhook_and_ndjson_in_order() {
 }
 
 #[test]
+fn webhook_skips_progress_events_unless_asked() {
+    let progress = Event::BackupProgress {
+        bytes: 1_000_000,
+        elapsed: std::time::Duration::from_secs(5),
+    };
+    for (wanted, expected) in [(false, 2), (true, 3)] {
+        let server = TestServer::start(|_| Reply::status(200));
+        let sink = WebhookSink::new(
+            server.url("/"),
+            WebhookOptions {
+                progress: wanted,
+                ..WebhookOptions::default()
+            },
+        )
+        .unwrap();
+        sink.send(&warning(1));
+        sink.send(&progress);
+        sink.send(&warning(2));
+        drop(sink);
+        let bodies = bodies(&server);
+        assert_eq!(bodies.len(), expected, "progress: {wanted}");
+        // Numbered without gaps either way.
+        for (i, body) in bodies.iter().enumerate() {
+            assert_eq!(body["event"]["seq"], i as u64 + 1);
+        }
+    }
+}
+
+#[test]
 fn ndjson_file_is_private_appended_and_numbered_in_order() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("events.ndjson");

@@ -42,6 +42,9 @@ pub struct WebhookOptions {
     /// How long [`close`](EventSink::close) (and dropping the sink) waits for pending events.
     /// By default, 5 s.
     pub flush_timeout: Duration,
+    /// Also post progress events (bytes of a backup, blocks of an index build), which come
+    /// every few seconds. By default, false: a chat channel wants milestones and failures.
+    pub progress: bool,
 }
 
 impl Default for WebhookOptions {
@@ -53,6 +56,7 @@ impl Default for WebhookOptions {
             capacity: 1024,
             overflow: Overflow::DropOldest,
             flush_timeout: Duration::from_secs(5),
+            progress: false,
         }
     }
 }
@@ -182,6 +186,9 @@ impl fmt::Debug for WebhookSink {
 
 impl EventSink for WebhookSink {
     fn send(&self, event: &Event) {
+        if event.is_progress() && !self.options.progress {
+            return;
+        }
         let text = slack_escape(&event.to_string());
         let mut queue = self.shared.lock();
         if queue.closed {
