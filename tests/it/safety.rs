@@ -142,6 +142,60 @@ fn data_aware_mode_predicts_failures() {
 }
 
 #[test]
+fn data_aware_mode_tests_type_changes_with_their_using_expression() {
+    let db = TestDb::new();
+    let dir = Dir::with(&[("20240101000000_init", INIT)]);
+    let engine = Engine::new(url(&db), dir.path());
+    engine.deploy().unwrap();
+    db.client()
+        .batch_execute("INSERT INTO \"User\" (legacy) VALUES ('12'), ('secret-value-7'), ('3')")
+        .unwrap();
+    let facts = |migration: &str, sql: &str| -> Vec<String> {
+        dir.add(migration, sql);
+        let review = engine
+            .review(
+                Scope::pending([migration.to_owned()]),
+                Some(&mut db.client()),
+            )
+            .unwrap();
+        std::fs::remove_dir_all(dir.path().join(migration)).unwrap();
+        review
+            .report
+            .findings()
+            .filter(|f| f.rule.name() == "changing-column-type")
+            .flat_map(|f| f.facts.clone())
+            .collect()
+    };
+
+    // A plain cast meets a value that is not a number: certain failure, named without the value.
+    let plain = facts(
+        "20240102000000_int",
+        "ALTER TABLE \"User\" ALTER COLUMN \"legacy\" SET DATA TYPE INTEGER;",
+    );
+    assert!(
+        plain
+            .iter()
+            .any(|f| f.contains("will fail") && f.contains("invalid input syntax for type integer")),
+        "{plain:?}"
+    );
+    assert!(
+        !plain.iter().any(|f| f.contains("secret-value")),
+        "{plain:?}"
+    );
+
+    // The USING expression the ALTER really runs makes every value convert.
+    let using = facts(
+        "20240102000000_using",
+        "ALTER TABLE \"User\" ALTER COLUMN \"legacy\" SET DATA TYPE INTEGER \
+         USING length(\"legacy\");",
+    );
+    assert!(
+        using.iter().any(|f| f.contains("all 3 values convert to")),
+        "{using:?}"
+    );
+}
+
+#[test]
 fn cli_deploy_needs_explicit_approval_and_plan_reports_json() {
     let db = TestDb::new();
     let dir = Dir::with(&[("20240101000000_init", INIT)]);

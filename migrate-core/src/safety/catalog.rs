@@ -136,7 +136,9 @@ impl Catalog {
                     n.clone_from(to);
                 }
             }
-            A::AlterColumnType { table, column, to } => {
+            A::AlterColumnType {
+                table, column, to, ..
+            } => {
                 if let Some(c) = self
                     .tables
                     .get_mut(&table.name)

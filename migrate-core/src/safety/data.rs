@@ -106,6 +106,34 @@ impl Probe<'_> {
         self.client.query_one(sql, &[]).ok()
     }
 
+    /// A count, or why it failed: `Err(Some(reason))` when PostgreSQL rejected the query (the
+    /// reason without the offending value: reports may be shared, the data may be private),
+    /// `Err(None)` when time ran out or the session failed.
+    fn try_count(&mut self, sql: &str) -> Result<i64, Option<String>> {
+        let left = self
+            .deadline
+            .checked_duration_since(Instant::now())
+            .ok_or(None)?;
+        self.client
+            .batch_execute(&format!(
+                "SET statement_timeout = {}",
+                left.as_millis().max(1)
+            ))
+            .map_err(|_| None)?;
+        match self.client.query_one(sql, &[]) {
+            Ok(row) => row.try_get(0).map_err(|_| None),
+            Err(e) => match e.as_db_error() {
+                Some(db) if db.code() != &postgres::error::SqlState::QUERY_CANCELED => {
+                    let message = db.message();
+                    // `invalid input syntax for type integer: "abc"`: keep the kind only.
+                    let kind = message.split(": \"").next().unwrap_or(message);
+                    Err(Some(format!("{}: {kind}", db.code().code())))
+                }
+                _ => Err(None),
+            },
+        }
+    }
+
     fn count(&mut self, sql: &str) -> Option<i64> {
         self.query_one(sql).and_then(|r| r.try_get(0).ok())
     }
@@ -192,18 +220,24 @@ impl Probe<'_> {
                     None => Verdict::Unknown,
                 }
             }
-            (Rule::ChangingColumnType, Action::AlterColumnType { column, to, .. }) => {
-                let sql = format!(
-                    "SELECT count(*) FROM (SELECT {}::{to} FROM {relation}) c",
-                    quote_ident(column)
-                );
-                if self.deadline <= Instant::now() {
-                    return Verdict::Unknown;
-                }
-                match self.count(&sql) {
-                    Some(n) => Verdict::Fact(format!("all {n} values cast to {to}")),
-                    None => Verdict::Fact(format!(
-                        "some values may not cast to {to} (the test cast failed or timed out)"
+            (
+                Rule::ChangingColumnType,
+                Action::AlterColumnType {
+                    column, to, using, ..
+                },
+            ) => {
+                // The conversion the ALTER will run: its USING expression, else the cast.
+                let value = using.clone().unwrap_or_else(|| quote_ident(column));
+                // An aggregate of the converted value, so that the conversion really runs on
+                // every row (the planner drops a subquery's unused outputs).
+                let sql = format!("SELECT count(({value})::{to}) * 0 + count(*) FROM {relation}");
+                match self.try_count(&sql) {
+                    Ok(n) => Verdict::Fact(format!("all {n} values convert to {to}")),
+                    Err(Some(reason)) => {
+                        Verdict::WillFail(format!("a value does not convert to {to} ({reason})"))
+                    }
+                    Err(None) => Verdict::Fact(format!(
+                        "the conversion to {to} could not be tested in time"
                     )),
                 }
             }

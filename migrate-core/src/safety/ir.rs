@@ -285,6 +285,8 @@ pub enum Action {
         table: Name,
         column: Ident,
         to: TypeName,
+        /// The `USING` expression, as written, when there is one.
+        using: Option<String>,
     },
     SetNotNull {
         table: Name,

@@ -253,10 +253,13 @@ fn alter_table(table: &Name, op: &AlterTableOperation) -> Vec<Action> {
                 AlterColumnOperation::SetNotNull => Action::SetNotNull { table, column },
                 AlterColumnOperation::DropNotNull => Action::DropNotNull { table, column },
                 AlterColumnOperation::SetDefault { .. } => Action::SetDefault { table, column },
-                AlterColumnOperation::SetDataType { data_type, .. } => Action::AlterColumnType {
+                AlterColumnOperation::SetDataType {
+                    data_type, using, ..
+                } => Action::AlterColumnType {
                     table,
                     column,
                     to: TypeName::parse(&data_type.to_string()),
+                    using: using.as_ref().map(ToString::to_string),
                 },
                 _ => Action::Other {
                     kind: "ALTER TABLE ALTER COLUMN".into(),

@@ -24,7 +24,10 @@ pub(crate) const HELP: &str = "Add a column of the new type, backfill it in batc
 application, then drop the old column.";
 
 pub(crate) fn check(cx: &mut Checker<'_>) {
-    let Some(Action::AlterColumnType { table, column, to }) = cx.action else {
+    let Some(Action::AlterColumnType {
+        table, column, to, ..
+    }) = cx.action
+    else {
         return;
     };
     if !cx.is_existing(table) {

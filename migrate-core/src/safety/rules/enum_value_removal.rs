@@ -23,7 +23,10 @@ pub(crate) const HELP: &str = "Move rows off the removed values in an earlier de
 rebuild the enum.";
 
 pub(crate) fn check(cx: &mut Checker<'_>) {
-    let Some(Action::AlterColumnType { table, column, to }) = cx.action else {
+    let Some(Action::AlterColumnType {
+        table, column, to, ..
+    }) = cx.action
+    else {
         return;
     };
     if !cx.is_existing(table) {
