@@ -217,3 +217,88 @@ fn sigkill_during_the_rollback_is_finished_by_the_next_deploy() {
         recovered,
     );
 }
+
+/// Sessions anywhere on the cluster running a query like `pattern`, seen from the maintenance
+/// database (a restore ends the sessions of the database it replaces).
+fn cluster_sessions(pattern: &str) -> i64 {
+    migrate_tests::cluster()
+        .connect("postgres")
+        .ok()
+        .and_then(|mut c| {
+            c.query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE $1",
+                &[&pattern],
+            )
+            .ok()
+        })
+        .map_or(0, |r| r.get(0))
+}
+
+#[test]
+fn sigkill_during_a_rollback_by_restore_is_finished_by_the_next_deploy() {
+    let scenario = Scenario::start(13, "SIGKILL during the automatic rollback by restore");
+    let (db, dir) = crate::faults::bulky_db();
+    let before = app_state(&db);
+    // No down.sql: the rollback restores the pre-deploy backup.
+    dir.add(
+        EXTRA,
+        "ALTER TABLE post ADD COLUMN extra int;\nUPDATE post SET extra = 1;",
+    );
+    let (_tmp, backups) = tmp_backups();
+    let child = spawn_deploy(
+        &db,
+        &dir,
+        &backups,
+        &["--health-sql", "SELECT 1 => 2", "--health-window", "0"],
+    );
+    wait_for("the rollback's restore to load rows", || {
+        cluster_sessions("COPY %") > 0
+            && migrate_tests::cluster()
+                .connect("postgres")
+                .unwrap()
+                .query_one(
+                    "SELECT count(*) FROM pg_database WHERE datname LIKE '%\\_restoring\\_%'",
+                    &[],
+                )
+                .unwrap()
+                .get::<_, i64>(0)
+                > 0
+    });
+    kill(child);
+    assert_eq!(last_deployment(&db).0, "rolling_back");
+    assert!(has_extra(&db), "the restore had not swapped yet");
+
+    let t0 = Instant::now();
+    let out = run(
+        &db,
+        &backups,
+        &["deploy", "--migrations-dir", dir.path().to_str().unwrap()],
+    );
+    let recovered = t0.elapsed();
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("interrupted restore") && all.contains("died while rolling back"),
+        "{all}"
+    );
+    assert!(!has_extra(&db), "{all}");
+    assert_eq!(ledger(&db), [applied(INIT)]);
+    assert_eq!(
+        app_state(&db),
+        before,
+        "schema and rows as before the deployment"
+    );
+    assert_eq!(last_deployment(&db).0, "rolled_back");
+    let on: String = db
+        .client()
+        .query_one("SHOW default_transaction_read_only", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(on, "off");
+    scenario.survived(
+        "original intact but read-only, journal says `rolling_back`; next deploy drops the \
+         half-loaded database, lifts the read-only mode, restores the pre-deploy backup and \
+         exits 1",
+        recovered,
+    );
+}
