@@ -171,10 +171,14 @@ pub(crate) fn restore(
         });
     }
 
+    phase("verify backup", &mut phases);
+
     // One restore at a time; what a killed one left is undone first.
     let mut lock = RestoreLock::acquire(url)?;
     let recovered = clean_up(lock.admin(), &database, &target)?;
-    phase("verify backup", &mut phases);
+    if !recovered.is_empty() {
+        phase("undo an interrupted restore", &mut phases);
+    }
 
     let stamp = Utc::now().format("%Y%m%d_%H%M%S").to_string();
     let fresh = format!("{}_restoring_{stamp}", truncate(&database, 30));
