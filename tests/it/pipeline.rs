@@ -1,8 +1,6 @@
 //! The deployment pipeline end to end: backup, apply, verification, health probes, automatic
 //! rollback, journal.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::time::Duration;
 
 use migrate_core::health::{HttpProbe, RetryWindow};
@@ -13,25 +11,8 @@ use migrate_core::Event;
 
 use crate::backup::{provider, seeded_db, state_of};
 use crate::common::url;
+use crate::health::server::{Reply, TestServer};
 use crate::restore::{RISKY_DOWN, RISKY_NAME, RISKY_UP};
-
-/// A local HTTP server answering every request with `status`; returns its URL.
-fn http_server(status: u16) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(1000) {
-            let Ok(mut stream) = stream else { continue };
-            let mut buf = [0u8; 2048];
-            let _ = stream.read(&mut buf);
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
-            );
-        }
-    });
-    format!("http://{addr}/healthz")
-}
 
 fn options(backups: &std::path::Path) -> PipelineOptions {
     let mut o = PipelineOptions::default();
@@ -65,6 +46,7 @@ fn position(events: &[Event], f: impl Fn(&Event) -> bool) -> usize {
 
 #[test]
 fn failing_health_check_rolls_a_destructive_deploy_back_by_restore() {
+    let server = TestServer::start(|_| Reply::status(503));
     let (db, dir) = seeded_db();
     let before = app_state(&db);
     dir.add(RISKY_NAME, RISKY_UP);
@@ -72,7 +54,7 @@ fn failing_health_check_rolls_a_destructive_deploy_back_by_restore() {
     let pipeline = Pipeline::new(url(&db), dir.path(), options(backups.path()))
         .backup_provider(Box::new(provider()))
         .probe(Box::new(
-            HttpProbe::new(http_server(503), Duration::from_secs(1)).unwrap(),
+            HttpProbe::new(server.url("/healthz"), Duration::from_secs(1)).unwrap(),
         ));
     let mut events = Vec::new();
     let err = pipeline.run(&mut |e| events.push(e.clone())).unwrap_err();
@@ -127,6 +109,7 @@ fn failing_health_check_rolls_a_destructive_deploy_back_by_restore() {
 
 #[test]
 fn with_down_scripts_the_rollback_runs_them_in_place() {
+    let server = TestServer::start(|_| Reply::status(500));
     let (db, dir) = seeded_db();
     let before = app_state(&db);
     dir.add(RISKY_NAME, RISKY_UP);
@@ -135,7 +118,7 @@ fn with_down_scripts_the_rollback_runs_them_in_place() {
     let pipeline = Pipeline::new(url(&db), dir.path(), options(backups.path()))
         .backup_provider(Box::new(provider()))
         .probe(Box::new(
-            HttpProbe::new(http_server(500), Duration::from_secs(1)).unwrap(),
+            HttpProbe::new(server.url("/healthz"), Duration::from_secs(1)).unwrap(),
         ));
     let err = pipeline.run(&mut |_| {}).unwrap_err();
     let rollback = err.report().rollback.as_ref().expect("rolled back");
@@ -153,6 +136,7 @@ fn with_down_scripts_the_rollback_runs_them_in_place() {
 
 #[test]
 fn healthy_deploy_passes_every_step() {
+    let server = TestServer::start(|_| Reply::status(200));
     let (db, dir) = seeded_db();
     dir.add(RISKY_NAME, RISKY_UP);
     std::fs::create_dir_all(dir.path().join(RISKY_NAME)).unwrap();
@@ -165,7 +149,7 @@ fn healthy_deploy_passes_every_step() {
     let pipeline = Pipeline::new(url(&db), dir.path(), options(backups.path()))
         .backup_provider(Box::new(provider()))
         .probe(Box::new(
-            HttpProbe::new(http_server(200), Duration::from_secs(1)).unwrap(),
+            HttpProbe::new(server.url("/healthz"), Duration::from_secs(1)).unwrap(),
         ));
     let report = pipeline.run(&mut |_| {}).unwrap();
     let steps: Vec<(&str, &str)> = report.steps.iter().map(|s| (s.step, s.status)).collect();
