@@ -172,6 +172,7 @@ fn healthy_deploy_passes_every_step() {
         "{v:#?}"
     );
     assert!(report.rollback.is_none());
+    assert!(server.hits() >= 1, "the probe reached the server");
     let again = pipeline.run(&mut |_| {}).unwrap();
     assert!(
         again.applied.is_empty() && again.backup_id.is_none(),
