@@ -134,8 +134,11 @@ impl Engine {
         events: &mut dyn FnMut(&Event),
     ) -> Result<DeployReport, Error> {
         let migrations = self.migrations()?;
-        let mut executor = PgExecutor::from_client(connect_creating(&self.url)?, self.url.schema())
-            .with_monitor(self.url.clone());
+        let mut client = connect_creating(&self.url)?;
+        // A half-done restore is an operator's to finish or give up, not a replica's.
+        crate::backup::refuse_interrupted_restore(&mut client, &self.url)?;
+        let mut executor =
+            PgExecutor::from_client(client, self.url.schema()).with_monitor(self.url.clone());
         // The gate runs before anything is written: a refused deployment changes nothing.
         // History problems (failed, modified, certain failures) are reported first, by deploy.
         let plan = executor.plan(&migrations, options)?;

@@ -141,6 +141,18 @@ fn sigkill_during_a_restore_then_deploy_lifts_the_read_only_mode_and_goes_on() {
     kill_restore_mid_load(&db, &backups, &id);
     let before_restore = app_state(&db);
 
+    // A service deploying at start-up is told, and changes nothing: the operator decides.
+    let err = migrate_core::Engine::new(crate::common::url(&db), dir.path())
+        .deploy()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("interrupted") && err.contains(&id) && err.contains("migrate restore"),
+        "{err}"
+    );
+    assert!(read_only(&db));
+    assert_eq!(restoring(&db).len(), 1);
+
     let t0 = Instant::now();
     let out = deploy_without_backup(&db, &backups, dir.path().to_str().unwrap());
     let recovered = t0.elapsed();

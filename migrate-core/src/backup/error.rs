@@ -102,6 +102,17 @@ pub enum BackupError {
         /// What differs.
         failures: String,
     },
+    /// A restore of the database was interrupted: the database is still read-only and a
+    /// half-loaded copy is left. A service must not deploy onto it.
+    #[error("database {database} is read-only: a restore of backup {backup} was interrupted (its half-loaded copy {leftover} is left); run `migrate restore {backup}` again to finish it, or `migrate deploy` to give it up")]
+    InterruptedRestore {
+        /// The database.
+        database: String,
+        /// The backup that was being restored.
+        backup: String,
+        /// The half-loaded database.
+        leftover: String,
+    },
     /// Another restore of the same database is running.
     #[error(
         "a restore of database {database} is already running ({holder}); wait for it to finish"

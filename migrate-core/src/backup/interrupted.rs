@@ -200,6 +200,30 @@ fn leftovers(
         .collect())
 }
 
+/// Refuses a database left by an interrupted restore, for callers that must not undo it (a
+/// service deploying at start-up): `Err` naming the backup and what to run.
+///
+/// # Errors
+///
+/// [`BackupError::InterruptedRestore`], or [`BackupError::Query`] when the catalog cannot be
+/// read.
+pub fn refuse_interrupted_restore(
+    client: &mut Client,
+    url: &DatabaseUrl,
+) -> Result<(), BackupError> {
+    match leftovers(client, url.database(), &url.target())?
+        .into_iter()
+        .next()
+    {
+        Some((leftover, marker)) => Err(BackupError::InterruptedRestore {
+            database: url.database().to_owned(),
+            backup: marker.backup,
+            leftover,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Cleans up after interrupted restores of `url`'s database, if any, unless a restore is
 /// running now. Cheap when there is nothing to do: one catalog query on `client` (any session of
 /// the same server). For deployments, which must not start on a database left read-only.
