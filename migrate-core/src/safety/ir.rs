@@ -426,6 +426,32 @@ impl Action {
         }
     }
 
+    /// The identifier a finding about this action points at: the column for column changes,
+    /// the constraint or index for theirs, else the table.
+    #[must_use]
+    pub fn focus(&self) -> Option<&str> {
+        match self {
+            Self::DropColumn { column, .. }
+            | Self::AlterColumnType { column, .. }
+            | Self::SetNotNull { column, .. }
+            | Self::DropNotNull { column, .. }
+            | Self::SetDefault { column, .. }
+            | Self::RenameColumn { from: column, .. } => Some(column),
+            Self::AddColumn { column, .. } => Some(&column.name),
+            Self::ValidateConstraint { name, .. }
+            | Self::DropConstraint { name, .. }
+            | Self::RenameConstraint { from: name, .. } => Some(name),
+            Self::AddConstraint { constraint, .. } => constraint
+                .name()
+                .or_else(|| self.table().map(|t| t.name.as_str())),
+            Self::CreateIndex {
+                name: Some(name), ..
+            } => Some(name),
+            Self::DropIndex { names, .. } => names.first().map(|n| n.name.as_str()),
+            _ => self.table().map(|t| t.name.as_str()),
+        }
+    }
+
     /// True for schema changes (DDL), as opposed to data changes and settings.
     #[must_use]
     pub fn is_ddl(&self) -> bool {

@@ -36,10 +36,28 @@ fn finding(out: &mut String, f: &Finding, path: &str, text: &str, starts: &[usiz
         f.severity, f.rule, f.line, f.column
     );
     let _ = writeln!(out, "  {}", f.message);
-    if let Some(&start) = starts.get(f.line - 1) {
-        let end = starts.get(f.line).map_or(text.len(), |e| e - 1);
-        let line = text[start..end.max(start)].trim_end();
-        let _ = writeln!(out, "  {:>5} | {line}", f.line);
+    if starts.get(f.line - 1).is_some() {
+        // The statement's line that names what the finding is about, else its first line.
+        let line_of = |n: usize| -> &str {
+            let start = starts[n - 1];
+            let end = starts.get(n).map_or(text.len(), |e| e - 1);
+            text[start..end.max(start)].trim_end()
+        };
+        let last = starts
+            .partition_point(|&s| s < f.span.end)
+            .clamp(f.line, starts.len());
+        let shown = (f.line..=last)
+            .find_map(|n| {
+                let from = if n == f.line { f.column } else { 1 };
+                focus(line_of(n), from, f).map(|caret| (n, caret))
+            })
+            .unwrap_or_else(|| {
+                let rest = line_of(f.line).chars().count() + 1;
+                (f.line, (f.column - 1, rest.saturating_sub(f.column).max(1)))
+            });
+        let (n, (at, width)) = shown;
+        let _ = writeln!(out, "  {n:>5} | {}", line_of(n));
+        let _ = writeln!(out, "        | {}{}", " ".repeat(at), "^".repeat(width));
     }
     let mut impact = Vec::new();
     if let Some(lock) = f.lock {
@@ -68,6 +86,38 @@ fn finding(out: &mut String, f: &Finding, path: &str, text: &str, starts: &[usiz
         let _ = writeln!(out, "  approved: {by}");
     }
     out.push('\n');
+}
+
+/// Where the identifier the finding is about (the column, constraint, index or table) stands
+/// on `line`, at or after character `from` (1-based): (offset, width) in characters.
+fn focus(line: &str, from: usize, f: &Finding) -> Option<(usize, usize)> {
+    let ident = f.action.as_ref().and_then(|a| a.focus())?;
+    let skip = from.saturating_sub(1);
+    let rest: String = line.chars().skip(skip).collect();
+    // Quoted as written, or bare (PostgreSQL folds bare names to lower case).
+    let quoted = format!("\"{}\"", ident.replace('"', "\"\""));
+    let found = rest
+        .find(&quoted)
+        .map(|i| (i, quoted.chars().count()))
+        .or_else(|| {
+            let lower = rest.to_lowercase();
+            // Only where lower-casing kept byte offsets (ASCII), and as a whole word.
+            if lower.len() != rest.len() {
+                return None;
+            }
+            let word = |c: char| c.is_alphanumeric() || c == '_';
+            lower
+                .match_indices(ident)
+                .find(|(i, _)| {
+                    lower[..*i].chars().next_back().is_none_or(|c| !word(c))
+                        && lower[i + ident.len()..]
+                            .chars()
+                            .next()
+                            .is_none_or(|c| !word(c))
+                })
+                .map(|(i, _)| (i, ident.chars().count()))
+        })?;
+    Some((skip + rest[..found.0].chars().count(), found.1))
 }
 
 fn summary(out: &mut String, report: &SafetyReport, review: &ApprovalReview) {
@@ -100,5 +150,55 @@ fn summary(out: &mut String, report: &SafetyReport, review: &ApprovalReview) {
         for item in items {
             let _ = writeln!(out, "{title}: {item}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::safety::DefaultAnalyzer;
+
+    fn rendered(sql: &str) -> String {
+        let report = SafetyReport {
+            migrations: vec![DefaultAnalyzer::default().analyze_sql("m", sql)],
+        };
+        let text = |_: &str| Some(sql.to_owned());
+        let path = |_: &str| "m/migration.sql".to_owned();
+        render(
+            &report,
+            &ApprovalReview::default(),
+            &Sources {
+                path: &path,
+                text: &text,
+            },
+        )
+    }
+
+    #[test]
+    fn carets_point_at_what_the_finding_is_about_even_on_a_later_line() {
+        let out = rendered(
+            "ALTER TABLE \"User\" DROP COLUMN \"legacy\",\n  ALTER COLUMN email SET NOT NULL;\n",
+        );
+        assert!(
+            out.contains(
+                "      1 | ALTER TABLE \"User\" DROP COLUMN \"legacy\",\n        |                                ^^^^^^^^\n"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "      2 |   ALTER COLUMN email SET NOT NULL;\n        |                ^^^^^\n"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn without_a_name_on_the_line_the_whole_statement_line_is_underlined() {
+        let out = rendered("SELECT 1;\nVACUUM FULL;\n");
+        assert!(
+            out.contains("      2 | VACUUM FULL;\n        | ^^^^^^^^^^^^\n"),
+            "{out}"
+        );
     }
 }
