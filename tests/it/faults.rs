@@ -80,10 +80,27 @@ pub fn count(db: &TestDb, sql: &str) -> i64 {
     db.client().query_one(sql, &[]).unwrap().get(0)
 }
 
-/// [`count`] for polling while a restore may end the session: `None` when it did.
-pub fn try_count(db: &TestDb, sql: &str) -> Option<i64> {
-    let mut client = migrate_tests::cluster().connect(&db.name).ok()?;
-    client.query_one(sql, &[]).ok().map(|row| row.get(0))
+/// Whether `pg_restore` is copying rows into `db`'s half-loaded copy. Seen from the maintenance
+/// database, since a restore ends the sessions of the database it replaces; other tests restore
+/// at the same time, so only this database's copy counts.
+pub fn copying_into(db: &TestDb) -> bool {
+    let prefix = format!("{}_restoring_", &db.name[..db.name.len().min(30)]);
+    migrate_tests::cluster()
+        .connect("postgres")
+        .ok()
+        .and_then(|mut c| {
+            c.query(
+                "SELECT datname FROM pg_stat_activity WHERE query LIKE 'COPY %'",
+                &[],
+            )
+            .ok()
+        })
+        .is_some_and(|rows| {
+            rows.iter().any(|r| {
+                r.get::<_, Option<String>>(0)
+                    .is_some_and(|d| d.starts_with(&prefix))
+            })
+        })
 }
 
 /// Waits until no server session of `db` other than ours runs a query containing `needle`, i.e.

@@ -11,8 +11,8 @@ use migrate_tests::TestDb;
 
 use crate::common::{text, Dir};
 use crate::faults::{
-    app_state, applied, clean_state, count, kill, ledger, run, spawn_deploy, tmp_backups, wait_for,
-    AppState, INIT,
+    app_state, applied, clean_state, copying_into, count, kill, ledger, run, spawn_deploy,
+    tmp_backups, wait_for, AppState, INIT,
 };
 
 const EXTRA: &str = "20240102000000_extra";
@@ -218,22 +218,6 @@ fn sigkill_during_the_rollback_is_finished_by_the_next_deploy() {
     );
 }
 
-/// Sessions anywhere on the cluster running a query like `pattern`, seen from the maintenance
-/// database (a restore ends the sessions of the database it replaces).
-fn cluster_sessions(pattern: &str) -> i64 {
-    migrate_tests::cluster()
-        .connect("postgres")
-        .ok()
-        .and_then(|mut c| {
-            c.query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE $1",
-                &[&pattern],
-            )
-            .ok()
-        })
-        .map_or(0, |r| r.get(0))
-}
-
 #[test]
 fn sigkill_during_a_rollback_by_restore_is_finished_by_the_next_deploy() {
     let scenario = Scenario::start(13, "SIGKILL during the automatic rollback by restore");
@@ -251,19 +235,7 @@ fn sigkill_during_a_rollback_by_restore_is_finished_by_the_next_deploy() {
         &backups,
         &["--health-sql", "SELECT 1 => 2", "--health-window", "0"],
     );
-    wait_for("the rollback's restore to load rows", || {
-        cluster_sessions("COPY %") > 0
-            && migrate_tests::cluster()
-                .connect("postgres")
-                .unwrap()
-                .query_one(
-                    "SELECT count(*) FROM pg_database WHERE datname LIKE '%\\_restoring\\_%'",
-                    &[],
-                )
-                .unwrap()
-                .get::<_, i64>(0)
-                > 0
-    });
+    wait_for("the rollback's restore to load rows", || copying_into(&db));
     kill(child);
     assert_eq!(last_deployment(&db).0, "rolling_back");
     assert!(has_extra(&db), "the restore had not swapped yet");
