@@ -106,30 +106,36 @@ impl Probe<'_> {
         self.client.query_one(sql, &[]).ok()
     }
 
-    /// A count, or why it failed: `Err(Some(reason))` when PostgreSQL rejected the query (the
-    /// reason without the offending value: reports may be shared, the data may be private),
-    /// `Err(None)` when time ran out or the session failed.
-    fn try_count(&mut self, sql: &str) -> Result<i64, Option<String>> {
+    /// A count, or why it failed (see [`Probed`]).
+    fn try_count(&mut self, sql: &str) -> Result<i64, Probed> {
         let left = self
             .deadline
             .checked_duration_since(Instant::now())
-            .ok_or(None)?;
+            .ok_or(Probed::NoTime)?;
         self.client
             .batch_execute(&format!(
                 "SET statement_timeout = {}",
                 left.as_millis().max(1)
             ))
-            .map_err(|_| None)?;
+            .map_err(|_| Probed::NoTime)?;
         match self.client.query_one(sql, &[]) {
-            Ok(row) => row.try_get(0).map_err(|_| None),
+            Ok(row) => row.try_get(0).map_err(|_| Probed::NoTime),
             Err(e) => match e.as_db_error() {
-                Some(db) if db.code() != &postgres::error::SqlState::QUERY_CANCELED => {
-                    let message = db.message();
-                    // `invalid input syntax for type integer: "abc"`: keep the kind only.
-                    let kind = message.split(": \"").next().unwrap_or(message);
-                    Err(Some(format!("{}: {kind}", db.code().code())))
+                Some(db) if db.code() == &postgres::error::SqlState::QUERY_CANCELED => {
+                    Err(Probed::NoTime)
                 }
-                _ => Err(None),
+                Some(db) => {
+                    let reason = format!("{}: {}", db.code().code(), without_values(db.message()));
+                    // Class 22, data exception: a row's value is the cause. Anything else (a
+                    // type created earlier in the same migration, a privilege) says nothing
+                    // about the data.
+                    Err(if db.code().code().starts_with("22") {
+                        Probed::DataError(reason)
+                    } else {
+                        Probed::Other(reason)
+                    })
+                }
+                None => Err(Probed::NoTime),
             },
         }
     }
@@ -223,20 +229,28 @@ impl Probe<'_> {
             (
                 Rule::ChangingColumnType,
                 Action::AlterColumnType {
-                    column, to, using, ..
+                    column,
+                    to,
+                    to_sql,
+                    using,
+                    ..
                 },
             ) => {
-                // The conversion the ALTER will run: its USING expression, else the cast.
+                // The conversion the ALTER will run: its USING expression, else the cast, to the
+                // type exactly as written. An aggregate of it, so that it really runs on every
+                // row (the planner drops a subquery's unused outputs).
                 let value = using.clone().unwrap_or_else(|| quote_ident(column));
-                // An aggregate of the converted value, so that the conversion really runs on
-                // every row (the planner drops a subquery's unused outputs).
-                let sql = format!("SELECT count(({value})::{to}) * 0 + count(*) FROM {relation}");
+                let sql =
+                    format!("SELECT count(({value})::{to_sql}) * 0 + count(*) FROM {relation}");
                 match self.try_count(&sql) {
                     Ok(n) => Verdict::Fact(format!("all {n} values convert to {to}")),
-                    Err(Some(reason)) => {
+                    Err(Probed::DataError(reason)) => {
                         Verdict::WillFail(format!("a value does not convert to {to} ({reason})"))
                     }
-                    Err(None) => Verdict::Fact(format!(
+                    Err(Probed::Other(reason)) => Verdict::Fact(format!(
+                        "the conversion to {to} could not be tested ({reason})"
+                    )),
+                    Err(Probed::NoTime) => Verdict::Fact(format!(
                         "the conversion to {to} could not be tested in time"
                     )),
                 }
@@ -246,11 +260,60 @@ impl Probe<'_> {
     }
 }
 
+/// Why a probe gave no number.
+enum Probed {
+    /// PostgreSQL rejected a value (SQLSTATE class 22), with the reason.
+    DataError(String),
+    /// The query failed for another reason, with it.
+    Other(String),
+    /// The budget ran out, or the session failed.
+    NoTime,
+}
+
+/// A server message without the values it quotes (`value "2147483648" is out of range`,
+/// `invalid input syntax for type integer: "abc"`): reports are shared, the data may be private.
+fn without_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quoted = false;
+    for c in message.chars() {
+        if c == '"' {
+            if !quoted {
+                out.push_str("\"…\"");
+            }
+            quoted = !quoted;
+        } else if !quoted {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn size(bytes: i64) -> String {
     const MB: f64 = 1024.0 * 1024.0;
     if bytes as f64 >= MB {
         format!("{:.1} MB", bytes as f64 / MB)
     } else {
         format!("{} kB", bytes / 1024)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_messages_lose_their_quoted_values() {
+        assert_eq!(
+            without_values(r#"value "2147483648" is out of range for type integer"#),
+            r#"value "…" is out of range for type integer"#
+        );
+        assert_eq!(
+            without_values(r#"invalid input syntax for type integer: "secret-7""#),
+            r#"invalid input syntax for type integer: "…""#
+        );
+        assert_eq!(
+            without_values("value too long for type character varying(5)"),
+            "value too long for type character varying(5)"
+        );
     }
 }

@@ -285,6 +285,8 @@ pub enum Action {
         table: Name,
         column: Ident,
         to: TypeName,
+        /// The new type as written in the SQL (`TIMESTAMP(3)`, `"Role"`), to run it as is.
+        to_sql: String,
         /// The `USING` expression, as written, when there is one.
         using: Option<String>,
     },

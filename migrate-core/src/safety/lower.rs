@@ -259,6 +259,7 @@ fn alter_table(table: &Name, op: &AlterTableOperation) -> Vec<Action> {
                     table,
                     column,
                     to: TypeName::parse(&data_type.to_string()),
+                    to_sql: data_type.to_string(),
                     using: using.as_ref().map(ToString::to_string),
                 },
                 _ => Action::Other {
