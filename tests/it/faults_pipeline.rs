@@ -274,3 +274,47 @@ fn sigkill_during_a_rollback_by_restore_is_finished_by_the_next_deploy() {
         recovered,
     );
 }
+
+/// A dead pipeline's checks are not resumed once other deployments followed it (a replica's
+/// `Engine::deploy`): rolling it back would undo theirs too. It is left to a person, said.
+#[test]
+fn a_dead_pipeline_is_not_resumed_after_later_deployments() {
+    let (db, dir, _) = with_extra_column(0);
+    let (_tmp, backups) = tmp_backups();
+    kill_during_health_check(&db, &dir, &backups);
+    dir.add("20240103000000_later", "CREATE TABLE later (id int);");
+    migrate_core::Engine::new(crate::common::url(&db), dir.path())
+        .deploy()
+        .unwrap();
+
+    let out = run(
+        &db,
+        &backups,
+        &[
+            "deploy",
+            "--migrations-dir",
+            dir.path().to_str().unwrap(),
+            "--health-sql",
+            "SELECT 1 => 2",
+            "--health-window",
+            "0",
+        ],
+    );
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "nothing pending, nothing resumed: {all}"
+    );
+    assert!(all.contains("later deployments followed"), "{all}");
+    assert!(has_extra(&db));
+    let outcome: String = db
+        .client()
+        .query_one(
+            "SELECT outcome FROM _migrate.deployments WHERE applied ? $1",
+            &[&EXTRA],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(outcome, "interrupted");
+}

@@ -64,6 +64,9 @@ impl RestoreLock {
     pub(crate) fn acquire(url: &DatabaseUrl) -> Result<Self, BackupError> {
         let target = url.target();
         let mut admin = admin_client(url)?;
+        // Idle through the whole load: a server-side idle timeout must not end it (the restore
+        // would then look dead to other runs). PostgreSQL 14 and later.
+        let _ = admin.batch_execute("SET idle_session_timeout = 0");
         let taken: bool = admin
             .query_one(
                 "SELECT pg_try_advisory_lock($1, hashtext($2))",

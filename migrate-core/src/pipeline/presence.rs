@@ -5,6 +5,7 @@
 use postgres::Client;
 
 use crate::connection::{connect, ConnectError, DatabaseUrl};
+use crate::ledger::LockWait;
 
 /// First key of the presence lock ("mgpl"); the second is the ledger schema's hash.
 const PRESENCE_KEY: i32 = 0x6d67_706c;
@@ -23,9 +24,24 @@ impl std::fmt::Debug for Presence {
 }
 
 impl Presence {
-    /// Announces this pipeline on a new session of `url`'s database.
-    pub(crate) fn join(url: &DatabaseUrl) -> Result<Self, ConnectError> {
+    /// Announces this pipeline on a new session of `url`'s database, waiting (as `wait` says)
+    /// while another pipeline finishes a dead one's job.
+    pub(crate) fn join(url: &DatabaseUrl, wait: LockWait) -> Result<Self, ConnectError> {
         let mut client = connect(url)?;
+        // Idle for the whole run: a server-side idle timeout must not end it (it would look
+        // dead to other runs).
+        let timeout_ms = match wait {
+            LockWait::Bounded(d) => d.as_millis().max(1),
+            _ => 0,
+        };
+        // (PostgreSQL 14 and later; older servers have no such timeout.)
+        let _ = client.batch_execute("SET idle_session_timeout = 0");
+        client
+            .batch_execute(&format!("SET lock_timeout = {timeout_ms}"))
+            .map_err(|source| ConnectError::Session {
+                target: url.target(),
+                source,
+            })?;
         let schema = url.schema().unwrap_or("public").to_owned();
         let session = |source| ConnectError::Session {
             target: url.target(),
@@ -38,11 +54,32 @@ impl Presence {
             )
             .map_err(session)?
             .get(0);
+        let _ = client.batch_execute("RESET lock_timeout");
         Ok(Self {
             client,
             pid,
             schema,
         })
+    }
+
+    /// Takes the presence lock exclusively, if no other pipeline holds it: pipelines that
+    /// start meanwhile wait in [`Presence::join`] until [`Presence::release`].
+    pub(crate) fn claim(&mut self) -> Result<bool, postgres::Error> {
+        Ok(self
+            .client
+            .query_one(
+                "SELECT pg_try_advisory_lock($1, hashtext($2))",
+                &[&PRESENCE_KEY, &self.schema],
+            )?
+            .get(0))
+    }
+
+    /// Gives up the exclusive claim (the shared presence stays).
+    pub(crate) fn release(&mut self) {
+        let _ = self.client.execute(
+            "SELECT pg_advisory_unlock($1, hashtext($2))",
+            &[&PRESENCE_KEY, &self.schema],
+        );
     }
 
     /// Whether another pipeline on this database and schema is alive.

@@ -93,7 +93,7 @@ impl Pipeline {
         let mut preflight = || -> Result<(Migrations, PgExecutor, Presence), Error> {
             let migrations = self.source.load()?;
             let mut client = connect_creating(&self.url)?;
-            let presence = Presence::join(&self.url)?;
+            let presence = Presence::join(&self.url, self.options.deploy.lock_wait)?;
             // A restore killed half-way leaves the database read-only: undo that first (this
             // session started read-only too, so it is replaced).
             let undone = crate::backup::recover_interrupted_restore(&mut client, &self.url)?;
@@ -140,6 +140,10 @@ impl Pipeline {
                 .and_then(|d| d.into_iter().next()),
             _ => None,
         };
+        // Exclusively: pipelines that start meanwhile wait in their preflight, so nothing is
+        // applied while the dead one's checks or rollback run. Someone may have joined since the
+        // check above: then it is left to a later run.
+        let orphan = orphan.filter(|_| presence.claim().unwrap_or(false));
         if let Some(orphan) = orphan {
             let resumed = self.resume(
                 &orphan,
@@ -149,11 +153,23 @@ impl Pipeline {
                 &mut report,
                 events,
             );
-            if let Err(mut e) = resumed {
-                if let PipelineError::Failed { report, .. } = &mut e {
-                    report.duration = started.elapsed();
+            match resumed {
+                // What this run does next is its own: the dead deployment's ids, migrations and
+                // checks stay in the journal, not in this report.
+                Ok(()) => {
+                    presence.release();
+                    report.deployment_id = None;
+                    report.backup_id = None;
+                    report.applied.clear();
+                    report.verification = None;
+                    report.health = None;
                 }
-                return Err(e);
+                Err(mut e) => {
+                    if let PipelineError::Failed { report, .. } = &mut e {
+                        report.duration = started.elapsed();
+                    }
+                    return Err(e);
+                }
             }
         }
         if let Err(found) = self.check_drift(executor.client(), &mut report, events) {
@@ -491,9 +507,35 @@ impl Pipeline {
         events: &mut dyn FnMut(&Event),
     ) -> Result<(), PipelineError> {
         let client = executor.client();
+        // Deployments followed the dead one (replicas that do not announce themselves): its
+        // rollback would undo theirs too. It stays for a person.
+        let latest = Journal::list(client, 1)
+            .ok()
+            .and_then(|d| d.into_iter().next().map(|d| d.id));
+        if latest.as_deref() != Some(orphan.id.as_str()) {
+            let note = "its process died during its checks or rollback; later deployments \
+                        followed, so it was not resumed";
+            let _ = Journal::set_outcome(client, &orphan.id, Outcome::Interrupted, note);
+            events(&Event::Warning {
+                migration: None,
+                message: format!("deployment {}: {note}", orphan.id),
+            });
+            return Ok(());
+        }
         // Only what is still applied: a down-script rollback may have undone part of it.
-        let applied_now: Vec<String> = crate::ledger::read_rows(client)
-            .unwrap_or_default()
+        let rows = match crate::ledger::read_rows(client) {
+            Ok(rows) => rows,
+            Err(e) => {
+                return Err(refused(
+                    "preflight",
+                    e.into(),
+                    report,
+                    Instant::now(),
+                    events,
+                ))
+            }
+        };
+        let applied_now: Vec<String> = rows
             .into_iter()
             .filter(|r| r.state() == crate::ledger::RowState::Applied)
             .map(|r| r.migration_name)
