@@ -105,3 +105,47 @@ fn a_hand_made_change_is_found_before_deploying_and_refused_on_request() {
     assert!(!output.contains("schema changed"), "{output}");
     assert!(applied(&db, ADD));
 }
+
+/// What the engine itself did is never drift: migrations applied before a failure, and
+/// another ledger's schema in the same database.
+#[test]
+fn the_engines_own_changes_are_not_drift() {
+    let (db, dir) = crate::backup::seeded_db();
+    // A deployment that applies one migration, then fails on the next.
+    dir.add("20240102000000_ok", "CREATE TABLE kept (id int);");
+    dir.add("20240103000000_bad", "SELECT * FROM nowhere;");
+    let (code, output) = deploy(&db, &dir, &[]);
+    assert_eq!(code, Some(1), "{output}");
+    std::fs::remove_dir_all(dir.path().join("20240103000000_bad")).unwrap();
+    let out = migrate(
+        &db.url,
+        &[
+            "resolve",
+            "--rolled-back",
+            "20240103000000_bad",
+            "--migrations-dir",
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.code().is_some(), "{}", text(&out.stderr));
+
+    // Another tenant's ledger in its own schema changes nothing here.
+    let tenant_url = format!("{}?schema=tenant", db.url);
+    let tenant = Dir::with(&[("20240101000000_t", "CREATE TABLE t (id int);")]);
+    let out = migrate(
+        &tenant_url,
+        &[
+            "deploy",
+            "--dangerous-no-backup",
+            "--migrations-dir",
+            tenant.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    dir.add("20240104000000_next", "CREATE TABLE next (id int);");
+    let (code, output) = deploy(&db, &dir, &["--on-drift", "refuse"]);
+    assert_eq!(code, Some(0), "{output}");
+    assert!(!output.contains("schema changed"), "{output}");
+    assert!(applied(&db, "20240104000000_next"));
+}

@@ -122,21 +122,8 @@ pub(crate) fn clean_up(
         return Ok(done);
     }
     let was_read_only = leftovers.iter().any(|(_, m)| m.was_read_only);
-    for (name, marker) in &leftovers {
-        admin
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                quote_ident(name)
-            ))
-            .map_err(BackupError::query(
-                format!("dropping {name}, left by an interrupted restore"),
-                target.to_owned(),
-            ))?;
-        done.push(format!(
-            "dropped {name}, left by an interrupted restore of {}; that restore did not happen",
-            marker.backup
-        ));
-    }
+    // The target first, the leftovers (the only record of the interruption) last: a failure in
+    // between leaves something the next run still finds.
     let row = admin
         .query_opt(
             "SELECT datallowconn FROM pg_database WHERE datname = $1",
@@ -170,6 +157,21 @@ pub(crate) fn clean_up(
             ))?;
         done.push(format!(
             "lifted the read-only mode the interrupted restore had put on {database}"
+        ));
+    }
+    for (name, marker) in &leftovers {
+        admin
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote_ident(name)
+            ))
+            .map_err(BackupError::query(
+                format!("dropping {name}, left by an interrupted restore"),
+                target.to_owned(),
+            ))?;
+        done.push(format!(
+            "dropped {name}, left by an interrupted restore of {}; that restore did not happen",
+            marker.backup
         ));
     }
     for sentence in &done {
@@ -214,17 +216,36 @@ pub fn refuse_interrupted_restore(
     client: &mut Client,
     url: &DatabaseUrl,
 ) -> Result<(), BackupError> {
-    match leftovers(client, url.database(), &url.target())?
+    let Some((leftover, marker)) = leftovers(client, url.database(), &url.target())?
         .into_iter()
         .next()
-    {
-        Some((leftover, marker)) => Err(BackupError::InterruptedRestore {
+    else {
+        return Ok(());
+    };
+    // A restore running now holds its lock (taken on a maintenance database: any one counts).
+    let running: bool = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted \
+             AND classid = $1::int::oid AND objid = hashtext($2)::oid AND objsubid = 2)",
+            &[&RESTORE_LOCK_KEY, &url.database()],
+        )
+        .map_err(BackupError::query(
+            "looking for a running restore",
+            url.target(),
+        ))?
+        .get(0);
+    Err(if running {
+        BackupError::RestoreInProgress {
+            database: url.database().to_owned(),
+            holder: format!("backup {} is being loaded into {leftover}", marker.backup),
+        }
+    } else {
+        BackupError::InterruptedRestore {
             database: url.database().to_owned(),
             backup: marker.backup,
             leftover,
-        }),
-        None => Ok(()),
-    }
+        }
+    })
 }
 
 /// Cleans up after interrupted restores of `url`'s database, if any, unless a restore is

@@ -377,6 +377,11 @@ impl MigrationExecutor for PgExecutor {
                     ) {
                         log::warn!(target: "migrate_core::executor", "recording the failure in the journal: {e}");
                     }
+                    // Migrations before the failed one stay applied: a bare deploy records the
+                    // schema they left (a pipeline does once its rollback decided).
+                    if options.journal_outcome == Outcome::Succeeded {
+                        crate::journal::record_schema(&mut client, id, "the database");
+                    }
                 }
                 events(&Event::MigrationFailed {
                     name: planned.name.clone(),
@@ -681,7 +686,12 @@ fn recover_locked(
         Some(script) => recovery_decision(client, script.sql()),
         None => Decision::Unresolved,
     };
-    for recovery in Journal::recover(client, &mut decide)? {
+    let recoveries = Journal::recover(client, &mut decide)?;
+    if !recoveries.is_empty() {
+        // What the dead deployments committed is the engine's doing, not drift.
+        crate::journal::record_schema_latest(client, "the database");
+    }
+    for recovery in recoveries {
         events(&Event::Recovered {
             deployment: recovery.deployment,
             resumed: recovery.resumed,

@@ -82,6 +82,36 @@ impl fmt::Display for Drift {
     }
 }
 
+/// The catalog description this ledger answers for: every schema but those holding a ledger of
+/// their own (`?schema=` tenants in the same database deploy, and drift, on their own).
+fn described(client: &mut Client, target: &str) -> Result<Vec<String>, crate::Error> {
+    let lines = describe_schema(client, target)?;
+    let others: BTreeSet<String> = client
+        .query(
+            "SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relname = '_prisma_migrations' AND c.relkind = 'r' \
+             AND n.nspname <> current_schema()",
+            &[],
+        )
+        .map_err(|e| {
+            crate::backup::BackupError::query("listing the ledgers", target.to_owned())(e)
+        })?
+        .into_iter()
+        .map(|r| r.get(0))
+        .collect();
+    if others.is_empty() {
+        return Ok(lines);
+    }
+    Ok(lines
+        .into_iter()
+        .filter(|line| {
+            line.split('|')
+                .nth(1)
+                .is_none_or(|schema| !others.contains(schema))
+        })
+        .collect())
+}
+
 /// The drift since the last recorded schema, if any. `Ok(None)` without a journal, without a
 /// recorded schema, or when nothing changed.
 pub(crate) fn detect_drift(
@@ -93,7 +123,7 @@ pub(crate) fn detect_drift(
     else {
         return Ok(None);
     };
-    let now = describe_schema(client, target)?;
+    let now = described(client, target)?;
     let (then, now): (BTreeSet<String>, BTreeSet<String>) =
         (then.into_iter().collect(), now.into_iter().collect());
     if then == now {
@@ -113,12 +143,10 @@ pub(crate) fn record_schema(client: &mut Client, id: &str, target: &str) {
     if !Journal::records_schemas(client) {
         return;
     }
-    let recorded = describe_schema(client, target)
-        .map_err(crate::Error::from)
-        .and_then(|lines| {
-            Journal::record_schema(client, id, &lines)
-                .map_err(|e| crate::executor::ExecuteError::from(e).into())
-        });
+    let recorded = described(client, target).and_then(|lines| {
+        Journal::record_schema(client, id, &lines)
+            .map_err(|e| crate::executor::ExecuteError::from(e).into())
+    });
     if let Err(e) = recorded {
         log::warn!(target: "migrate_core::pipeline", "recording the schema of deployment {id}: {e}");
     }

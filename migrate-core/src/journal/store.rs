@@ -316,10 +316,11 @@ impl Journal {
     ///
     /// [`JournalError`] when the journal cannot be read.
     pub fn unfinished(client: &mut Client) -> Result<Vec<Deployment>, JournalError> {
-        Ok(Self::list(client, 100)?
-            .into_iter()
-            .filter(|d| matches!(d.outcome, Outcome::Verifying | Outcome::RollingBack))
-            .collect())
+        Self::select(
+            client,
+            "WHERE ledger_schema = current_schema() AND outcome IN ('verifying', 'rolling_back') \
+             ORDER BY started_at DESC",
+        )
     }
 
     /// The latest deployments of this ledger schema, newest first.
@@ -328,16 +329,29 @@ impl Journal {
     ///
     /// [`JournalError`] when the journal cannot be read (an absent journal is an empty list).
     pub fn list(client: &mut Client, limit: i64) -> Result<Vec<Deployment>, JournalError> {
-        let exists = Self::exists(client)?;
-        if !exists {
+        Self::select(
+            client,
+            &format!(
+                "WHERE ledger_schema = current_schema() ORDER BY started_at DESC LIMIT {}",
+                limit.max(0)
+            ),
+        )
+    }
+
+    /// The entries that `tail` (a WHERE … ORDER BY … LIMIT built in this file, never from
+    /// input) selects.
+    fn select(client: &mut Client, tail: &str) -> Result<Vec<Deployment>, JournalError> {
+        if !Self::exists(client)? {
             return Ok(Vec::new());
         }
         let rows = client
             .query(
-                "SELECT id, environment, actor, pid, started_at, finished_at, outcome, planned, \
-                 applied, backup_id, error, note, timings FROM _migrate.deployments \
-                 WHERE ledger_schema = current_schema() ORDER BY started_at DESC LIMIT $1",
-                &[&limit],
+                &format!(
+                    "SELECT id, environment, actor, pid, started_at, finished_at, outcome, \
+                     planned, applied, backup_id, error, note, timings FROM _migrate.deployments \
+                     {tail}"
+                ),
+                &[],
             )
             .map_err(JournalError::query("reading the journal"))?;
         Ok(rows

@@ -16,7 +16,7 @@ use crate::engine::connect_creating;
 use crate::executor::{Event, ExecuteError, MigrationExecutor, PgExecutor};
 use crate::health::{run_probes, HealthProbe, ProbeContext};
 use crate::journal::{Deployment, Journal, Outcome};
-use crate::rollback::{self, Selection};
+use crate::rollback::{self, Selection, StrategyKind};
 use crate::safety::Scope;
 use crate::source::{MigrationSource, Migrations};
 use crate::Error;
@@ -732,8 +732,9 @@ impl Pipeline {
                             }
                         }
                     }
-                    // The schema the rollback left is the one the next deployment expects.
-                    if let Some(id) = entry_id.as_ref().or(report.deployment_id.as_ref()) {
+                    // A restore rewound the journal: the entry just put back is the latest now
+                    // and needs the schema too (other strategies' is recorded by the rollback).
+                    if let (Some(id), StrategyKind::Restore) = (&entry_id, outcome.strategy) {
                         crate::journal::record_schema(&mut client, id, &self.url.target());
                     }
                 }
@@ -768,6 +769,8 @@ impl Pipeline {
             (&report.deployment_id, crate::connection::connect(&self.url))
         {
             let _ = Journal::set_outcome(&mut client, id, Outcome::Failed, note);
+            // What it applied stays: the next drift check must not take it for a hand edit.
+            crate::journal::record_schema(&mut client, id, &self.url.target());
         }
     }
 }

@@ -235,9 +235,12 @@ pub fn execute(
         }
         .execute(&ctx),
     }?;
-    // What the rollback left is what the next deployment's drift check should expect.
-    if let Ok(mut client) = crate::connection::connect(url) {
-        crate::journal::record_schema_latest(&mut client, &url.target());
+    // What the rollback left is what the next deployment's drift check should expect (a
+    // restore records it itself).
+    if plan.strategy != StrategyKind::Restore {
+        if let Ok(mut client) = crate::connection::connect(url) {
+            crate::journal::record_schema_latest(&mut client, &url.target());
+        }
     }
     log::info!(
         target: "migrate_core::rollback",

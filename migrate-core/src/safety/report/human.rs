@@ -100,11 +100,11 @@ fn focus(line: &str, from: usize, f: &Finding) -> Option<(usize, usize)> {
         .find(&quoted)
         .map(|i| (i, quoted.chars().count()))
         .or_else(|| {
-            let lower = rest.to_lowercase();
-            // Only where lower-casing kept byte offsets (ASCII), and as a whole word.
-            if lower.len() != rest.len() {
+            // Only on ASCII text, where lower-casing keeps byte offsets; as a whole word.
+            if !rest.is_ascii() {
                 return None;
             }
+            let lower = rest.to_ascii_lowercase();
             let word = |c: char| c.is_alphanumeric() || c == '_';
             lower
                 .match_indices(ident)
