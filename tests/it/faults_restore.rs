@@ -194,3 +194,55 @@ fn a_second_restore_while_one_runs_is_refused_and_touches_nothing() {
     assert!(restoring(&db).is_empty());
     assert!(!ledger(&db).iter().any(|(_, s)| *s == RowState::Failed));
 }
+
+/// The narrowest window: a restore killed after closing the database to new sessions, before
+/// its swap. The next deploy cannot even connect; it reopens the database from a maintenance
+/// session first.
+#[test]
+fn a_restore_killed_while_the_database_was_closed_is_undone_by_the_next_deploy() {
+    let (db, dir) = crate::backup::seeded_db();
+    let leftover = format!(
+        "{}_restoring_20990101_000000",
+        &db.name[..db.name.len().min(30)]
+    );
+    let marker = serde_json::json!({
+        "migrate_restore_of": db.name,
+        "backup": "backup_20990101_000000",
+        "was_read_only": false,
+    });
+    let mut admin = migrate_tests::cluster().connect("postgres").unwrap();
+    for sql in [
+        format!("CREATE DATABASE \"{leftover}\""),
+        format!("COMMENT ON DATABASE \"{leftover}\" IS '{marker}'"),
+        format!(
+            "ALTER DATABASE \"{}\" SET default_transaction_read_only = on",
+            db.name
+        ),
+        format!(
+            "ALTER DATABASE \"{}\" WITH ALLOW_CONNECTIONS false",
+            db.name
+        ),
+    ] {
+        admin.batch_execute(&sql).unwrap();
+    }
+    assert!(
+        migrate_tests::cluster().connect(&db.name).is_err(),
+        "closed"
+    );
+
+    dir.add(
+        ADDED,
+        "CREATE TABLE added (id int); INSERT INTO added VALUES (1);",
+    );
+    let (_tmp, backups) = tmp_backups();
+    let out = deploy_without_backup(&db, &backups, dir.path().to_str().unwrap());
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains("reopened") && all.contains("read-only"),
+        "{all}"
+    );
+    assert!(!read_only(&db));
+    assert!(restoring(&db).is_empty());
+    assert_eq!(ledger(&db), [applied(INIT), applied(ADDED)]);
+}

@@ -189,7 +189,7 @@ fn leftovers(
     let rows = client
         .query(
             "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database \
-             WHERE shobj_description(oid, 'pg_database') LIKE '{\"migrate_restore_of\":%'",
+             WHERE shobj_description(oid, 'pg_database') LIKE '%\"migrate_restore_of\"%'",
             &[],
         )
         .map_err(BackupError::query(
@@ -260,10 +260,21 @@ pub fn recover_interrupted_restore(
     client: &mut Client,
     url: &DatabaseUrl,
 ) -> Result<Vec<String>, BackupError> {
-    let target = url.target();
-    if leftovers(client, url.database(), &target)?.is_empty() {
+    if leftovers(client, url.database(), &url.target())?.is_empty() {
         return Ok(Vec::new());
     }
+    recover_interrupted_restore_without_target(url)
+}
+
+/// [`recover_interrupted_restore`] for when the database itself cannot be connected to (a
+/// restore killed while it was closed to new sessions): from a maintenance session only.
+///
+/// # Errors
+///
+/// As [`recover_interrupted_restore`].
+pub fn recover_interrupted_restore_without_target(
+    url: &DatabaseUrl,
+) -> Result<Vec<String>, BackupError> {
     let mut lock = RestoreLock::acquire(url)?;
-    clean_up(lock.admin(), url.database(), &target)
+    clean_up(lock.admin(), url.database(), &url.target())
 }

@@ -18,7 +18,10 @@ mod verify;
 
 pub use error::BackupError;
 pub use hash::{hash_file, Digests};
-pub use interrupted::{recover_interrupted_restore, refuse_interrupted_restore};
+pub use interrupted::{
+    recover_interrupted_restore, recover_interrupted_restore_without_target,
+    refuse_interrupted_restore,
+};
 pub use manifest::{is_backup_id, BackupFormat, LedgerEntry, Manifest, MANIFEST_VERSION};
 pub use pg_dump::{PgDumpBackup, PgDumpOptions};
 pub use provider::{

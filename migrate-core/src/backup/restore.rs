@@ -315,50 +315,60 @@ pub(crate) fn restore(
     );
     let mut attempt = 0;
     loop {
-        sessions_ended += end_sessions(admin, &database, &target)?;
-        match admin.batch_execute(&swap) {
+        let swapped = end_sessions(admin, &database, &target).and_then(|ended| {
+            sessions_ended += ended;
+            admin.batch_execute(&swap).map_err(BackupError::query(
+                format!("swapping {fresh} in for {database}"),
+                target.clone(),
+            ))
+        });
+        match swapped {
             Ok(()) => break,
             // 55006: sessions still closing; they go within moments.
-            Err(e) if attempt < 50 && e.code().is_some_and(|c| c.code() == "55006") => {
+            Err(BackupError::Query { source, .. })
+                if attempt < 50 && source.code().is_some_and(|c| c.code() == "55006") =>
+            {
                 let _ = admin.batch_execute("ROLLBACK");
                 attempt += 1;
                 std::thread::sleep(Duration::from_millis(100));
             }
             Err(e) => {
+                // Never leave the original closed: it is still the database.
                 let _ = admin.batch_execute(&format!(
                     "ROLLBACK; ALTER DATABASE {} WITH ALLOW_CONNECTIONS true",
                     quote_ident(&database)
                 ));
-                let err = BackupError::query(
-                    format!("swapping {fresh} in for {database}"),
-                    target.clone(),
-                )(e);
                 fresh_guard.drop_now(admin);
-                return Err(err);
+                return Err(e);
             }
         }
     }
     fresh_guard.armed = false;
+    // The restore is done from here on: what follows is tidying, and its failures are warnings.
+    let tidy = |admin: &mut postgres::Client, sql: String, what: &str| {
+        admin.batch_execute(&sql).map_err(|e| {
+            log::warn!(target: "migrate_core::backup", "restored, but {what}: {e}");
+        })
+    };
     let previous_database = if options.keep_previous {
         // Readable for forensics, still read-only (its setting moved with it).
-        admin
-            .batch_execute(&format!(
+        let _ = tidy(
+            admin,
+            format!(
                 "ALTER DATABASE {} WITH ALLOW_CONNECTIONS true",
                 quote_ident(&previous)
-            ))
-            .map_err(BackupError::query(
-                format!("reopening {previous}"),
-                target.clone(),
-            ))?;
+            ),
+            &format!("could not reopen {previous}"),
+        );
         Some(previous)
     } else {
-        admin
-            .batch_execute(&format!("DROP DATABASE {}", quote_ident(&previous)))
-            .map_err(BackupError::query(
-                format!("dropping {previous}"),
-                target.clone(),
-            ))?;
-        None
+        tidy(
+            admin,
+            format!("DROP DATABASE {}", quote_ident(&previous)),
+            &format!("could not drop {previous}; drop it by hand"),
+        )
+        .err()
+        .map(|()| previous)
     };
     // The database now under the original name never had the read-only setting.
     guard.keep();

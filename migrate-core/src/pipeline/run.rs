@@ -92,7 +92,26 @@ impl Pipeline {
         let t = Instant::now();
         let mut preflight = || -> Result<(Migrations, PgExecutor, Presence), Error> {
             let migrations = self.source.load()?;
-            let mut client = connect_creating(&self.url)?;
+            let mut client = match connect_creating(&self.url) {
+                Ok(client) => client,
+                // A restore killed while the database was closed to new sessions: only a
+                // maintenance session can reopen it.
+                Err(e) if !closed_to_sessions(&e) => return Err(e),
+                Err(e) => {
+                    match crate::backup::recover_interrupted_restore_without_target(&self.url) {
+                        Ok(undone) if !undone.is_empty() => {
+                            for message in undone {
+                                events(&Event::Warning {
+                                    migration: None,
+                                    message,
+                                });
+                            }
+                            connect_creating(&self.url)?
+                        }
+                        _ => return Err(e),
+                    }
+                }
+            };
             let presence = Presence::join(&self.url, self.options.deploy.lock_wait)?;
             // A restore killed half-way leaves the database read-only: undo that first (this
             // session started read-only too, so it is replaced).
@@ -773,6 +792,15 @@ impl Pipeline {
             crate::journal::record_schema(&mut client, id, &self.url.target());
         }
     }
+}
+
+/// "database … is not currently accepting connections" (SQLSTATE 55000 at connection).
+fn closed_to_sessions(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Connect(crate::connection::ConnectError::Connect { source, .. })
+            if source.code() == Some(&postgres::error::SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE)
+    )
 }
 
 fn failed_migration(e: &ExecuteError) -> Option<String> {
