@@ -37,8 +37,17 @@ fuzz_target!(|data: &[u8]| {
     if !message.contains(SECRET) {
         return;
     }
-    // Keys are the user's own names, not values; a document that does not parse as TOML at
-    // all must not echo anything either.
+    // Keys are the user's own names, not values: serde names an unknown one (its value may not
+    // parse, e.g. an integer too large, so the document is not always a table to look in).
+    let named_key = message.split("unknown field `").skip(1).any(|rest| {
+        rest.split('`')
+            .next()
+            .is_some_and(|key| key.contains(SECRET))
+    });
+    if named_key {
+        return;
+    }
+    // A document that does not parse as TOML at all must not echo anything either.
     match text.parse::<toml::Table>() {
         Ok(doc) if in_a_key(&doc, SECRET) => {}
         _ => panic!("a value reached the error message: {message}"),
