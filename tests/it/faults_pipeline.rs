@@ -79,6 +79,26 @@ fn kill_during_health_check(db: &TestDb, dir: &Dir, backups: &std::path::Path) {
     assert_eq!(ledger(db), [applied(INIT), applied(EXTRA)]);
 }
 
+/// The next `migrate deploy` of `dir` with `extra` arguments, timed: (exit code, stdout and
+/// stderr, time it took).
+fn next_deploy(
+    db: &TestDb,
+    dir: &Dir,
+    backups: &std::path::Path,
+    extra: &[&str],
+) -> (Option<i32>, String, Duration) {
+    let mut args = vec!["deploy", "--migrations-dir", dir.path().to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let t0 = Instant::now();
+    let out = run(db, backups, &args);
+    let took = t0.elapsed();
+    (
+        out.status.code(),
+        format!("{}{}", text(&out.stdout), text(&out.stderr)),
+        took,
+    )
+}
+
 #[test]
 fn sigkill_during_the_health_checks_is_checked_again_by_the_next_deploy() {
     let scenario = Scenario::start(10, "SIGKILL during the health checks (checks pass later)");
@@ -86,22 +106,8 @@ fn sigkill_during_the_health_checks_is_checked_again_by_the_next_deploy() {
     let (_tmp, backups) = tmp_backups();
     kill_during_health_check(&db, &dir, &backups);
 
-    let t0 = Instant::now();
-    let dir_arg = dir.path().to_str().unwrap();
-    let out = run(
-        &db,
-        &backups,
-        &[
-            "deploy",
-            "--migrations-dir",
-            dir_arg,
-            "--health-sql",
-            "SELECT 1",
-        ],
-    );
-    let recovered = t0.elapsed();
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(0), "{all}");
+    let (code, all, recovered) = next_deploy(&db, &dir, &backups, &["--health-sql", "SELECT 1"]);
+    assert_eq!(code, Some(0), "{all}");
     assert!(all.contains("died during its checks"), "{all}");
     let (outcome, note) = last_deployment(&db);
     assert_eq!(outcome, "succeeded", "{note}");
@@ -127,24 +133,13 @@ fn sigkill_during_the_health_checks_then_failing_checks_roll_back() {
     let (_tmp, backups) = tmp_backups();
     kill_during_health_check(&db, &dir, &backups);
 
-    let t0 = Instant::now();
-    let dir_arg = dir.path().to_str().unwrap();
-    let out = run(
+    let (code, all, recovered) = next_deploy(
         &db,
+        &dir,
         &backups,
-        &[
-            "deploy",
-            "--migrations-dir",
-            dir_arg,
-            "--health-sql",
-            "SELECT 1 => 2",
-            "--health-window",
-            "0",
-        ],
+        &["--health-sql", "SELECT 1 => 2", "--health-window", "0"],
     );
-    let recovered = t0.elapsed();
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert_eq!(code, Some(1), "{all}");
     assert!(all.contains("died during its checks"), "{all}");
     assert!(!has_extra(&db), "rolled back: {all}");
     assert_eq!(
@@ -189,15 +184,8 @@ fn sigkill_during_the_rollback_is_finished_by_the_next_deploy() {
     assert_eq!(outcome, "rolling_back", "{note}");
     assert!(has_extra(&db), "the down script's transaction was undone");
 
-    let t0 = Instant::now();
-    let out = run(
-        &db,
-        &backups,
-        &["deploy", "--migrations-dir", dir.path().to_str().unwrap()],
-    );
-    let recovered = t0.elapsed();
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(1), "{all}");
+    let (code, all, recovered) = next_deploy(&db, &dir, &backups, &[]);
+    assert_eq!(code, Some(1), "{all}");
     assert!(all.contains("died while rolling back"), "{all}");
     assert!(!has_extra(&db), "{all}");
     assert_eq!(
@@ -240,15 +228,8 @@ fn sigkill_during_a_rollback_by_restore_is_finished_by_the_next_deploy() {
     assert_eq!(last_deployment(&db).0, "rolling_back");
     assert!(has_extra(&db), "the restore had not swapped yet");
 
-    let t0 = Instant::now();
-    let out = run(
-        &db,
-        &backups,
-        &["deploy", "--migrations-dir", dir.path().to_str().unwrap()],
-    );
-    let recovered = t0.elapsed();
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(1), "{all}");
+    let (code, all, recovered) = next_deploy(&db, &dir, &backups, &[]);
+    assert_eq!(code, Some(1), "{all}");
     assert!(
         all.contains("interrupted restore") && all.contains("died while rolling back"),
         "{all}"
@@ -287,25 +268,13 @@ fn a_dead_pipeline_is_not_resumed_after_later_deployments() {
         .deploy()
         .unwrap();
 
-    let out = run(
+    let (code, all, _) = next_deploy(
         &db,
+        &dir,
         &backups,
-        &[
-            "deploy",
-            "--migrations-dir",
-            dir.path().to_str().unwrap(),
-            "--health-sql",
-            "SELECT 1 => 2",
-            "--health-window",
-            "0",
-        ],
+        &["--health-sql", "SELECT 1 => 2", "--health-window", "0"],
     );
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "nothing pending, nothing resumed: {all}"
-    );
+    assert_eq!(code, Some(0), "nothing pending, nothing resumed: {all}");
     assert!(all.contains("later deployments followed"), "{all}");
     assert!(has_extra(&db));
     let outcome: String = db
