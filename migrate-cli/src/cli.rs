@@ -122,7 +122,8 @@ pub struct DeployArgs {
     #[arg(long)]
     pub no_auto_rollback: bool,
     /// When the schema changed since the last deployment recorded it (by hand, by another
-    /// tool): `warn` (default), `refuse` (exit 1, nothing changed) or `ignore`.
+    /// tool): `warn` (default), `refuse` (exit 1, nothing changed), `accept` (warn, then take
+    /// it as the expected schema, e.g. after a reviewed hotfix) or `ignore`.
     #[arg(long, value_name = "POLICY")]
     pub on_drift: Option<migrate_core::pipeline::DriftPolicy>,
     /// HTTP health probe (GET, 2xx) after the deploy. Repeatable.

@@ -104,6 +104,21 @@ fn a_hand_made_change_is_found_before_deploying_and_refused_on_request() {
     assert_eq!(code, Some(0), "{output}");
     assert!(!output.contains("schema changed"), "{output}");
     assert!(applied(&db, ADD));
+
+    // A reviewed hotfix is accepted once, with nothing pending; then it is the expected schema.
+    db.client()
+        .batch_execute("CREATE INDEX tag_label_idx ON tag (label)")
+        .unwrap();
+    let (code, output) = deploy(&db, &dir, &["--on-drift", "refuse"]);
+    assert_eq!(code, Some(1), "{output}");
+    let (code, output) = deploy(&db, &dir, &["--on-drift", "accept"]);
+    assert_eq!(code, Some(0), "{output}");
+    assert!(
+        output.contains("tag_label_idx") && output.contains("accepted"),
+        "{output}"
+    );
+    let (code, output) = deploy(&db, &dir, &["--on-drift", "refuse"]);
+    assert_eq!(code, Some(0), "{output}");
 }
 
 /// What the engine itself did is never drift: migrations applied before a failure, and

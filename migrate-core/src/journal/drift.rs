@@ -23,6 +23,8 @@ pub enum DriftPolicy {
     Warn,
     /// Say what changed and deploy nothing.
     Refuse,
+    /// Say what changed and take it as the expected schema from now on (a reviewed hotfix).
+    Accept,
 }
 
 impl std::str::FromStr for DriftPolicy {
@@ -33,8 +35,9 @@ impl std::str::FromStr for DriftPolicy {
             "ignore" => Ok(Self::Ignore),
             "warn" => Ok(Self::Warn),
             "refuse" => Ok(Self::Refuse),
+            "accept" => Ok(Self::Accept),
             other => Err(format!(
-                "unknown drift policy {other:?}: use ignore, warn or refuse"
+                "unknown drift policy {other:?}: use warn, refuse, accept or ignore"
             )),
         }
     }

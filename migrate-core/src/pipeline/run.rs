@@ -404,6 +404,13 @@ impl Pipeline {
             migration: None,
             message: found.to_string(),
         });
+        if self.options.drift == DriftPolicy::Accept {
+            crate::journal::record_schema_latest(client, &self.url.target());
+            events(&Event::Warning {
+                migration: None,
+                message: "drift accepted: this schema is the expected one from now on".into(),
+            });
+        }
         Ok(())
     }
 
