@@ -99,6 +99,23 @@ fn next_deploy(
     )
 }
 
+/// The dead deployment was rolled back: the column gone, its attempt rolled back in the ledger,
+/// the journal saying so, and schema and rows as before it.
+fn assert_rolled_back(db: &TestDb, seeded: &AppState, output: &str) {
+    assert!(!has_extra(db), "rolled back: {output}");
+    assert_eq!(
+        ledger(db),
+        [applied(INIT), (EXTRA.to_owned(), RowState::RolledBack)]
+    );
+    assert_eq!(count(db, "SELECT count(*) FROM post"), 2000);
+    assert_eq!(last_deployment(db).0, "rolled_back");
+    assert_eq!(
+        &app_state(db),
+        seeded,
+        "schema and rows as before the deployment"
+    );
+}
+
 #[test]
 fn sigkill_during_the_health_checks_is_checked_again_by_the_next_deploy() {
     let scenario = Scenario::start(10, "SIGKILL during the health checks (checks pass later)");
@@ -141,18 +158,7 @@ fn sigkill_during_the_health_checks_then_failing_checks_roll_back() {
     );
     assert_eq!(code, Some(1), "{all}");
     assert!(all.contains("died during its checks"), "{all}");
-    assert!(!has_extra(&db), "rolled back: {all}");
-    assert_eq!(
-        ledger(&db),
-        [applied(INIT), (EXTRA.to_owned(), RowState::RolledBack)]
-    );
-    assert_eq!(count(&db, "SELECT count(*) FROM post"), 2000);
-    assert_eq!(last_deployment(&db).0, "rolled_back");
-    assert_eq!(
-        app_state(&db),
-        seeded,
-        "schema and rows as before the deployment"
-    );
+    assert_rolled_back(&db, &seeded, &all);
     scenario.survived(
         "next deploy runs the checks, they fail, it rolls the dead deployment back (down.sql) \
          and exits 1",
@@ -187,18 +193,7 @@ fn sigkill_during_the_rollback_is_finished_by_the_next_deploy() {
     let (code, all, recovered) = next_deploy(&db, &dir, &backups, &[]);
     assert_eq!(code, Some(1), "{all}");
     assert!(all.contains("died while rolling back"), "{all}");
-    assert!(!has_extra(&db), "{all}");
-    assert_eq!(
-        ledger(&db),
-        [applied(INIT), (EXTRA.to_owned(), RowState::RolledBack)]
-    );
-    assert_eq!(count(&db, "SELECT count(*) FROM post"), 2000);
-    assert_eq!(last_deployment(&db).0, "rolled_back");
-    assert_eq!(
-        app_state(&db),
-        seeded,
-        "schema and rows as before the deployment"
-    );
+    assert_rolled_back(&db, &seeded, &all);
     scenario.survived(
         "journal says `rolling_back`, no pipeline alive; next deploy finishes the rollback \
          (down.sql again) and exits 1",
