@@ -40,7 +40,7 @@ impl Engine {
             lock_wait: match LockWait::from_env() {
                 LockWait::Skip => LockWait::Skip,
                 // Replicas start together: wait out a long migration, not Prisma's 10 s. The
-                // holder's session also sits idle between lock-timeout retries (up to 24 s with
+                // holder's session also sits idle between lock-timeout retries (up to 15 s with
                 // the recommended policy): a minute of idleness means it is stuck.
                 _ => LockWait::WhileBusy {
                     idle: Duration::from_secs(60),

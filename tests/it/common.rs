@@ -1,7 +1,6 @@
 //! Helpers shared by the integration tests.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use migrate_core::executor::PgExecutor;
 use migrate_core::ledger::{self, LedgerRow};
@@ -71,28 +70,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     format!("{:x}", sha2::Sha256::digest(bytes))
 }
 
-/// The `migrate` binary, built once per test run with the profile of this test binary.
-pub fn migrate_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        // target/<profile>/deps/it-<hash>
-        let profile_dir = exe.parent().unwrap().parent().unwrap().to_owned();
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = std::process::Command::new(cargo);
-        cmd.args(["build", "--quiet", "-p", "migrate-cli", "--bin", "migrate"]);
-        if profile_dir.ends_with("release") {
-            cmd.arg("--release");
-        }
-        let status = cmd
-            .status()
-            .expect("running cargo build for the migrate binary");
-        assert!(status.success(), "cargo build -p migrate-cli failed");
-        let bin = profile_dir.join("migrate");
-        assert!(bin.exists(), "{} not found after building", bin.display());
-        bin
-    })
-}
+pub use migrate_tests::migrate_bin;
 
 /// A backup directory of its own for each `migrate` run of the tests.
 pub fn backup_dir() -> PathBuf {

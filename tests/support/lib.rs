@@ -15,6 +15,7 @@
 
 pub mod fault_matrix;
 
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use migrate_core::embedded::EmbeddedCluster;
@@ -84,16 +85,24 @@ impl TestDb {
     /// If the catalog or a table cannot be read.
     #[must_use]
     pub fn app_state(&self) -> AppState {
-        let state =
-            migrate_core::backup::DatabaseState::capture(&mut self.client(), &self.name).unwrap();
-        let tables = state
-            .tables
-            .into_iter()
-            .filter(|t| t.table != "_prisma_migrations" && t.schema != "_migrate")
-            .map(|t| (t.schema, t.table, t.rows))
-            .collect();
-        (state.schema_fingerprint.sha256, tables)
+        app_state_of(&mut self.client(), &self.name)
     }
+}
+
+/// The [`AppState`] of database `name`, read on `client` (a session on it).
+///
+/// # Panics
+/// If the catalog or a table cannot be read.
+#[must_use]
+pub fn app_state_of(client: &mut postgres::Client, name: &str) -> AppState {
+    let state = migrate_core::backup::DatabaseState::capture(client, name).unwrap();
+    let tables = state
+        .tables
+        .into_iter()
+        .filter(|t| t.table != "_prisma_migrations" && t.schema != "_migrate")
+        .map(|t| (t.schema, t.table, t.rows))
+        .collect();
+    (state.schema_fingerprint.sha256, tables)
 }
 
 /// A database name prefix from the current test's name (the test harness names
@@ -117,4 +126,30 @@ fn name_prefix() -> String {
     } else {
         prefix
     }
+}
+
+/// The `migrate` binary, built once per test run with the profile of this test binary.
+///
+/// # Panics
+/// When the build fails.
+pub fn migrate_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap();
+        // target/<profile>/deps/<test binary>-<hash>
+        let profile_dir = exe.parent().unwrap().parent().unwrap().to_owned();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = std::process::Command::new(cargo);
+        cmd.args(["build", "--quiet", "-p", "migrate-cli", "--bin", "migrate"]);
+        if profile_dir.ends_with("release") {
+            cmd.arg("--release");
+        }
+        let status = cmd
+            .status()
+            .expect("running cargo build for the migrate binary");
+        assert!(status.success(), "cargo build -p migrate-cli failed");
+        let bin = profile_dir.join("migrate");
+        assert!(bin.exists(), "{} not found after building", bin.display());
+        bin
+    })
 }

@@ -40,10 +40,15 @@ impl ScriptRun<'_> {
         let class = LockClass::of(self.sql);
         let mut attempt = 1;
         loop {
-            let (result, watched) = self.attempt(client, watch.as_deref_mut(), pid, class, events);
+            let (result, watched) =
+                self.attempt(client, watch.as_deref_mut(), pid, class, attempt, events);
             let Err(error) = result else { return Ok(()) };
+            // A deadlock victim is rolled back whole, like a lock timeout: a CONCURRENTLY build
+            // meets one when a session (a Prisma CLI deploy, say) blocks in pg_advisory_lock
+            // while holding the snapshot the build waits for.
             let retryable = self.atomic
                 && (error.code() == Some(&SqlState::LOCK_NOT_AVAILABLE)
+                    || error.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED)
                     || (watched.cancelled && error.code() == Some(&SqlState::QUERY_CANCELED)));
             if !retryable || attempt > self.policy.retries {
                 return Err(Failed {
@@ -58,6 +63,9 @@ impl ScriptRun<'_> {
             let reason = match (&watched.blocker, watched.cancelled) {
                 (_, true) => {
                     "cancelled by the watchdog: application sessions queued behind it".to_owned()
+                }
+                (_, false) if error.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED) => {
+                    "deadlock with another session, rolled back by PostgreSQL".to_owned()
                 }
                 (Some(b), false) => format!("lock timeout, held by {b}"),
                 (None, false) => "lock timeout".to_owned(),
@@ -78,10 +86,11 @@ impl ScriptRun<'_> {
         watch: Option<&mut Client>,
         pid: i32,
         class: LockClass,
+        attempt: u32,
         events: &mut dyn FnMut(&Event),
     ) -> (Result<(), postgres::Error>, Watched) {
         let mut settings = Vec::new();
-        if let Some(t) = self.policy.timeout_for(class) {
+        if let Some(t) = self.policy.timeout_for_attempt(class, attempt) {
             settings.push(format!("SET lock_timeout = {}", t.as_millis().max(1)));
         }
         if let Some(t) = self.policy.statement_timeout {

@@ -4,7 +4,6 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 
-use postgres::error::SqlState;
 use postgres::Client;
 
 use super::LedgerError;
@@ -94,8 +93,13 @@ pub struct AdvisoryLock<'c> {
 }
 
 impl<'c> AdvisoryLock<'c> {
-    /// Takes the lock on `client`, waiting as `wait` says. `on_wait` is called once, with the
-    /// current holder, when the lock is not free at once.
+    /// Takes the lock on `client`, waiting as `wait` says. `on_wait` is called with the holder
+    /// when the lock is not free at once, and again whenever another session is seen holding it.
+    ///
+    /// The wait polls `pg_try_advisory_lock` with a growing, jittered pause, outside any
+    /// transaction. A blocking `pg_advisory_lock` would keep a snapshot open for its whole wait,
+    /// and the holder's `CREATE INDEX CONCURRENTLY` waits for every such snapshot: a deadlock
+    /// (40P01) as soon as replicas deploy together. Between two polls this session holds nothing.
     ///
     /// # Errors
     ///
@@ -106,7 +110,6 @@ impl<'c> AdvisoryLock<'c> {
         wait: LockWait,
         on_wait: &mut dyn FnMut(Option<&LockHolder>),
     ) -> Result<Self, LedgerError> {
-        let start = Instant::now();
         if wait == LockWait::Skip {
             return Ok(Self {
                 client,
@@ -114,50 +117,21 @@ impl<'c> AdvisoryLock<'c> {
                 waited: Duration::ZERO,
             });
         }
-        let free: bool = client
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_KEY])
-            .map_err(LedgerError::query("taking the migration lock"))?
-            .get(0);
-        if !free {
-            on_wait(lock_holder(client).ok().flatten().as_ref());
-            if let LockWait::WhileBusy { idle } = wait {
-                wait_while_busy(client, idle, start)?;
-                return Ok(Self {
-                    client,
-                    held: true,
-                    waited: start.elapsed(),
-                });
-            }
-            // lock_timeout bounds advisory-lock waits too, and the server queues waiters fairly,
-            // so replicas get the lock in arrival order without polling.
-            let timeout_ms = match wait {
-                LockWait::Bounded(d) => d.saturating_sub(start.elapsed()).as_millis().max(1),
-                _ => 0,
-            };
-            let taken = client
-                .batch_execute(&format!(
-                    "SET lock_timeout = {timeout_ms}; SELECT pg_advisory_lock({LOCK_KEY}); RESET lock_timeout"
-                ));
-            if let Err(e) = taken {
-                if e.code() != Some(&SqlState::LOCK_NOT_AVAILABLE) {
-                    return Err(LedgerError::query("waiting for the migration lock")(e));
-                }
-                let holder = lock_holder(client).ok().flatten();
-                let _ = client.batch_execute("RESET lock_timeout");
-                return Err(LedgerError::LockTimeout {
-                    timeout: match wait {
-                        LockWait::Bounded(d) => d,
-                        _ => start.elapsed(),
-                    },
-                    key: LOCK_KEY,
-                    holder,
-                });
-            }
-        }
+        let waited = poll_lock(
+            client,
+            wait,
+            &LockQuery {
+                take: "SELECT pg_try_advisory_lock($1::bigint)",
+                holder: HOLDER_OF_KEY,
+                key: LOCK_KEY,
+                second: None,
+            },
+            on_wait,
+        )?;
         Ok(Self {
             client,
             held: true,
-            waited: start.elapsed(),
+            waited,
         })
     }
 
@@ -200,52 +174,108 @@ impl Drop for AdvisoryLock<'_> {
     }
 }
 
-/// The session holding Prisma's migration lock, if any.
-/// Waits for the lock in slices of a second, going on while its holder is busy.
-fn wait_while_busy(client: &mut Client, idle: Duration, start: Instant) -> Result<(), LedgerError> {
-    loop {
-        let taken = client.batch_execute(&format!(
-            "SET lock_timeout = 1000; SELECT pg_advisory_lock({LOCK_KEY}); RESET lock_timeout"
-        ));
-        match taken {
-            Ok(()) => return Ok(()),
-            Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
-                let _ = client.batch_execute("RESET lock_timeout");
-                // None: released between the two queries; the next slice takes it.
-                let Some(holder) = lock_holder(client).ok().flatten() else {
-                    continue;
-                };
-                if holder.state != "active" && holder.state_seconds >= idle.as_secs_f64() {
-                    return Err(LedgerError::LockTimeout {
-                        timeout: start.elapsed(),
-                        key: LOCK_KEY,
-                        holder: Some(holder),
-                    });
-                }
-            }
-            Err(e) => return Err(LedgerError::query("waiting for the migration lock")(e)),
+/// How to take one advisory lock without waiting, and how to see who holds it.
+pub(crate) struct LockQuery<'a> {
+    /// A query returning true when the lock was taken; `$1` is `key`, `$2` is `second`.
+    pub take: &'a str,
+    /// A query returning the holder's `pid, application_name, query, state, state seconds`,
+    /// with the same parameters.
+    pub holder: &'a str,
+    /// The key (a `bigint`, or the first `int` of a two-key lock).
+    pub key: i64,
+    /// The second text parameter of a two-key lock.
+    pub second: Option<&'a str>,
+}
+
+impl LockQuery<'_> {
+    fn run(&self, client: &mut Client, sql: &str) -> Result<Vec<postgres::Row>, postgres::Error> {
+        match self.second {
+            Some(second) => client.query(sql, &[&self.key, &second]),
+            None => client.query(sql, &[&self.key]),
         }
     }
 }
 
-fn lock_holder(client: &mut Client) -> Result<Option<LockHolder>, postgres::Error> {
-    // pg_advisory_lock(bigint) shows as classid = high 32 bits, objid = low 32 bits, objsubid = 1.
-    let row = client.query_opt(
-        "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.query, ''), \
-                coalesce(a.state, ''), \
-                coalesce(extract(epoch FROM now() - a.state_change), 0)::float8 \
-         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-         WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 \
-           AND l.objid = $1::bigint::oid AND l.objsubid = 1 AND l.database = \
-               (SELECT oid FROM pg_database WHERE datname = current_database()) \
-         LIMIT 1",
-        &[&LOCK_KEY],
-    )?;
-    Ok(row.map(|r| LockHolder {
+/// The holder of the migration lock: `pg_advisory_lock(bigint)` shows as classid = high 32
+/// bits, objid = low 32 bits, objsubid = 1.
+const HOLDER_OF_KEY: &str =
+    "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.query, ''), \
+        coalesce(a.state, ''), coalesce(extract(epoch FROM now() - a.state_change), 0)::float8 \
+     FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+     WHERE l.locktype = 'advisory' AND l.granted AND l.classid = ($1::bigint >> 32)::oid \
+       AND l.objid = ($1::bigint & 4294967295)::oid AND l.objsubid = 1 AND l.database = \
+           (SELECT oid FROM pg_database WHERE datname = current_database()) \
+       AND l.pid <> pg_backend_pid() \
+     LIMIT 1";
+
+/// Takes a lock by polling `query.take` until it succeeds or `wait` runs out; returns how long
+/// that took. Pauses grow from 20 ms to 500 ms, with jitter so that waiters do not poll in
+/// lockstep. `on_wait` hears of each new holder.
+pub(crate) fn poll_lock(
+    client: &mut Client,
+    wait: LockWait,
+    query: &LockQuery<'_>,
+    on_wait: &mut dyn FnMut(Option<&LockHolder>),
+) -> Result<Duration, LedgerError> {
+    const FIRST_PAUSE: Duration = Duration::from_millis(20);
+    const LONGEST_PAUSE: Duration = Duration::from_millis(500);
+    let start = Instant::now();
+    let mut pause = FIRST_PAUSE;
+    let mut announced: Option<Option<i32>> = None;
+    loop {
+        let taken = query
+            .run(client, query.take)
+            .map_err(LedgerError::query("taking the migration lock"))?
+            .first()
+            .is_some_and(|r| r.get::<_, bool>(0));
+        if taken {
+            return Ok(start.elapsed());
+        }
+        let holder = lock_holder(client, query);
+        if announced != Some(holder.as_ref().map(|h| h.pid)) {
+            announced = Some(holder.as_ref().map(|h| h.pid));
+            on_wait(holder.as_ref());
+        }
+        let timed_out = match wait {
+            LockWait::Bounded(limit) => start.elapsed() >= limit,
+            // A holder that sits idle is stuck or abandoned; a working one is waited out.
+            LockWait::WhileBusy { idle } => holder
+                .as_ref()
+                .is_some_and(|h| h.state != "active" && h.state_seconds >= idle.as_secs_f64()),
+            LockWait::Unbounded | LockWait::Skip => false,
+        };
+        if timed_out {
+            return Err(LedgerError::LockTimeout {
+                timeout: match wait {
+                    LockWait::Bounded(limit) => limit,
+                    _ => start.elapsed(),
+                },
+                key: query.key,
+                holder,
+            });
+        }
+        let mut sleep = jittered(pause);
+        if let LockWait::Bounded(limit) = wait {
+            sleep = sleep.min(limit.saturating_sub(start.elapsed()));
+        }
+        std::thread::sleep(sleep);
+        pause = (pause * 3 / 2).min(LONGEST_PAUSE);
+    }
+}
+
+/// `d` scaled by a random factor in 0.5..1.5.
+fn jittered(d: Duration) -> Duration {
+    let unit = (uuid::Uuid::new_v4().as_u128() % 1000) as f64 / 1000.0;
+    d.mul_f64(0.5 + unit)
+}
+
+fn lock_holder(client: &mut Client, query: &LockQuery<'_>) -> Option<LockHolder> {
+    let rows = query.run(client, query.holder).ok()?;
+    rows.first().map(|r| LockHolder {
         pid: r.get(0),
         application_name: r.get(1),
         query: r.get(2),
         state: r.get(3),
         state_seconds: r.get(4),
-    }))
+    })
 }

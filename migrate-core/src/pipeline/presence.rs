@@ -5,7 +5,7 @@
 use postgres::Client;
 
 use crate::connection::{connect, ConnectError, DatabaseUrl};
-use crate::ledger::LockWait;
+use crate::ledger::{poll_lock, LockQuery, LockWait};
 
 /// First key of the presence lock ("mgpl"); the second is the ledger schema's hash.
 const PRESENCE_KEY: i32 = 0x6d67_706c;
@@ -26,35 +26,40 @@ impl std::fmt::Debug for Presence {
 impl Presence {
     /// Announces this pipeline on a new session of `url`'s database, waiting (as `wait` says)
     /// while another pipeline finishes a dead one's job.
-    pub(crate) fn join(url: &DatabaseUrl, wait: LockWait) -> Result<Self, ConnectError> {
+    pub(crate) fn join(url: &DatabaseUrl, wait: LockWait) -> Result<Self, crate::Error> {
         let mut client = connect(url)?;
         // Idle for the whole run: a server-side idle timeout must not end it (it would look
-        // dead to other runs).
-        let timeout_ms = match wait {
-            LockWait::Bounded(d) => d.as_millis().max(1),
-            _ => 0,
-        };
-        // (PostgreSQL 14 and later; older servers have no such timeout.)
+        // dead to other runs). (PostgreSQL 14 and later; older servers have no such timeout.)
         let _ = client.batch_execute("SET idle_session_timeout = 0");
-        client
-            .batch_execute(&format!("SET lock_timeout = {timeout_ms}"))
+        let schema = url.schema().unwrap_or("public").to_owned();
+        // Polled like the migration lock: a blocking wait would hold a snapshot that the
+        // claimer's concurrent index builds wait for.
+        poll_lock(
+            &mut client,
+            wait,
+            &LockQuery {
+                take: "SELECT pg_try_advisory_lock_shared($1::bigint::int, hashtext($2))",
+                holder: "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.query, ''), \
+                            coalesce(a.state, ''), \
+                            coalesce(extract(epoch FROM now() - a.state_change), 0)::float8 \
+                         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+                         WHERE l.locktype = 'advisory' AND l.granted AND l.mode = 'ExclusiveLock' \
+                           AND l.classid = $1::bigint::oid AND l.objid = hashtext($2)::oid \
+                           AND l.objsubid = 2 AND l.database = \
+                               (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                         LIMIT 1",
+                key: i64::from(PRESENCE_KEY),
+                second: Some(&schema),
+            },
+            &mut |_| {},
+        )?;
+        let pid: i32 = client
+            .query_one("SELECT pg_backend_pid()", &[])
             .map_err(|source| ConnectError::Session {
                 target: url.target(),
                 source,
-            })?;
-        let schema = url.schema().unwrap_or("public").to_owned();
-        let session = |source| ConnectError::Session {
-            target: url.target(),
-            source,
-        };
-        let pid: i32 = client
-            .query_one(
-                "SELECT pg_backend_pid() FROM (SELECT pg_advisory_lock_shared($1, hashtext($2))) l",
-                &[&PRESENCE_KEY, &schema],
-            )
-            .map_err(session)?
+            })?
             .get(0);
-        let _ = client.batch_execute("RESET lock_timeout");
         Ok(Self {
             client,
             pid,

@@ -1,0 +1,72 @@
+//! Replicas deploying at once: 16 `migrate deploy` processes, and 8 threads of one service
+//! calling `Engine::deploy()`, on one empty database, with trigger.dev's 71 non-transactional
+//! (`CREATE INDEX CONCURRENTLY`) files among its 820 migrations.
+
+use std::process::Child;
+use std::time::Instant;
+
+use migrate_tests::TestDb;
+
+use super::{assert_complete, assert_ok, clean_state, history, spawn_deploy};
+
+#[test]
+fn sixteen_cli_deploys_at_once_all_succeed() {
+    let Some(dir) = history("trigger.dev") else {
+        return;
+    };
+    let clean = clean_state("trigger.dev", &dir);
+    let db = TestDb::new();
+    let t0 = Instant::now();
+    let children: Vec<Child> = (0..16).map(|_| spawn_deploy(&db, &dir)).collect();
+    for (i, child) in children.into_iter().enumerate() {
+        let out = child.wait_with_output().unwrap();
+        assert_ok(&out, &format!("deploy process {i}"));
+    }
+    assert_complete(&db, &dir, clean, "16 concurrent deploys");
+    eprintln!(
+        "corpus | 16 migrate deploy processes on trigger.dev | 16/16 exit 0 | {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn eight_threads_calling_engine_deploy_all_succeed() {
+    let Some(dir) = history("trigger.dev") else {
+        return;
+    };
+    let clean = clean_state("trigger.dev", &dir);
+    let db = TestDb::new();
+    let url: migrate_core::DatabaseUrl = db.url.parse().unwrap();
+    let t0 = Instant::now();
+    let results: Vec<Result<usize, String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let engine = migrate_core::Engine::new(url.clone(), &dir);
+                s.spawn(move || {
+                    engine
+                        .deploy()
+                        .map(|r| r.applied.len())
+                        .map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut applied = 0;
+    for (i, result) in results.iter().enumerate() {
+        match result {
+            Ok(n) => applied += n,
+            Err(e) => panic!("thread {i}: {e}"),
+        }
+    }
+    assert_eq!(
+        applied,
+        super::migration_names(&dir).len(),
+        "each migration applied by exactly one thread"
+    );
+    assert_complete(&db, &dir, clean, "8 Engine::deploy threads");
+    eprintln!(
+        "corpus | 8 threads of Engine::deploy() on trigger.dev | 8/8 Ok | {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+}
