@@ -6,14 +6,24 @@ use std::time::{Duration, Instant};
 use postgres::Client;
 
 use super::ir::{Action, Constraint, Name};
-use super::{Rule, SafetyReport, Severity};
+use super::timeline::{ColumnOrigin, TableOrigin, Timeline};
+use super::{parse_script, Finding, Rule, SafetyReport, Severity};
+use crate::source::Migrations;
 use crate::sql::quote_ident;
 
 /// Enriches every finding of `report` with facts read from `client` (read-only queries), within
 /// `budget` in total. `schema` is the URL's `?schema=` for unqualified names. A fact that cannot
 /// be measured in time says so; nothing fails.
+///
+/// Data at risk is data that exists before the deployment: the analysed migrations are taken as
+/// the pending ones, in order, and each finding is judged against the database as it is now plus
+/// what the earlier pending statements did. A table or column that does not exist yet (a fresh
+/// database, `DROP … IF EXISTS` of an absent object), or one created or dropped earlier in the
+/// deployment, holds nothing to lose: such findings become `info`, saying why. A table or column
+/// renamed earlier in the deployment is probed under its name in the database.
 pub fn enrich(
     report: &mut SafetyReport,
+    migrations: &Migrations,
     client: &mut Client,
     schema: Option<&str>,
     budget: Duration,
@@ -25,46 +35,163 @@ pub fn enrich(
         deadline,
         schema,
     };
-    for finding in report
-        .migrations
-        .iter_mut()
-        .flat_map(|m| m.findings.iter_mut())
-    {
-        let Some(action) = finding.action.clone() else {
+    let mut timeline = Timeline::default();
+    for analysis in &mut report.migrations {
+        let Some(script) = migrations.get(&analysis.migration).and_then(|m| m.script()) else {
             continue;
         };
-        let Some(table) = action.table().cloned() else {
-            continue;
-        };
-        let Some(relation) = probe.relation(&table) else {
-            finding
-                .facts
-                .push(format!("{table} does not exist in the database yet"));
-            continue;
-        };
-        if let Some((estimate, bytes)) = probe.one_pair(&format!(
-            "SELECT greatest(c.reltuples, 0)::bigint, pg_total_relation_size(c.oid) FROM pg_class c WHERE c.oid = '{}'::regclass",
-            relation.replace('\'', "''")
-        )) {
-            finding.facts.push(format!("{table}: about {estimate} rows, {}", size(bytes)));
-        }
-        let verdict = probe.verdict(finding.rule, &action, &relation);
-        match verdict {
-            Verdict::Harmless(why) => {
-                finding.facts.push(format!("downgraded to info: {why}"));
-                finding.severity = Severity::Info;
+        for statement in parse_script(script.sql()) {
+            for finding in analysis
+                .findings
+                .iter_mut()
+                .filter(|f| f.span == statement.span)
+            {
+                judge(finding, &timeline, &mut probe);
             }
-            Verdict::WillFail(why) => {
-                finding.facts.push(format!("will fail: {why}"));
-                finding.severity = Severity::Error;
+            for action in &statement.actions {
+                timeline.apply(action, &analysis.migration);
             }
-            Verdict::Fact(fact) => finding.facts.push(fact),
-            Verdict::Unknown => {}
         }
     }
     let _ = probe
         .client
         .batch_execute("RESET statement_timeout; RESET default_transaction_read_only");
+}
+
+/// The table a finding is about: for `DROP TABLE a, b`, the one its `table` names.
+fn finding_table(finding: &Finding, action: &Action) -> Option<Name> {
+    if let (Action::DropTable { tables }, Some(named)) = (action, &finding.table) {
+        if let Some(t) = tables.iter().find(|t| t.to_string() == *named) {
+            return Some(t.clone());
+        }
+    }
+    action.table().cloned()
+}
+
+/// The column an action changes, when it changes one.
+fn action_column(action: &Action) -> Option<&str> {
+    match action {
+        Action::DropColumn { column, .. }
+        | Action::AlterColumnType { column, .. }
+        | Action::SetNotNull { column, .. }
+        | Action::DropNotNull { column, .. }
+        | Action::SetDefault { column, .. }
+        | Action::RenameColumn { from: column, .. } => Some(column),
+        _ => None,
+    }
+}
+
+/// `action` with its column named `column` (its name in the database before the deployment).
+fn with_column(action: &Action, column: &str) -> Action {
+    let mut action = action.clone();
+    match &mut action {
+        Action::DropColumn { column: c, .. }
+        | Action::AlterColumnType { column: c, .. }
+        | Action::SetNotNull { column: c, .. }
+        | Action::DropNotNull { column: c, .. }
+        | Action::SetDefault { column: c, .. }
+        | Action::RenameColumn { from: c, .. } => *c = column.to_owned(),
+        _ => {}
+    }
+    action
+}
+
+fn harmless(finding: &mut Finding, why: String) {
+    finding.facts.push(format!("downgraded to info: {why}"));
+    finding.severity = Severity::Info;
+}
+
+/// Judges one finding against the database before the deployment and the timeline so far.
+fn judge(finding: &mut Finding, timeline: &Timeline, probe: &mut Probe<'_>) {
+    let Some(action) = finding.action.clone() else {
+        return;
+    };
+    let Some(table) = finding_table(finding, &action) else {
+        return;
+    };
+    let before = match timeline.table(&table) {
+        TableOrigin::Created(migration) => {
+            return harmless(
+                finding,
+                format!(
+                    "{table} is created earlier in this deployment ({migration}): no row of it \
+                     exists before the deployment"
+                ),
+            );
+        }
+        TableOrigin::Dropped(migration) => {
+            return harmless(
+                finding,
+                format!("{table} is already dropped earlier in this deployment ({migration})"),
+            );
+        }
+        TableOrigin::Database(name) => name,
+    };
+    let Some(relation) = probe.relation(&before) else {
+        return harmless(
+            finding,
+            format!(
+                "{table} does not exist in the database before this deployment: no data at risk"
+            ),
+        );
+    };
+    if before != table {
+        finding
+            .facts
+            .push(format!("{table} is {before} in the database, renamed earlier in this deployment"));
+    }
+    let mut action = action;
+    if let Some(column) = action_column(&action).map(str::to_owned) {
+        let column_before = match timeline.column(&table, &column) {
+            Some(ColumnOrigin::Added(migration)) => {
+                return harmless(
+                    finding,
+                    format!(
+                        "column {column} is added earlier in this deployment ({migration}): no \
+                         value of it exists before the deployment"
+                    ),
+                );
+            }
+            None => {
+                return harmless(
+                    finding,
+                    format!("column {column} is already dropped earlier in this deployment"),
+                );
+            }
+            Some(ColumnOrigin::Database(name)) => name,
+        };
+        match probe.column_exists(&relation, &column_before) {
+            Some(false) => {
+                return harmless(
+                    finding,
+                    format!(
+                        "column {column} does not exist in the database before this deployment: \
+                         no data at risk"
+                    ),
+                );
+            }
+            Some(true) if column_before != column => {
+                finding.facts.push(format!(
+                    "column {column} is {column_before} in the database, renamed earlier in this \
+                     deployment"
+                ));
+                action = with_column(&action, &column_before);
+            }
+            _ => {}
+        }
+    }
+    if let Some(rows) = probe.rows(&relation) {
+        finding.facts.push(format!("{table}: {rows}"));
+    }
+    match probe.verdict(finding.rule, &action, &relation) {
+        Verdict::Harmless(why) => harmless(finding, why),
+        Verdict::WillFail(why) => {
+            finding.facts.push(format!("will fail: {why}"));
+            finding.severity = Severity::Error;
+        }
+        Verdict::Fact(fact) => finding.facts.push(fact),
+        Verdict::Unknown => {}
+    }
 }
 
 enum Verdict {
@@ -95,6 +222,39 @@ impl Probe<'_> {
             ))
             .and_then(|r| r.try_get(0).ok());
         exists.unwrap_or(false).then_some(quoted)
+    }
+
+    /// Whether `column` exists in `relation`; `None` when it could not be read in time.
+    fn column_exists(&mut self, relation: &str, column: &str) -> Option<bool> {
+        self.query_one(&format!(
+            "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '{}'::regclass \
+             AND attname = '{}' AND attnum > 0 AND NOT attisdropped)",
+            relation.replace('\'', "''"),
+            column.replace('\'', "''")
+        ))
+        .and_then(|r| r.try_get(0).ok())
+    }
+
+    /// The table's rows and size, as a fact: PostgreSQL's estimate when it has one, else an
+    /// exact count within the budget (a table never analysed has no estimate: -1, or 0 with
+    /// pages), else "unknown", never a made-up 0.
+    fn rows(&mut self, relation: &str) -> Option<String> {
+        let quoted = relation.replace('\'', "''");
+        let row = self.query_one(&format!(
+            "SELECT c.reltuples::float8, c.relpages::int8, pg_total_relation_size(c.oid) \
+             FROM pg_class c WHERE c.oid = '{quoted}'::regclass"
+        ))?;
+        let (estimate, pages, bytes): (f64, i64, i64) =
+            (row.try_get(0).ok()?, row.try_get(1).ok()?, row.try_get(2).ok()?);
+        let rows = if estimate > 0.0 || (estimate == 0.0 && pages == 0) {
+            format!("about {} rows", estimate.round() as i64)
+        } else {
+            match self.count(&format!("SELECT count(*) FROM {relation}")) {
+                Some(n) => format!("{n} rows (counted: no statistics yet)"),
+                None => "rows unknown (no statistics yet, not counted in time)".to_owned(),
+            }
+        };
+        Some(format!("{rows}, {}", size(bytes)))
     }
 
     fn query_one(&mut self, sql: &str) -> Option<postgres::Row> {
@@ -142,11 +302,6 @@ impl Probe<'_> {
 
     fn count(&mut self, sql: &str) -> Option<i64> {
         self.query_one(sql).and_then(|r| r.try_get(0).ok())
-    }
-
-    fn one_pair(&mut self, sql: &str) -> Option<(i64, i64)> {
-        self.query_one(sql)
-            .and_then(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?)))
     }
 
     fn verdict(&mut self, rule: Rule, action: &Action, relation: &str) -> Verdict {

@@ -92,7 +92,7 @@ impl SafetyGate {
     ) -> Result<SafetyReview, SafetyError> {
         let mut report = DefaultAnalyzer::new(self.config.clone()).analyze(migrations, scope);
         if let (Some((client, schema)), Some(budget)) = (live, self.data_budget) {
-            enrich(&mut report, client, schema, budget);
+            enrich(&mut report, migrations, client, schema, budget);
         }
         let approvals = self.approvals_for(migrations.dir())?;
         let review = approvals.apply(&mut report, &|name| {

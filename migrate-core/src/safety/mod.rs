@@ -23,6 +23,7 @@ mod parse;
 pub mod report;
 mod rule;
 mod rules;
+mod timeline;
 
 pub use analyzer::{
     DefaultAnalyzer, MigrationAnalysis, NewTables, SafetyAnalyzer, SafetyReport, Scope,

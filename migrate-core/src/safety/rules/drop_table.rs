@@ -24,10 +24,15 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
     if let Some(Action::DropTable { tables }) = cx.action {
         for table in tables.clone() {
             if cx.is_existing(&table) {
+                let before = cx.findings.len();
                 cx.report(
                     Rule::DropTable,
                     format!("Dropping table {table} deletes all its rows."),
                 );
+                // One finding per table, each naming its own (`DROP TABLE a, b`).
+                if let Some(finding) = cx.findings.get_mut(before) {
+                    finding.table = Some(table.to_string());
+                }
             }
         }
     }
