@@ -121,24 +121,57 @@ fn sigkill_inside_a_concurrent_index_build_then_one_rerun_recovers() {
         .unwrap();
     let child = spawn_deploy(&db, &dir);
     let mut observer = db.client();
+    let mut builder: Option<i32> = None;
     let waiting = wait_until(Duration::from_secs(300), || {
-        observer
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
-                 AND query ILIKE 'CREATE%INDEX CONCURRENTLY%' AND wait_event_type = 'Lock'",
+        builder = observer
+            .query_opt(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
+                 AND query ILIKE '%CREATE%INDEX CONCURRENTLY%' AND wait_event_type = 'Lock' \
+                 LIMIT 1",
                 &[],
             )
-            .is_ok_and(|r| r.get::<_, i64>(0) > 0)
+            .ok()
+            .flatten()
+            .map(|r| r.get(0));
+        builder.is_some()
     });
     assert!(waiting, "no concurrent build ever waited");
+    let builder = builder.unwrap();
     let applied_before = applied_count(&db);
     kill(child);
+    let killed = Instant::now();
+    // The rerun starts at once, while the killed client's backend still runs its build and
+    // holds the migration lock.
+    let t0 = Instant::now();
+    let rerun = spawn_deploy(&db, &dir);
+    let orphan_gone = wait_until(Duration::from_secs(10), || {
+        observer
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
+                &[&builder],
+            )
+            .is_ok_and(|r| r.get::<_, i64>(0) == 0)
+    });
+    let orphan_secs = killed.elapsed().as_secs_f64();
+    assert!(
+        orphan_gone,
+        "the orphaned backend {builder} still runs 10 s after its client died"
+    );
     reader.batch_execute("COMMIT").unwrap();
-    let took = rerun_and_check(&db, &dir, name);
+    let out = rerun.wait_with_output().unwrap();
+    let took = t0.elapsed();
+    assert_ok(&out, "rerun after the kill");
+    assert_complete(&db, &dir, clean_state("trigger.dev", &dir), name);
+    let invalid: i64 = observer
+        .query_one("SELECT count(*) FROM pg_index WHERE NOT indisvalid", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(invalid, 0, "no INVALID index left");
     scenario.survived(
         &format!(
-            "killed with {applied_before} applied; the orphaned build is ended by the server \
-             (client gone), the rerun drops the INVALID index, builds it again and finishes"
+            "killed with {applied_before} applied, the build waiting; the server ended the \
+             orphaned backend {orphan_secs:.1} s later (client gone), the rerun, started at \
+             once, waited for the lock, rebuilt the index and finished"
         ),
         took,
     );

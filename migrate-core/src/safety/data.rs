@@ -136,9 +136,9 @@ fn judge(finding: &mut Finding, timeline: &Timeline, probe: &mut Probe<'_>) {
         );
     };
     if before != table {
-        finding
-            .facts
-            .push(format!("{table} is {before} in the database, renamed earlier in this deployment"));
+        finding.facts.push(format!(
+            "{table} is {before} in the database, renamed earlier in this deployment"
+        ));
     }
     let mut action = action;
     if let Some(column) = action_column(&action).map(str::to_owned) {
@@ -244,8 +244,11 @@ impl Probe<'_> {
             "SELECT c.reltuples::float8, c.relpages::int8, pg_total_relation_size(c.oid) \
              FROM pg_class c WHERE c.oid = '{quoted}'::regclass"
         ))?;
-        let (estimate, pages, bytes): (f64, i64, i64) =
-            (row.try_get(0).ok()?, row.try_get(1).ok()?, row.try_get(2).ok()?);
+        let (estimate, pages, bytes): (f64, i64, i64) = (
+            row.try_get(0).ok()?,
+            row.try_get(1).ok()?,
+            row.try_get(2).ok()?,
+        );
         let rows = if estimate > 0.0 || (estimate == 0.0 && pages == 0) {
             format!("about {} rows", estimate.round() as i64)
         } else {

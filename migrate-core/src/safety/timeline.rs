@@ -58,7 +58,12 @@ impl Timeline {
         if let Some(migration) = self.dropped.get(&k) {
             return TableOrigin::Dropped(migration.clone());
         }
-        TableOrigin::Database(self.renamed.get(&k).cloned().unwrap_or_else(|| table.clone()))
+        TableOrigin::Database(
+            self.renamed
+                .get(&k)
+                .cloned()
+                .unwrap_or_else(|| table.clone()),
+        )
     }
 
     /// Where `column` of `table`, both as named now, comes from. `None` when the column was
@@ -211,7 +216,10 @@ mod tests {
             t.table(&Name::bare("Account")),
             TableOrigin::Database(Name::bare("User"))
         );
-        assert_eq!(t.table(&Name::bare("Old")), TableOrigin::Dropped("m1".into()));
+        assert_eq!(
+            t.table(&Name::bare("Old")),
+            TableOrigin::Dropped("m1".into())
+        );
         assert_eq!(
             t.table(&Name::bare("Other")),
             TableOrigin::Database(Name::bare("Other"))
