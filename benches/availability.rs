@@ -3,7 +3,8 @@
 //!
 //! One throwaway cluster, one run: a writer inserts into `hot` in a loop and records the longest
 //! gap between two inserts; a "report" transaction holds `ACCESS SHARE` on `hot` for 4 s; then
-//! `ALTER TABLE hot ADD COLUMN …` runs (a) through migrate (lock_timeout 500 ms, retries) and
+//! `ALTER TABLE hot ADD COLUMN …` runs (a) through migrate at its defaults, as a service embeds
+//! it (`Engine::deploy()`: lock_timeout 200 ms escalating to 500 ms, retries with jitter) and
 //! (b) through plain `psql -c`, each on its own table copy.
 //!
 //! ```text
@@ -15,35 +16,25 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use migrate_core::embedded::EmbeddedCluster;
-use migrate_core::executor::{LockPolicy, MigrationExecutor};
-use migrate_core::source::{LocalMigration, Migrations};
-use migrate_core::{DeployOptions, PgExecutor};
 
 const HOLD: Duration = Duration::from_secs(4);
-const LOCK_TIMEOUT: Duration = Duration::from_millis(500);
+/// The issue's bound on the writers' stall at the defaults.
+const TARGET: Duration = Duration::from_millis(600);
 
 fn main() {
     let cluster = EmbeddedCluster::start().expect("starting the embedded cluster");
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, sql) in [
+        ("20240101000000_base", "SELECT 1;"),
+        ("20240102000000_add_x", "ALTER TABLE hot ADD COLUMN x int;"),
+    ] {
+        std::fs::create_dir_all(dir.path().join(name)).expect("migration dir");
+        std::fs::write(dir.path().join(name).join("migration.sql"), sql).expect("migration");
+    }
     let ours = scenario(&cluster, |db| {
         let url = cluster.url(db).parse().expect("url");
-        let migrations = Migrations::from_vec(
-            "bench",
-            vec![
-                LocalMigration::from_sql("20240101000000_base", "SELECT 1;"),
-                LocalMigration::from_sql(
-                    "20240102000000_add_x",
-                    "ALTER TABLE hot ADD COLUMN x int;",
-                ),
-            ],
-        );
-        let mut policy = LockPolicy::recommended();
-        policy.exclusive_timeout = Some(LOCK_TIMEOUT);
-        policy.retries = 50;
-        policy.backoff = Duration::from_millis(200);
-        let options = DeployOptions::default().locks(policy);
-        let report = PgExecutor::connect(&url)
-            .expect("connect")
-            .deploy(&migrations, &options, &mut |_| {})
+        let report = migrate_core::Engine::new(url, dir.path())
+            .deploy()
             .expect("deploy");
         assert_eq!(report.applied.len(), 2);
     });
@@ -61,8 +52,7 @@ fn main() {
     println!("| tool | longest writer stall | migration done after |");
     println!("|---|---:|---:|");
     println!(
-        "| migrate (lock_timeout {} ms, retries) | {} ms | {:.1} s |",
-        LOCK_TIMEOUT.as_millis(),
+        "| migrate, defaults (`Engine::deploy()`) | {} ms | {:.1} s |",
         ours.0.as_millis(),
         ours.1.as_secs_f64()
     );
@@ -72,13 +62,9 @@ fn main() {
         psql.1.as_secs_f64()
     );
     println!(
-        "\ntarget: migrate's stall <= lock_timeout + 100 ms = {} ms: {}",
-        (LOCK_TIMEOUT + Duration::from_millis(100)).as_millis(),
-        if ours.0 <= LOCK_TIMEOUT + Duration::from_millis(100) {
-            "met"
-        } else {
-            "NOT met"
-        }
+        "\ntarget: migrate's stall at its defaults <= {} ms: {}",
+        TARGET.as_millis(),
+        if ours.0 <= TARGET { "met" } else { "NOT met" }
     );
 }
 

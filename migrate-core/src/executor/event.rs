@@ -220,7 +220,15 @@ impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::LockWaiting { holder: Some(h) } => {
-                write!(f, "waiting for the migration lock, held by {h}")
+                write!(f, "waiting for the migration lock, held by {h}")?;
+                if h.application_name.starts_with("migrate") && h.state == "active" {
+                    // Our own deployment, or the backend of one whose process died: PostgreSQL
+                    // notices the lost client within a second and frees the lock.
+                    f.write_str(
+                        " (a deployment; if its process died, the server ends it within a second)",
+                    )?;
+                }
+                Ok(())
             }
             Self::LockWaiting { holder: None } => f.write_str("waiting for the migration lock"),
             Self::LockAcquired { waited } => {
