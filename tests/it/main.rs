@@ -6,6 +6,7 @@ mod bad_input;
 mod cli;
 mod common;
 mod concurrency;
+mod data_at_risk;
 mod corpus;
 mod deploy;
 mod drift;

@@ -398,6 +398,29 @@ impl Probe<'_> {
                 // type exactly as written. An aggregate of it, so that it really runs on every
                 // row (the planner drops a subquery's unused outputs).
                 let value = using.clone().unwrap_or_else(|| quote_ident(column));
+                // The ALTER converts with an assignment cast, which rejects a string longer
+                // than varchar(n) or char(n); the explicit cast below silently truncates it.
+                if let (false, [limit]) = (to.array, to.modifiers.as_slice()) {
+                    if matches!(to.base.as_str(), "character varying" | "character" | "varchar" | "char" | "bpchar") {
+                        let sql = format!(
+                            "SELECT count(*) FROM {relation} WHERE length(rtrim(({value})::text)) > {limit}"
+                        );
+                        match self.try_count(&sql) {
+                            Ok(0) => {}
+                            Ok(n) => {
+                                return Verdict::WillFail(format!(
+                                    "{n} value(s) longer than {limit} characters (22001: value too long for type {to})"
+                                ))
+                            }
+                            Err(Probed::NoTime) => {
+                                return Verdict::Fact(format!(
+                                    "the conversion to {to} could not be tested in time"
+                                ))
+                            }
+                            Err(Probed::DataError(_) | Probed::Other(_)) => {}
+                        }
+                    }
+                }
                 let sql =
                     format!("SELECT count(({value})::{to_sql}) * 0 + count(*) FROM {relation}");
                 match self.try_count(&sql) {

@@ -398,6 +398,8 @@ pub enum Action {
     Other {
         kind: String,
     },
+    /// `EXECUTE` of a string built at run time, in a `DO` block: what it does is unknowable.
+    DynamicSql,
 }
 
 impl Action {

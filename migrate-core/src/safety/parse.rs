@@ -43,9 +43,149 @@ pub struct ParsedStatement {
 /// Statements the fallback classifies better than `sqlparser` lowers them.
 const FALLBACK_FIRST: &[&str] = &["CLUSTER", "REINDEX", "VACUUM", "REFRESH", "DO"];
 
-/// Splits and understands a whole script.
+/// Splits and understands a whole script. The static SQL inside a `DO` block follows the block
+/// as statements of their own, with their positions inside it; each `EXECUTE` of the block is
+/// one too, with the single action [`Action::DynamicSql`].
 #[must_use]
 pub fn parse_script(script: &str) -> Vec<ParsedStatement> {
+    let mut statements = Vec::new();
+    for statement in parse_top_level(script) {
+        let is_do = statement
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::Other { kind } if kind == "DO"));
+        let nested = if is_do {
+            do_body_statements(script, &statement)
+        } else {
+            Vec::new()
+        };
+        statements.push(statement);
+        statements.extend(nested);
+    }
+    statements
+}
+
+/// The SQL statements of a `DO` block's PL/pgSQL body, positioned in `script`; an `EXECUTE`
+/// becomes a statement whose only action is [`Action::DynamicSql`].
+fn do_body_statements(script: &str, statement: &ParsedStatement) -> Vec<ParsedStatement> {
+    let text = &script[statement.span.clone()];
+    let Some((body_start, body_end)) = dollar_quoted_body(text) else {
+        return Vec::new();
+    };
+    let base = statement.span.start + body_start;
+    let body = &text[body_start..body_end];
+    let mut out = Vec::new();
+    for piece in split(body) {
+        let piece_text = piece.text(body);
+        let Some(offset) = sql_start(piece_text) else {
+            continue;
+        };
+        let inner_start = piece.span.start + offset;
+        let inner = &body[inner_start..piece.span.end];
+        let absolute = base + inner_start;
+        if inner
+            .get(..7)
+            .is_some_and(|w| w.eq_ignore_ascii_case("EXECUTE"))
+        {
+            out.push(ParsedStatement {
+                span: absolute..absolute + inner.len(),
+                start: line_col(script, absolute),
+                via: Via::Fallback,
+                actions: vec![Action::DynamicSql],
+                parse_error: None,
+            });
+            continue;
+        }
+        for mut nested in parse_top_level(inner) {
+            nested.span = absolute + nested.span.start..absolute + nested.span.end;
+            nested.start = line_col(script, nested.span.start);
+            out.push(nested);
+        }
+    }
+    out
+}
+
+/// The byte range of the first `$tag$ … $tag$` string of a statement.
+fn dollar_quoted_body(text: &str) -> Option<(usize, usize)> {
+    let open = text.find('$')?;
+    let tag_len = text[open + 1..].find('$')?;
+    let tag = &text[open..open + tag_len + 2];
+    if !tag[1..tag.len() - 1]
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '_')
+    {
+        return None;
+    }
+    let start = open + tag.len();
+    let end = start + text[start..].find(tag)?;
+    Some((start, end))
+}
+
+/// Where the SQL of a PL/pgSQL statement starts, after the block and control words that may
+/// precede it (`BEGIN`, `IF … THEN`, `ELSE`, `LOOP`, `EXCEPTION WHEN … THEN`); `None` for a
+/// statement that is PL/pgSQL only (assignments, `RAISE`, `PERFORM`, `END IF`, declarations).
+fn sql_start(piece: &str) -> Option<usize> {
+    const SQL: &[&str] = &[
+        "ALTER", "CREATE", "DROP", "TRUNCATE", "DELETE", "UPDATE", "INSERT", "COMMENT", "GRANT",
+        "REVOKE", "LOCK", "REINDEX", "CLUSTER", "VACUUM", "REFRESH", "EXECUTE",
+    ];
+    const LEADS: &[&str] = &["BEGIN", "THEN", "ELSE", "LOOP"];
+    let mut previous: Option<&str> = None;
+    for (at, word) in words(piece) {
+        let upper = word.to_ascii_uppercase();
+        if SQL.contains(&upper.as_str())
+            && previous.is_none_or(|p| LEADS.iter().any(|l| p.eq_ignore_ascii_case(l)))
+        {
+            return Some(at);
+        }
+        if previous.is_none() && !matches!(upper.as_str(), "BEGIN" | "IF" | "ELSIF" | "ELSE" | "LOOP" | "FOR" | "WHILE" | "EXCEPTION" | "WHEN" | "DECLARE") {
+            // An assignment, RAISE, PERFORM, RETURN… or a declaration.
+            return None;
+        }
+        previous = Some(word);
+    }
+    None
+}
+
+/// The words of `text` (letters, digits, `_`) with their byte offsets, outside quotes.
+fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut out = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut start: Option<usize> = None;
+    for (i, c) in text.char_indices() {
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        if c.is_alphanumeric() || c == '_' {
+            start.get_or_insert(i);
+            continue;
+        }
+        if let Some(s) = start.take() {
+            out.push((s, &text[s..i]));
+        }
+        if c == '\'' || c == '"' {
+            quote = Some(c);
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, &text[s..]));
+    }
+    out.into_iter()
+}
+
+fn line_col(script: &str, offset: usize) -> LineCol {
+    let before = &script[..offset];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    LineCol {
+        line: before.matches('\n').count() + 1,
+        column: before[line_start..].chars().count() + 1,
+    }
+}
+
+fn parse_top_level(script: &str) -> Vec<ParsedStatement> {
     let dialect = PostgreSqlDialect {};
     split(script)
         .into_iter()

@@ -145,6 +145,7 @@ rules! {
     PreferTextOverVarchar => prefer_text_over_varchar, Info, Additive, false;
     IdentifierTooLong => identifier_too_long, Warning, Additive, false;
     NotUnderstood => not_understood, Warning, Additive, false;
+    DynamicSql => dynamic_sql, Warning, DataTransformation, false;
     PsqlMetaCommand => psql_meta_command, Error, Additive, false;
 }
 

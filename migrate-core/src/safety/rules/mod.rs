@@ -18,6 +18,7 @@ pub(crate) mod concurrently_in_transaction;
 pub(crate) mod create_index_non_concurrently;
 pub(crate) mod delete_without_where;
 pub(crate) mod drop_column;
+pub(crate) mod dynamic_sql;
 pub(crate) mod drop_function;
 pub(crate) mod drop_index_non_concurrently;
 pub(crate) mod drop_schema;
