@@ -9,7 +9,8 @@ use migrate_tests::TestDb;
 
 use crate::common::{url, Dir};
 
-const INIT: &str = "CREATE TABLE \"Post\" (\"id\" SERIAL PRIMARY KEY, \"title\" TEXT, \"email\" TEXT);\n";
+const INIT: &str =
+    "CREATE TABLE \"Post\" (\"id\" SERIAL PRIMARY KEY, \"title\" TEXT, \"email\" TEXT);\n";
 
 /// The findings of a review of `pending` against `db`.
 fn review(db: &TestDb, dir: &Dir, pending: &[&str]) -> Vec<Finding> {
@@ -50,10 +51,14 @@ fn absent_created_and_renamed_objects_are_judged_before_the_deployment() {
     );
     let findings = review(&db, &dir, &["20240102000000_a", "20240103000000_b"]);
     let drops = of(&findings, "drop-table");
-    let ghost = drops.iter().find(|f| f.line == 1 && f.migration.ends_with("_a"));
+    let ghost = drops
+        .iter()
+        .find(|f| f.line == 1 && f.migration.ends_with("_a"));
     assert!(
         ghost.is_some_and(|f| f.severity == Severity::Info
-            && f.facts.iter().any(|x| x.contains("does not exist in the database before"))),
+            && f.facts
+                .iter()
+                .any(|x| x.contains("does not exist in the database before"))),
         "{drops:#?}"
     );
     // The analyzer already knows that Tmp is new (created by a pending migration); the gate
@@ -79,8 +84,14 @@ fn absent_created_and_renamed_objects_are_judged_before_the_deployment() {
     let heading = columns.iter().find(|f| f.line == 3).unwrap();
     assert_eq!(heading.severity, Severity::Error, "{heading:#?}");
     assert!(
-        heading.facts.iter().any(|x| x.contains("is title in the database"))
-            && heading.facts.iter().any(|x| x.contains("50 non-null values")),
+        heading
+            .facts
+            .iter()
+            .any(|x| x.contains("is title in the database"))
+            && heading
+                .facts
+                .iter()
+                .any(|x| x.contains("50 non-null values")),
         "{heading:#?}"
     );
 }
@@ -112,7 +123,11 @@ fn do_blocks_are_analysed_and_execute_is_a_warning() {
     let delete = of(&findings, "delete-without-where");
     assert_eq!(delete.len(), 1, "{findings:#?}");
     assert_eq!(delete[0].severity, Severity::Error);
-    assert_eq!((delete[0].line, delete[0].column), (1, 13), "inside the block");
+    assert_eq!(
+        (delete[0].line, delete[0].column),
+        (1, 13),
+        "inside the block"
+    );
     let dynamic = of(&findings, "dynamic-sql");
     assert_eq!(dynamic.len(), 1, "{findings:#?}");
     assert_eq!(dynamic[0].severity, Severity::Warning);
@@ -126,7 +141,9 @@ fn a_varchar_overflow_is_a_certain_failure_and_unknown_row_counts_are_counted() 
     Engine::new(url(&db), dir.path()).deploy().unwrap();
     // 1,000 rows, never analysed: PostgreSQL has no estimate (reltuples = -1).
     db.client()
-        .batch_execute("INSERT INTO \"Post\" (email) SELECT 'u' || g FROM generate_series(1, 1000) g")
+        .batch_execute(
+            "INSERT INTO \"Post\" (email) SELECT 'u' || g FROM generate_series(1, 1000) g",
+        )
         .unwrap();
     dir.add(
         "20240102000000_short",
@@ -138,14 +155,19 @@ fn a_varchar_overflow_is_a_certain_failure_and_unknown_row_counts_are_counted() 
     let facts = &change[0].facts;
     assert_eq!(change[0].severity, Severity::Error);
     assert!(
-        facts.iter().any(|f| f.contains("will fail") && f.contains("longer than 3 characters")),
+        facts
+            .iter()
+            .any(|f| f.contains("will fail") && f.contains("longer than 3 characters")),
         "{facts:?}"
     );
     assert!(
         facts.iter().any(|f| f.contains("1000 rows (counted")),
         "no made-up 0: {facts:?}"
     );
-    assert!(!facts.iter().any(|f| f.contains("about 0 rows")), "{facts:?}");
+    assert!(
+        !facts.iter().any(|f| f.contains("about 0 rows")),
+        "{facts:?}"
+    );
     // And the ALTER does fail as predicted.
     let err = db
         .client()

@@ -157,3 +157,81 @@ fn watchdog_frees_writers_queued_behind_a_waiting_migration() {
     );
     assert!(!column_exists(&db));
 }
+
+/// A Prisma CLI deploy started while ours runs waits in a blocking `pg_advisory_lock`, holding
+/// a snapshot; our next `CREATE INDEX CONCURRENTLY` must wait for that snapshot: a deadlock.
+/// Our deploy must finish anyway; the Prisma waiter could only have timed out (P1002).
+#[test]
+fn a_prisma_deploy_blocked_on_the_lock_does_not_break_our_concurrent_build() {
+    let db = TestDb::new();
+    let dir = Dir::with(&[
+        (
+            "20240101000000_init",
+            "CREATE TABLE t (id int);\nSELECT pg_sleep(1.5);",
+        ),
+        (
+            "20240102000000_index",
+            "CREATE INDEX CONCURRENTLY \"t_id_idx\" ON t (id);",
+        ),
+    ]);
+    let engine = migrate_core::Engine::new(crate::common::url(&db), dir.path());
+    let deploy = std::thread::spawn(move || {
+        let mut events = Vec::new();
+        let result = engine.deploy_with(&engine.deploy_options(), &mut |e| {
+            events.push(e.to_string());
+        });
+        (
+            result.map(|r| r.applied.len()).map_err(|e| e.to_string()),
+            events,
+        )
+    });
+    let mut observer = db.client();
+    let active = |observer: &mut postgres::Client, sql: &str| -> bool {
+        observer
+            .query_one(sql, &[])
+            .is_ok_and(|r| r.get::<_, i64>(0) > 0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !active(
+        &mut observer,
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+         AND query LIKE '%pg_sleep(1.5)%' AND state = 'active'",
+    ) {
+        assert!(Instant::now() < deadline, "the first migration never ran");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Prisma's own wait: a blocking pg_advisory_lock (its 10 s timeout is on the client side,
+    // so the server-side wait goes on after Prisma gave up).
+    let prisma_url = db.url.clone();
+    let prisma = std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&prisma_url, postgres::NoTls).unwrap();
+        client
+            .batch_execute("SET application_name = 'prisma-migrate'")
+            .unwrap();
+        client
+            .batch_execute("SELECT pg_advisory_lock(72707369)")
+            .map_err(|e| e.code().map(|c| c.code().to_owned()))
+    });
+    let (result, events) = deploy.join().unwrap();
+    assert_eq!(result, Ok(2), "events: {events:#?}");
+    let prisma = prisma.join().unwrap();
+    assert_eq!(
+        prisma,
+        Err(Some("57014".to_owned())),
+        "the waiter's statement was cancelled"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.contains("cancelled the wait of pid") && e.contains("prisma-migrate")),
+        "the warning names the waiter: {events:#?}"
+    );
+    let valid: bool = observer
+        .query_one(
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_id_idx'::regclass",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(valid, "the index is built and valid");
+}

@@ -101,14 +101,17 @@ fn observe(
             });
         }
         watched.blocker = Some(holder);
+        release_lock_waiters(watch, pid, migration, events);
     }
 
-    // Are application sessions queued behind us for too long?
+    // Are application sessions queued behind us for too long? (Deployments waiting for the
+    // migration lock are not: they wait for this one whatever it does.)
     if let Some(threshold) = policy.watchdog_threshold {
         let queued = watch
             .query_one(
                 "SELECT count(*), coalesce(max(extract(epoch FROM now() - state_change)), 0)::float8 \
-                 FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid))",
+                 FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid)) \
+                   AND wait_event IS DISTINCT FROM 'advisory'",
                 &[&pid],
             )
             .ok()
@@ -144,5 +147,47 @@ fn observe(
                 total: r.get(2),
             });
         }
+    }
+}
+
+/// Cancels the waits of sessions that block the migration while they wait for the migration
+/// lock it holds: a blocking `pg_advisory_lock` (a Prisma CLI deploy, say) keeps a snapshot
+/// open, and a `CREATE INDEX CONCURRENTLY` waits for every such snapshot, so neither could ever
+/// go on. The waiter could only get the lock after this deployment anyway; Prisma gives up after
+/// 10 s (P1002). Without the right to signal it, the migration's lock policy takes over.
+fn release_lock_waiters(
+    watch: &mut Client,
+    pid: i32,
+    migration: &str,
+    events: &mut dyn FnMut(&Event),
+) {
+    let cancelled = watch
+        .query(
+            "SELECT a.pid, coalesce(a.application_name, ''), pg_cancel_backend(a.pid) \
+             FROM pg_stat_activity a WHERE a.pid = ANY (pg_blocking_pids($1)) \
+               AND a.wait_event = 'advisory' AND $1 = ANY (pg_blocking_pids(a.pid))",
+            &[&pid],
+        )
+        .unwrap_or_default();
+    for row in cancelled {
+        let (waiter, application, done): (i32, String, bool) = (row.get(0), row.get(1), row.get(2));
+        let message = if done {
+            format!(
+                "cancelled the wait of pid {waiter} (application {application:?}) for the \
+                 migration lock: its blocking pg_advisory_lock holds a snapshot that this \
+                 migration's concurrent build must wait for (a deadlock); that deployment could \
+                 only run after this one"
+            )
+        } else {
+            format!(
+                "pid {waiter} (application {application:?}) waits for the migration lock holding a \
+                 snapshot this migration's concurrent build waits for, and may not be cancelled: \
+                 end its wait (Prisma gives up after 10 s)"
+            )
+        };
+        events(&Event::Warning {
+            migration: Some(migration.to_owned()),
+            message,
+        });
     }
 }

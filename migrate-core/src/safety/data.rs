@@ -401,7 +401,10 @@ impl Probe<'_> {
                 // The ALTER converts with an assignment cast, which rejects a string longer
                 // than varchar(n) or char(n); the explicit cast below silently truncates it.
                 if let (false, [limit]) = (to.array, to.modifiers.as_slice()) {
-                    if matches!(to.base.as_str(), "character varying" | "character" | "varchar" | "char" | "bpchar") {
+                    if matches!(
+                        to.base.as_str(),
+                        "character varying" | "character" | "varchar" | "char" | "bpchar"
+                    ) {
                         let sql = format!(
                             "SELECT count(*) FROM {relation} WHERE length(rtrim(({value})::text)) > {limit}"
                         );

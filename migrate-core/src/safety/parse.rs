@@ -138,7 +138,21 @@ fn sql_start(piece: &str) -> Option<usize> {
         {
             return Some(at);
         }
-        if previous.is_none() && !matches!(upper.as_str(), "BEGIN" | "IF" | "ELSIF" | "ELSE" | "LOOP" | "FOR" | "WHILE" | "EXCEPTION" | "WHEN" | "DECLARE") {
+        if previous.is_none()
+            && !matches!(
+                upper.as_str(),
+                "BEGIN"
+                    | "IF"
+                    | "ELSIF"
+                    | "ELSE"
+                    | "LOOP"
+                    | "FOR"
+                    | "WHILE"
+                    | "EXCEPTION"
+                    | "WHEN"
+                    | "DECLARE"
+            )
+        {
             // An assignment, RAISE, PERFORM, RETURN… or a declaration.
             return None;
         }
