@@ -1,12 +1,13 @@
-//! Real-world replay: every Prisma history of `../shared/corpus` deploys from scratch.
+//! Real-world replay: every Prisma history of `../shared/corpus` deploys from scratch through
+//! `Engine::deploy()`, safety gate included, as a service deploys it (no approval needed on a
+//! fresh database). Faults and races on the corpus: `tests/corpus/`.
 
 use std::path::PathBuf;
 
-use migrate_core::executor::MigrationExecutor;
-use migrate_core::{DeployOptions, MigrationSource};
+use migrate_core::{Engine, MigrationSource};
 use migrate_tests::TestDb;
 
-use crate::common::{executor, rows, sha256_hex};
+use crate::common::{rows, sha256_hex, url};
 
 fn corpus_dir() -> PathBuf {
     std::env::var_os("MIGRATE_CORPUS_DIR").map_or_else(
@@ -39,17 +40,15 @@ fn every_corpus_history_deploys_and_matches_its_files() {
     for dir in projects {
         let db = TestDb::new();
         let migrations = MigrationSource::new(&dir).load().unwrap();
-        let mut executor = executor(&db);
+        let engine = Engine::new(url(&db), &dir);
         let started = std::time::Instant::now();
-        let report = executor
-            .deploy(&migrations, &DeployOptions::default(), &mut |_| {})
+        let report = engine
+            .deploy()
             .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         assert_eq!(report.applied.len(), migrations.len(), "{}", dir.display());
-        let again = executor
-            .deploy(&migrations, &DeployOptions::default(), &mut |_| {})
-            .unwrap();
+        let again = engine.deploy().unwrap();
         assert!(again.applied.is_empty(), "second deploy is a no-op");
-        assert!(executor.status(&migrations).unwrap().is_up_to_date());
+        assert!(engine.status().unwrap().is_up_to_date());
         for row in rows(&db) {
             let file = dir.join(&row.migration_name).join("migration.sql");
             let bytes = std::fs::read(&file).unwrap();
