@@ -115,3 +115,68 @@ fn a_killed_deployment_is_found_and_resumed_by_the_next_run() {
         .collect();
     assert_eq!(outcomes, [Outcome::Succeeded, Outcome::Interrupted]);
 }
+
+/// A server crash cuts the deployment's session mid-migration; the process reconnects and
+/// records the deployment as failed, but not the attempt (its row keeps no outcome). The next
+/// run must still see the attempt as interrupted, not refuse it as failed (P3009).
+#[test]
+fn an_attempt_left_without_outcome_by_a_failed_deployment_is_resumed() {
+    let db = TestDb::new();
+    let dir = Dir::with(&[
+        ("20240101000000_a", "CREATE TABLE a (id int);"),
+        (
+            "20240102000000_slow",
+            // Slow until the test creates `go`.
+            "CREATE TABLE slow (id int);\nSELECT pg_sleep(CASE WHEN to_regclass('go') IS NULL \
+             THEN 30 ELSE 0 END);",
+        ),
+    ]);
+    let mut child = std::process::Command::new(migrate_bin())
+        .args(["deploy", "--migrations-dir"])
+        .arg(dir.path())
+        .env("DATABASE_URL", &db.url)
+        .env("MIGRATE_BACKUP_DIR", crate::common::backup_dir())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(table_exists(&db, "_prisma_migrations")
+        && rows(&db)
+            .iter()
+            .any(|r| r.migration_name == "20240102000000_slow" && r.state() == RowState::Failed))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the slow migration never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // What the reconnecting process wrote: the deployment failed, the attempt untouched.
+    let mut client = db.client();
+    client
+        .batch_execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid();
+             UPDATE _migrate.deployments SET outcome = 'failed', finished_at = now(), \
+             error = 'connection closed';
+             CREATE TABLE go (id int);",
+        )
+        .unwrap();
+
+    let out = migrate(
+        &db.url,
+        &["deploy", "--migrations-dir", dir.path().to_str().unwrap()],
+    );
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    let slow: Vec<RowState> = rows(&db)
+        .iter()
+        .filter(|r| r.migration_name == "20240102000000_slow")
+        .map(|r| r.state())
+        .collect();
+    assert_eq!(slow, [RowState::RolledBack, RowState::Applied], "{stdout}");
+}

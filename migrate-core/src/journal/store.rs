@@ -391,18 +391,30 @@ impl Journal {
         client: &mut Client,
         decide: &mut dyn FnMut(&mut Client, &str) -> Decision,
     ) -> Result<Vec<Recovery>, JournalError> {
-        let interrupted: Vec<(String, chrono::DateTime<chrono::Utc>)> = client
+        // Running deployments whose process died, and ended ones that left an attempt with no
+        // outcome (no logs): the process lost its connection mid-migration (a server crash, a
+        // terminated session) and recorded the deployment's failure after a reconnect, but not
+        // the attempt's. Under the migration lock nothing else can be running it.
+        let interrupted: Vec<(String, chrono::DateTime<chrono::Utc>, bool)> = client
             .query(
-                "SELECT id, started_at FROM _migrate.deployments \
-                 WHERE outcome = 'running' AND ledger_schema = current_schema() ORDER BY started_at",
+                "SELECT d.id, d.started_at, d.outcome = 'running' FROM _migrate.deployments d \
+                 WHERE d.ledger_schema = current_schema() AND (d.outcome = 'running' OR ( \
+                   d.id = ( \
+                     SELECT l.id FROM _migrate.deployments l \
+                     WHERE l.ledger_schema = current_schema() \
+                     ORDER BY l.started_at DESC LIMIT 1) \
+                   AND EXISTS (SELECT 1 FROM _prisma_migrations m WHERE m.finished_at IS NULL \
+                     AND m.rolled_back_at IS NULL AND m.logs IS NULL \
+                     AND m.started_at >= d.started_at))) \
+                 ORDER BY d.started_at",
                 &[],
             )
             .map_err(JournalError::query("looking for interrupted deployments"))?
             .iter()
-            .map(|r| (r.get(0), r.get(1)))
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
             .collect();
         let mut recoveries = Vec::new();
-        for (id, started_at) in interrupted {
+        for (id, started_at, running) in interrupted {
             let rows = ledger::read_rows(client)?;
             let mut recovery = Recovery {
                 deployment: id.clone(),
@@ -446,12 +458,15 @@ impl Journal {
                 "interrupted (process died); next run resumed {:?}, found complete {:?}, unresolved {:?}",
                 recovery.resumed, recovery.completed, recovery.unresolved
             );
+            let close = if running {
+                "UPDATE _migrate.deployments SET outcome = 'interrupted', finished_at = $2, \
+                 note = $3 WHERE id = $1"
+            } else {
+                "UPDATE _migrate.deployments SET note = concat_ws('; ', note, $3::text) \
+                 WHERE id = $1 AND $2::timestamptz IS NOT NULL"
+            };
             client
-                .execute(
-                    "UPDATE _migrate.deployments SET outcome = 'interrupted', finished_at = $2, \
-                     note = $3 WHERE id = $1",
-                    &[&id, &chrono::Utc::now(), &note],
-                )
+                .execute(close, &[&id, &chrono::Utc::now(), &note])
                 .map_err(JournalError::query("closing the interrupted deployment"))?;
             recoveries.push(recovery);
         }
