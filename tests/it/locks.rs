@@ -137,8 +137,22 @@ fn watchdog_frees_writers_queued_behind_a_waiting_migration() {
 
     let writer_url = db.url.clone();
     let writer = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(300)); // the migration is queued by now
         let mut w = postgres::Client::connect(&writer_url, postgres::NoTls).unwrap();
+        // Only once the migration waits for its lock does the writer queue behind it.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while w
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND query LIKE 'ALTER TABLE t ADD COLUMN x%' AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .unwrap()
+            .get::<_, i64>(0)
+            == 0
+        {
+            assert!(Instant::now() < deadline, "the migration never waited");
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let t = Instant::now();
         w.batch_execute("INSERT INTO t VALUES (1)").unwrap();
         t.elapsed()
@@ -165,9 +179,15 @@ fn watchdog_frees_writers_queued_behind_a_waiting_migration() {
 fn a_prisma_deploy_blocked_on_the_lock_does_not_break_our_concurrent_build() {
     let db = TestDb::new();
     let dir = Dir::with(&[
+        // Runs until the Prisma-like waiter below waits for the migration lock (30 s at most).
         (
             "20240101000000_init",
-            "CREATE TABLE t (id int);\nSELECT pg_sleep(1.5);",
+            "CREATE TABLE t (id int);\n\
+             DO $$ BEGIN FOR i IN 1..3000 LOOP \
+               EXIT WHEN EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' \
+                 AND NOT granted AND database = \
+                 (SELECT oid FROM pg_database WHERE datname = current_database())); \
+               PERFORM pg_sleep(0.01); END LOOP; END $$;",
         ),
         (
             "20240102000000_index",
@@ -195,7 +215,7 @@ fn a_prisma_deploy_blocked_on_the_lock_does_not_break_our_concurrent_build() {
     while !active(
         &mut observer,
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
-         AND query LIKE '%pg_sleep(1.5)%' AND state = 'active'",
+         AND query LIKE '%FOR i IN 1..3000%' AND state = 'active'",
     ) {
         assert!(Instant::now() < deadline, "the first migration never ran");
         std::thread::sleep(Duration::from_millis(10));

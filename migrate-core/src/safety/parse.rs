@@ -44,30 +44,93 @@ pub struct ParsedStatement {
 const FALLBACK_FIRST: &[&str] = &["CLUSTER", "REINDEX", "VACUUM", "REFRESH", "DO"];
 
 /// Splits and understands a whole script. The static SQL inside a `DO` block follows the block
-/// as statements of their own, with their positions inside it; each `EXECUTE` of the block is
-/// one too, with the single action [`Action::DynamicSql`].
+/// as statements of their own, with their positions inside it; so does the body of a function
+/// or procedure that the script creates, after the first statement that calls it. Each
+/// `EXECUTE` of such a body is one too, with the single action [`Action::DynamicSql`].
 #[must_use]
 pub fn parse_script(script: &str) -> Vec<ParsedStatement> {
     let mut statements = Vec::new();
+    // Functions created by the script and not called yet: (lower-case name, body statements).
+    let mut functions: Vec<(String, Vec<ParsedStatement>)> = Vec::new();
     for statement in parse_top_level(script) {
+        let text = &script[statement.span.clone()];
         let is_do = statement
             .actions
             .iter()
             .any(|a| matches!(a, Action::Other { kind } if kind == "DO"));
-        let nested = if is_do {
-            do_body_statements(script, &statement)
+        let mut nested = if is_do {
+            body_statements(script, &statement)
         } else {
             Vec::new()
         };
+        let called: Vec<usize> = functions
+            .iter()
+            .enumerate()
+            .filter(|(_, (name, _))| calls(text, name))
+            .map(|(i, _)| i)
+            .collect();
+        for i in called.into_iter().rev() {
+            nested.splice(0..0, functions.remove(i).1);
+        }
+        if let Some(name) = created_routine(text) {
+            let body = body_statements(script, &statement);
+            if !body.is_empty() {
+                functions.retain(|(n, _)| *n != name);
+                functions.push((name, body));
+            }
+        }
         statements.push(statement);
         statements.extend(nested);
     }
     statements
 }
 
-/// The SQL statements of a `DO` block's PL/pgSQL body, positioned in `script`; an `EXECUTE`
-/// becomes a statement whose only action is [`Action::DynamicSql`].
-fn do_body_statements(script: &str, statement: &ParsedStatement) -> Vec<ParsedStatement> {
+/// The lower-case name of the function or procedure a `CREATE [OR REPLACE] FUNCTION|PROCEDURE`
+/// statement creates.
+fn created_routine(text: &str) -> Option<String> {
+    let mut words = words(text).take(5);
+    if !words.next()?.1.eq_ignore_ascii_case("CREATE") {
+        return None;
+    }
+    let (at, _) = words
+        .find(|(_, w)| w.eq_ignore_ascii_case("FUNCTION") || w.eq_ignore_ascii_case("PROCEDURE"))?;
+    let rest = &text[at..];
+    let rest = &rest[rest.find(char::is_whitespace)?..];
+    let name = rest[..rest.find('(')?].trim();
+    let name = name.rsplit('.').next()?.trim().trim_matches('"');
+    (!name.is_empty()).then(|| name.to_lowercase())
+}
+
+/// Whether `text` calls the routine `name` (`name(`, `"name"(`, schema-qualified or not). A
+/// mention inside a string counts too: analysing a body once too often is harmless.
+fn calls(text: &str, name: &str) -> bool {
+    let lower = text.to_lowercase();
+    let mut from = 0;
+    while let Some(found) = lower[from..].find(name) {
+        let at = from + found;
+        from = at + name.len();
+        let before = lower[..at].chars().next_back();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$') {
+            continue;
+        }
+        let after = lower[from..].trim_start_matches('"').trim_start();
+        let declaring = lower[..at]
+            .trim_end_matches(['"', '.'])
+            .trim_end()
+            .rsplit(|c: char| c.is_whitespace())
+            .next()
+            .is_some_and(|w| w == "function" || w == "procedure" || w.ends_with("function"));
+        if after.starts_with('(') && !declaring {
+            return true;
+        }
+    }
+    false
+}
+
+/// The SQL statements of the dollar-quoted PL/pgSQL or SQL body of a `DO` block or a routine,
+/// positioned in `script`; an `EXECUTE` becomes a statement whose only action is
+/// [`Action::DynamicSql`].
+fn body_statements(script: &str, statement: &ParsedStatement) -> Vec<ParsedStatement> {
     let text = &script[statement.span.clone()];
     let Some((body_start, body_end)) = dollar_quoted_body(text) else {
         return Vec::new();

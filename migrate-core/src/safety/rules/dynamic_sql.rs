@@ -50,4 +50,25 @@ mod tests {
         assert_eq!(deletes.len(), 1, "static SQL inside the block is analysed");
         assert_eq!((deletes[0].line, deletes[0].column), (3, 5));
     }
+
+    #[test]
+    fn functions_the_migration_creates_and_calls_are_analysed() {
+        let sql = "CREATE FUNCTION purge() RETURNS void LANGUAGE plpgsql AS $fn$\nBEGIN\n  \
+                   DELETE FROM \"Post\";\n  EXECUTE 'DROP TABLE ' || 'x';\nEND\n$fn$;\n\
+                   SELECT purge();\n";
+        let deletes = lint(sql, Rule::DeleteWithoutWhere);
+        assert_eq!(
+            deletes.len(),
+            1,
+            "the body of a called function is analysed"
+        );
+        assert_eq!((deletes[0].line, deletes[0].column), (3, 3));
+        assert_eq!(lint_one(sql, Rule::DynamicSql).line, 4);
+        // Created but never called in the migration: nothing of its body runs now.
+        lint_ok(
+            "CREATE OR REPLACE FUNCTION \"purge\"() RETURNS void LANGUAGE plpgsql AS $$\n\
+             BEGIN DELETE FROM \"Post\"; END $$;",
+            Rule::DeleteWithoutWhere,
+        );
+    }
 }
