@@ -70,3 +70,48 @@ fn eight_threads_calling_engine_deploy_all_succeed() {
         t0.elapsed().as_secs_f64()
     );
 }
+
+/// Managed databases give no superuser: the same race as a role that only owns its database
+/// (trusted extensions, no `pg_signal_backend`), four processes at once.
+#[test]
+fn four_cli_deploys_as_a_database_owner_without_superuser_all_succeed() {
+    let Some(dir) = history("trigger.dev") else {
+        return;
+    };
+    let clean = clean_state("trigger.dev", &dir);
+    let admin = TestDb::new();
+    let role = format!("owner_{}", std::process::id());
+    let password = "owner-secret-7";
+    let mut client = admin.client();
+    client
+        .batch_execute(&format!(
+            "CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '{password}'"
+        ))
+        .unwrap();
+    let db_name = format!("{}_owned", admin.name);
+    client
+        .batch_execute(&format!("CREATE DATABASE {db_name} OWNER {role}"))
+        .unwrap();
+    let cluster = migrate_tests::cluster();
+    let db = TestDb {
+        name: db_name.clone(),
+        url: format!(
+            "postgresql://{role}:{password}@127.0.0.1:{}/{db_name}",
+            cluster.port()
+        ),
+    };
+    let children: Vec<Child> = (0..4).map(|_| spawn_deploy(&db, &dir)).collect();
+    for (i, child) in children.into_iter().enumerate() {
+        let out = child.wait_with_output().unwrap();
+        assert_ok(&out, &format!("deploy process {i} as {role}"));
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains(password)
+                && !String::from_utf8_lossy(&out.stderr).contains(password),
+            "the password never appears in the output"
+        );
+    }
+    assert_complete(&db, &dir, clean, "4 deploys as the database owner");
+    eprintln!(
+        "corpus | 4 migrate deploy processes on trigger.dev as a non-superuser owner | 4/4 exit 0"
+    );
+}
