@@ -27,9 +27,11 @@ pub struct Cli {
     #[arg(long, short = 'y', global = true)]
     pub yes: bool,
 
-    /// Seconds to wait for the migration lock held by another deployment (0: wait forever).
-    #[arg(long, global = true, default_value_t = 10.0)]
-    pub lock_timeout: f64,
+    /// Seconds to wait for the migration lock held by another deployment (0: wait forever). By
+    /// default, as long as the holder is working: replicas deploying together wait out a long
+    /// migration, and give up, naming the holder, once it has sat idle for a minute.
+    #[arg(long, global = true)]
+    pub lock_timeout: Option<f64>,
 
     /// More log output on stderr (-v info, -vv debug).
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]

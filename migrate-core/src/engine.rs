@@ -1,7 +1,6 @@
 //! The one-call facade: what a service runs at start-up and what the CLI wires.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use postgres::error::SqlState;
 
@@ -39,12 +38,8 @@ impl Engine {
             source: MigrationSource::new(dir),
             lock_wait: match LockWait::from_env() {
                 LockWait::Skip => LockWait::Skip,
-                // Replicas start together: wait out a long migration, not Prisma's 10 s. The
-                // holder's session also sits idle between lock-timeout retries (up to 15 s with
-                // the recommended policy): a minute of idleness means it is stuck.
-                _ => LockWait::WhileBusy {
-                    idle: Duration::from_secs(60),
-                },
+                // Replicas start together: wait out a long migration, not Prisma's 10 s.
+                _ => LockWait::WHILE_BUSY,
             },
             safety: SafetyGate::default(),
         }
@@ -65,8 +60,8 @@ impl Engine {
         Ok(Self::new(DatabaseUrl::from_env()?, dir))
     }
 
-    /// Sets how long to wait for the migration lock. By default, 10 s (or no lock when
-    /// `PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK` is set).
+    /// Sets how long to wait for the migration lock. By default, [`LockWait::WHILE_BUSY`] (or
+    /// no lock when `PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK` is set).
     #[must_use]
     pub fn lock_wait(mut self, wait: LockWait) -> Self {
         self.lock_wait = wait;

@@ -215,7 +215,8 @@ fn a_prisma_deploy_blocked_on_the_lock_does_not_break_our_concurrent_build() {
     while !active(
         &mut observer,
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
-         AND query LIKE '%FOR i IN 1..3000%' AND state = 'active'",
+         AND query LIKE '%FOR i IN 1..3000%' AND state = 'active' \
+         AND pid <> pg_backend_pid()",
     ) {
         assert!(Instant::now() < deadline, "the first migration never ran");
         std::thread::sleep(Duration::from_millis(10));
@@ -235,17 +236,22 @@ fn a_prisma_deploy_blocked_on_the_lock_does_not_break_our_concurrent_build() {
     let (result, events) = deploy.join().unwrap();
     assert_eq!(result, Ok(2), "events: {events:#?}");
     let prisma = prisma.join().unwrap();
-    assert_eq!(
-        prisma,
-        Err(Some("57014".to_owned())),
-        "the waiter's statement was cancelled"
-    );
-    assert!(
-        events
-            .iter()
-            .any(|e| e.contains("cancelled the wait of pid") && e.contains("prisma-migrate")),
-        "the warning names the waiter: {events:#?}"
-    );
+    // Whether the build had to wait for the waiter's snapshot depends on the cluster's oldest
+    // running transaction (other tests' too): when it did, the waiter's wait was cancelled and a
+    // warning names it; when it did not, the waiter simply got the lock after this deployment.
+    // Either way this deployment succeeds and the waiter never fails otherwise.
+    match &prisma {
+        Err(Some(code)) if code == "57014" => assert!(
+            events
+                .iter()
+                .any(|e| e.contains("cancelled the wait of pid") && e.contains("prisma-migrate")),
+            "the warning names the waiter: {events:#?}"
+        ),
+        Ok(()) => eprintln!(
+            "no deadlock this time: the build did not wait for the waiter; events: {events:#?}"
+        ),
+        other => panic!("the waiter failed otherwise: {other:?}; events: {events:#?}"),
+    }
     let valid: bool = observer
         .query_one(
             "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_id_idx'::regclass",

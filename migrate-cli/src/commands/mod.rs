@@ -61,7 +61,9 @@ fn lock_wait(cli: &Cli) -> anyhow::Result<LockWait> {
     if env == LockWait::Skip {
         return Ok(env);
     }
-    let secs = cli.lock_timeout;
+    let Some(secs) = cli.lock_timeout else {
+        return Ok(LockWait::WHILE_BUSY);
+    };
     anyhow::ensure!(
         secs.is_finite() && secs >= 0.0,
         "--lock-timeout must be a number of seconds >= 0, got {secs}"

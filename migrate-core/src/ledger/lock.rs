@@ -42,6 +42,14 @@ impl Default for LockWait {
 }
 
 impl LockWait {
+    /// Waits while the holder works, giving up after a minute of its idleness: the holder's
+    /// session also sits idle between lock-timeout retries (up to 15 s with the recommended
+    /// policy), so a minute means it is stuck. What replicas deploying together want (the
+    /// default of `Engine` and of the CLI).
+    pub const WHILE_BUSY: Self = Self::WhileBusy {
+        idle: Duration::from_secs(60),
+    };
+
     /// The default, or [`LockWait::Skip`] when `PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK` is set to
     /// anything but `""` or `"0"`, like Prisma.
     #[must_use]
