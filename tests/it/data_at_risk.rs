@@ -175,3 +175,41 @@ fn a_varchar_overflow_is_a_certain_failure_and_unknown_row_counts_are_counted() 
         .unwrap_err();
     assert_eq!(err.code().map(|c| c.code()), Some("22001"));
 }
+
+#[test]
+fn absent_schemas_and_truncates_of_several_tables_are_judged_whole() {
+    let db = TestDb::new();
+    let dir = Dir::with(&[("20240101000000_init", INIT)]);
+    Engine::new(url(&db), dir.path()).deploy().unwrap();
+    db.client()
+        .batch_execute(
+            "INSERT INTO \"Post\" (title) VALUES ('kept');
+             CREATE SCHEMA analytics; CREATE TABLE analytics.events (id int);",
+        )
+        .unwrap();
+    dir.add(
+        "20240102000000_drops",
+        "DROP SCHEMA IF EXISTS legacy CASCADE;\n\
+         DROP SCHEMA analytics CASCADE;\n\
+         TRUNCATE \"Ghost\";\n\
+         TRUNCATE \"Ghost\", \"Post\";\n",
+    );
+    let findings = review(&db, &dir, &["20240102000000_drops"]);
+    let schemas = of(&findings, "drop-schema");
+    let severity_at = |found: &[&Finding], line: usize| {
+        found
+            .iter()
+            .find(|f| f.line == line)
+            .map(|f| f.severity)
+            .unwrap_or_else(|| panic!("no finding on line {line}: {findings:#?}"))
+    };
+    assert_eq!(severity_at(&schemas, 1), Severity::Info, "absent schema");
+    assert_eq!(severity_at(&schemas, 2), Severity::Error, "a real schema");
+    let truncates = of(&findings, "truncate-table");
+    assert_eq!(severity_at(&truncates, 3), Severity::Info, "absent table");
+    assert_eq!(
+        severity_at(&truncates, 4),
+        Severity::Error,
+        "one absent table does not make the other harmless"
+    );
+}

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use postgres::Client;
 
-use super::ir::{Action, Constraint, Name};
+use super::ir::{Action, Constraint, Name, ObjectKind};
 use super::timeline::{ColumnOrigin, TableOrigin, Timeline};
 use super::{parse_script, Finding, Rule, SafetyReport, Severity};
 use crate::source::Migrations;
@@ -101,39 +101,82 @@ fn harmless(finding: &mut Finding, why: String) {
     finding.severity = Severity::Info;
 }
 
+/// What `table`, as named at this point of the deployment, is in the database before it: its
+/// name there and its quoted relation; or why it holds nothing to lose.
+fn before_deployment(
+    table: &Name,
+    timeline: &Timeline,
+    probe: &mut Probe<'_>,
+) -> Result<(Name, String), String> {
+    let before = match timeline.table(table) {
+        TableOrigin::Created(migration) => {
+            return Err(format!(
+                "{table} is created earlier in this deployment ({migration}): no row of it \
+                 exists before the deployment"
+            ));
+        }
+        TableOrigin::Dropped(migration) => {
+            return Err(format!(
+                "{table} is already dropped earlier in this deployment ({migration})"
+            ));
+        }
+        TableOrigin::Database(name) => name,
+    };
+    match probe.relation(&before) {
+        Some(relation) => Ok((before, relation)),
+        None => Err(format!(
+            "{table} does not exist in the database before this deployment: no data at risk"
+        )),
+    }
+}
+
 /// Judges one finding against the database before the deployment and the timeline so far.
 fn judge(finding: &mut Finding, timeline: &Timeline, probe: &mut Probe<'_>) {
     let Some(action) = finding.action.clone() else {
         return;
     };
-    let Some(table) = finding_table(finding, &action) else {
-        return;
-    };
-    let before = match timeline.table(&table) {
-        TableOrigin::Created(migration) => {
-            return harmless(
+    if let Action::DropObject {
+        kind: ObjectKind::Schema,
+        names,
+    } = &action
+    {
+        if !names.is_empty()
+            && names
+                .iter()
+                .all(|n| probe.schema_exists(&n.name) == Some(false))
+        {
+            let names: Vec<String> = names.iter().map(ToString::to_string).collect();
+            harmless(
                 finding,
                 format!(
-                    "{table} is created earlier in this deployment ({migration}): no row of it \
-                     exists before the deployment"
+                    "schema {} does not exist in the database before this deployment: no data \
+                     at risk",
+                    names.join(", ")
                 ),
             );
         }
-        TableOrigin::Dropped(migration) => {
-            return harmless(
-                finding,
-                format!("{table} is already dropped earlier in this deployment ({migration})"),
-            );
-        }
-        TableOrigin::Database(name) => name,
+        return;
+    }
+    let Some(table) = finding_table(finding, &action) else {
+        return;
     };
-    let Some(relation) = probe.relation(&before) else {
-        return harmless(
-            finding,
-            format!(
-                "{table} does not exist in the database before this deployment: no data at risk"
-            ),
-        );
+    // `TRUNCATE a, b`: harmless only if every table is.
+    if let Action::Truncate { tables } = &action {
+        let whys: Vec<Option<String>> = tables
+            .iter()
+            .map(|t| before_deployment(t, timeline, probe).err())
+            .collect();
+        if tables.len() > 1 {
+            if whys.iter().all(Option::is_some) {
+                let whys: Vec<String> = whys.into_iter().flatten().collect();
+                harmless(finding, whys.join("; "));
+            }
+            return;
+        }
+    }
+    let (before, relation) = match before_deployment(&table, timeline, probe) {
+        Ok(found) => found,
+        Err(why) => return harmless(finding, why),
     };
     if before != table {
         finding.facts.push(format!(
@@ -222,6 +265,15 @@ impl Probe<'_> {
             ))
             .and_then(|r| r.try_get(0).ok());
         exists.unwrap_or(false).then_some(quoted)
+    }
+
+    /// Whether schema `name` exists; `None` when it could not be read in time.
+    fn schema_exists(&mut self, name: &str) -> Option<bool> {
+        self.query_one(&format!(
+            "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = '{}')",
+            name.replace('\'', "''")
+        ))
+        .and_then(|r| r.try_get(0).ok())
     }
 
     /// Whether `column` exists in `relation`; `None` when it could not be read in time.
