@@ -177,6 +177,32 @@ impl Engine {
         self.review_with(&migrations, scope, client)
     }
 
+    /// The review a deployment's safety gate is about to make: the pending migrations, with
+    /// live data facts from the database (created first when it does not exist, as `deploy`
+    /// would). For showing the unapproved findings before deploying (the CLI's prompt): the
+    /// same analysis and facts as the gate, never a different one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Source`], [`Error::Connect`], a read failure, or [`Error::Safety`] for bad
+    /// approvals.
+    pub fn review_pending(&self) -> Result<SafetyReview, Error> {
+        let migrations = self.migrations()?;
+        let client = connect_creating(&self.url)?;
+        let mut executor = PgExecutor::from_client(client, self.url.schema());
+        let pending: Vec<String> = executor
+            .plan(&migrations, &self.deploy_options())?
+            .migrations
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
+        self.review_with(
+            &migrations,
+            Scope::pending(pending),
+            Some(executor.client()),
+        )
+    }
+
     fn review_with(
         &self,
         migrations: &Migrations,

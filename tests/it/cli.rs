@@ -283,3 +283,92 @@ fn the_password_never_reaches_events_or_the_journal() {
         assert!(!content.contains(&password), "password leaked into {what}");
     }
 }
+
+/// On a terminal, `deploy` asks about exactly what the gate would refuse, with the database's
+/// facts: into a database that does not exist yet, it creates it (as without a terminal) and a
+/// drop of an absent table needs no approval, so nothing is asked.
+#[test]
+fn deploy_on_a_terminal_creates_a_missing_database_and_asks_nothing_needless() {
+    let db = TestDb::new();
+    let url = db.url.replace(&db.name, &format!("{}_new", db.name));
+    let dir = Dir::with(&[(
+        "20240101000000_init",
+        "DROP TABLE IF EXISTS \"Ghost\";\nCREATE TABLE \"A\" (id int);\n",
+    )]);
+    let command = format!(
+        "{} deploy --dangerous-no-backup --migrations-dir {}",
+        crate::common::migrate_bin().display(),
+        dir.path().display()
+    );
+    // `script` gives the command a pseudo-terminal, as a person's shell would.
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("DATABASE_URL", &url)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script(1) from util-linux");
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(!all.contains("Approve these"), "nothing to approve: {all}");
+    assert!(all.contains("20240101000000_init"), "{all}");
+}
+
+/// The prompt names the target first and shows the gate's own findings with their data facts.
+#[test]
+fn the_terminal_prompt_names_the_target_and_shows_the_data_facts() {
+    let db = TestDb::new();
+    let dir = Dir::with(&[(
+        "20240101000000_init",
+        "CREATE TABLE \"User\" (id int, legacy text);\n",
+    )]);
+    migrate(
+        &db.url,
+        &[
+            "deploy",
+            "--dangerous-no-backup",
+            "--migrations-dir",
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    db.client()
+        .batch_execute("INSERT INTO \"User\" VALUES (1, 'kept'), (2, 'kept')")
+        .unwrap();
+    dir.add(
+        "20240102000000_drop",
+        "ALTER TABLE \"User\" DROP COLUMN \"legacy\";\n",
+    );
+    let command = format!(
+        "{} deploy --dangerous-no-backup --migrations-dir {}",
+        crate::common::migrate_bin().display(),
+        dir.path().display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("DATABASE_URL", &db.url)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script(1) from util-linux");
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    let datasource = all.find("Datasource:").expect("the target is named");
+    let question = all
+        .find("Approve these 1 ")
+        .expect("one finding is asked about");
+    assert!(
+        datasource < question,
+        "target named before the question: {all}"
+    );
+    assert!(all.contains("2 non-null values"), "the data facts: {all}");
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "no answer, no deployment: {all}"
+    );
+    let kept: i64 = db
+        .client()
+        .query_one("SELECT count(legacy) FROM \"User\"", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(kept, 2, "the column and its values are still there");
+}

@@ -9,7 +9,7 @@ use migrate_core::health::{CommandProbe, HealthProbe, HttpProbe, SqlProbe};
 use migrate_core::monitor::{EventSink, Fanout, NdjsonSink, WebhookOptions, WebhookSink};
 use migrate_core::pipeline::{Pipeline, PipelineError, PipelineOptions, RollbackMode};
 use migrate_core::safety::report::{self, Format, Sources};
-use migrate_core::safety::{RunApproval, SafetyGate, Scope};
+use migrate_core::safety::{RunApproval, SafetyGate};
 use migrate_core::{DatabaseUrl, Engine};
 
 use crate::cli::{Cli, DeployArgs};
@@ -203,16 +203,10 @@ fn approve_interactively(
     if !gate.enforce || out.is_json() || !std::io::stdin().is_terminal() {
         return Ok(None);
     }
-    let pending: Vec<String> = engine
-        .plan(&engine.deploy_options())?
-        .migrations
-        .into_iter()
-        .map(|m| m.name)
-        .collect();
-    if pending.is_empty() {
-        return Ok(None);
-    }
-    let review = engine.review(Scope::pending(pending), None)?;
+    // The very review the gate will make (pending migrations, live data facts), so that the
+    // prompt asks about what would be refused, nothing else; the database is created first
+    // when missing, as the deployment would.
+    let review = engine.review_pending()?;
     let unapproved: Vec<_> = review.report.needing_approval().cloned().collect();
     if unapproved.is_empty() {
         return Ok(None);
@@ -235,7 +229,8 @@ fn approve_interactively(
         text: &text_of,
     };
     eprint!(
-        "{}",
+        "Datasource: {}\n{}",
+        engine.url(),
         report::render(&shown, &review.approvals, &sources, Format::Human)
     );
     if !super::ask(&format!(
