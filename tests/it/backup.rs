@@ -92,6 +92,9 @@ fn backup_writes_archive_and_manifest_with_hashes_counts_and_ledger() {
         .filter(|n| n.ends_with(".partial"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+    // `git add .` in the project never picks up a dump.
+    let ignore = std::fs::read_to_string(store.dir().join(".gitignore")).unwrap();
+    assert!(ignore.lines().any(|l| l == "*"), "{ignore}");
 
     // Hashes equal an independent read of the file.
     let bytes = std::fs::read(backup.path()).unwrap();

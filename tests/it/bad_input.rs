@@ -454,12 +454,13 @@ fn migrate_with_file_limit(url: &str, blocks: u32, backups: &Path, args: &[&str]
         .unwrap()
 }
 
-/// Files of a backup directory (none when it does not exist).
+/// Files of a backup directory (none when it does not exist), its `.gitignore` aside.
 fn files(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|entries| {
             entries
                 .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|name| name != ".gitignore")
                 .collect()
         })
         .unwrap_or_default();

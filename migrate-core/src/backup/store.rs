@@ -1,7 +1,7 @@
 //! The backup directory: naming, permissions, listing and retention.
 
 use std::fs::{self, DirBuilder};
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -93,7 +93,9 @@ impl BackupStore {
     }
 
     /// Creates the directory with mode 0700 if needed, and tightens an existing one to 0700,
-    /// since dumps hold every row of the database.
+    /// since dumps hold every row of the database. A `.gitignore` ignoring everything is put in
+    /// it (unless one is there), so that `git add .` in a project never picks up a dump of
+    /// production data.
     ///
     /// # Errors
     ///
@@ -105,7 +107,22 @@ impl BackupStore {
             .create(&self.dir)
             .map_err(BackupError::io("create the backup directory", &self.dir))?;
         fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))
-            .map_err(BackupError::io("restrict the permissions of", &self.dir))
+            .map_err(BackupError::io("restrict the permissions of", &self.dir))?;
+        let ignore = self.dir.join(".gitignore");
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&ignore)
+        {
+            Ok(mut file) => std::io::Write::write_all(
+                &mut file,
+                b"# Database dumps made by migrate: never commit them.\n*\n",
+            )
+            .map_err(BackupError::io("write", &ignore)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(BackupError::io("create", &ignore)(e)),
+        }
     }
 
     /// A fresh id for a backup started at `at`: `backup_YYYYmmdd_HHMMSS`, or with `_2`, `_3`…
