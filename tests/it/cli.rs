@@ -295,19 +295,7 @@ fn deploy_on_a_terminal_creates_a_missing_database_and_asks_nothing_needless() {
         "20240101000000_init",
         "DROP TABLE IF EXISTS \"Ghost\";\nCREATE TABLE \"A\" (id int);\n",
     )]);
-    let command = format!(
-        "{} deploy --dangerous-no-backup --migrations-dir {}",
-        crate::common::migrate_bin().display(),
-        dir.path().display()
-    );
-    // `script` gives the command a pseudo-terminal, as a person's shell would.
-    let out = std::process::Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .env("DATABASE_URL", &url)
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("script(1) from util-linux");
+    let out = deploy_on_a_terminal(&url, &dir);
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{all}");
     assert!(!all.contains("Approve these"), "nothing to approve: {all}");
@@ -338,18 +326,7 @@ fn the_terminal_prompt_names_the_target_and_shows_the_data_facts() {
         "20240102000000_drop",
         "ALTER TABLE \"User\" DROP COLUMN \"legacy\";\n",
     );
-    let command = format!(
-        "{} deploy --dangerous-no-backup --migrations-dir {}",
-        crate::common::migrate_bin().display(),
-        dir.path().display()
-    );
-    let out = std::process::Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .env("DATABASE_URL", &db.url)
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("script(1) from util-linux");
+    let out = deploy_on_a_terminal(&db.url, &dir);
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
     let datasource = all.find("Datasource:").expect("the target is named");
     let question = all
@@ -371,4 +348,21 @@ fn the_terminal_prompt_names_the_target_and_shows_the_data_facts() {
         .unwrap()
         .get(0);
     assert_eq!(kept, 2, "the column and its values are still there");
+}
+
+/// `migrate deploy --dangerous-no-backup` of `dir` into `url` on a pseudo-terminal (`script`
+/// from util-linux), as a person's shell runs it; nobody answers a question.
+fn deploy_on_a_terminal(url: &str, dir: &Dir) -> std::process::Output {
+    let command = format!(
+        "{} deploy --dangerous-no-backup --migrations-dir {}",
+        crate::common::migrate_bin().display(),
+        dir.path().display()
+    );
+    std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("DATABASE_URL", url)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script(1) from util-linux")
 }

@@ -63,33 +63,8 @@ fn a_killed_deployment_is_found_and_resumed_by_the_next_run() {
             "CREATE TABLE slow (id int);\nSELECT pg_sleep(3);\nCREATE TABLE after_sleep (id int);",
         ),
     ]);
-    let mut child = std::process::Command::new(migrate_bin())
-        .args(["deploy", "--migrations-dir"])
-        .arg(dir.path())
-        .env("DATABASE_URL", &db.url)
-        .env("MIGRATE_BACKUP_DIR", crate::common::backup_dir())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
     // Kill it while the slow migration runs.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let running = table_exists(&db, "_prisma_migrations")
-            && rows(&db).iter().any(|r| {
-                r.migration_name == "20240102000000_slow" && r.state() == RowState::Failed
-            });
-        if running {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the slow migration never started"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_during_slow_migration(&db, &dir);
 
     let out = migrate(
         &db.url,
@@ -131,29 +106,7 @@ fn an_attempt_left_without_outcome_by_a_failed_deployment_is_resumed() {
              THEN 30 ELSE 0 END);",
         ),
     ]);
-    let mut child = std::process::Command::new(migrate_bin())
-        .args(["deploy", "--migrations-dir"])
-        .arg(dir.path())
-        .env("DATABASE_URL", &db.url)
-        .env("MIGRATE_BACKUP_DIR", crate::common::backup_dir())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !(table_exists(&db, "_prisma_migrations")
-        && rows(&db)
-            .iter()
-            .any(|r| r.migration_name == "20240102000000_slow" && r.state() == RowState::Failed))
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the slow migration never started"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_during_slow_migration(&db, &dir);
     // What the reconnecting process wrote: the deployment failed, the attempt untouched.
     let mut client = db.client();
     client
@@ -179,4 +132,31 @@ fn an_attempt_left_without_outcome_by_a_failed_deployment_is_resumed() {
         .map(|r| r.state())
         .collect();
     assert_eq!(slow, [RowState::RolledBack, RowState::Applied], "{stdout}");
+}
+
+/// Starts `migrate deploy` of `dir` and kills it (SIGKILL) once `20240102000000_slow` runs.
+fn kill_during_slow_migration(db: &TestDb, dir: &Dir) {
+    let mut child = std::process::Command::new(migrate_bin())
+        .args(["deploy", "--migrations-dir"])
+        .arg(dir.path())
+        .env("DATABASE_URL", &db.url)
+        .env("MIGRATE_BACKUP_DIR", crate::common::backup_dir())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(table_exists(db, "_prisma_migrations")
+        && rows(db)
+            .iter()
+            .any(|r| r.migration_name == "20240102000000_slow" && r.state() == RowState::Failed))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the slow migration never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
