@@ -206,10 +206,83 @@ fn absent_schemas_and_truncates_of_several_tables_are_judged_whole() {
     assert_eq!(severity_at(&schemas, 1), Severity::Info, "absent schema");
     assert_eq!(severity_at(&schemas, 2), Severity::Error, "a real schema");
     let truncates = of(&findings, "truncate-table");
-    assert_eq!(severity_at(&truncates, 3), Severity::Info, "absent table");
+    // No IF EXISTS: the statement fails unless something unmodelled creates the table, so the
+    // finding keeps its severity and says so.
+    assert_eq!(
+        severity_at(&truncates, 3),
+        Severity::Error,
+        "absent, not IF EXISTS"
+    );
     assert_eq!(
         severity_at(&truncates, 4),
         Severity::Error,
         "one absent table does not make the other harmless"
     );
+}
+
+/// What the analysis cannot see keeps its severity: a probe out of time, `IF NOT EXISTS` that may
+/// find the object with its data, a name reached by a statement the timeline does not model
+/// (`SET SCHEMA`), and qualified and unqualified names of one table.
+#[test]
+fn what_cannot_be_told_keeps_its_severity() {
+    let db = TestDb::new();
+    let dir = Dir::with(&[("20240101000000_init", INIT)]);
+    Engine::new(url(&db), dir.path()).deploy().unwrap();
+    db.client()
+        .batch_execute("INSERT INTO \"Post\" (title) VALUES ('kept'); CREATE SCHEMA archive;")
+        .unwrap();
+    dir.add(
+        "20240102000000_a",
+        "ALTER TABLE \"Post\" ADD COLUMN IF NOT EXISTS \"title\" TEXT;\n\
+         ALTER TABLE public.\"Post\" RENAME TO \"Article\";\n",
+    );
+    dir.add(
+        "20240103000000_b",
+        "ALTER TABLE \"Article\" DROP COLUMN \"title\";\n\
+         ALTER TABLE \"Article\" SET SCHEMA archive;\n\
+         DROP TABLE archive.\"Article\";\n",
+    );
+    let pending = ["20240102000000_a", "20240103000000_b"];
+    let findings = review(&db, &dir, &pending);
+    let title = of(&findings, "drop-column");
+    assert_eq!(title.len(), 1, "{findings:#?}");
+    assert_eq!(title[0].severity, Severity::Error, "{:#?}", title[0]);
+    assert!(
+        title[0]
+            .facts
+            .iter()
+            .any(|f| f.contains("1 non-null values")),
+        "probed as \"Post\".\"title\": {:#?}",
+        title[0]
+    );
+    let moved = of(&findings, "drop-table");
+    assert_eq!(moved.len(), 1, "{findings:#?}");
+    assert_eq!(moved[0].severity, Severity::Error, "{:#?}", moved[0]);
+    assert!(
+        moved[0]
+            .facts
+            .iter()
+            .any(|f| f.contains("no earlier statement")),
+        "{:#?}",
+        moved[0]
+    );
+
+    // Out of time, nothing can be told: no downgrade, even for IF EXISTS.
+    dir.add("20240104000000_c", "DROP TABLE IF EXISTS \"Ghost\";\n");
+    let mut gate = migrate_core::safety::SafetyGate::default();
+    gate.data_budget = Some(std::time::Duration::ZERO);
+    let review = Engine::new(url(&db), dir.path())
+        .safety(gate)
+        .review(
+            Scope::pending(["20240104000000_c".to_owned()]),
+            Some(&mut db.client()),
+        )
+        .unwrap();
+    let ghost: Vec<&Finding> = review
+        .report
+        .findings()
+        .filter(|f| f.rule.name() == "drop-table")
+        .collect();
+    assert_eq!(ghost.len(), 1);
+    assert_eq!(ghost[0].severity, Severity::Error, "{:#?}", ghost[0]);
 }

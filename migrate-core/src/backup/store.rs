@@ -93,14 +93,15 @@ impl BackupStore {
     }
 
     /// Creates the directory with mode 0700 if needed, and tightens an existing one to 0700,
-    /// since dumps hold every row of the database. A `.gitignore` ignoring everything is put in
-    /// it (unless one is there), so that `git add .` in a project never picks up a dump of
+    /// since dumps hold every row of the database. A directory it creates gets a `.gitignore`
+    /// ignoring everything, so that `git add .` in a project never picks up a dump of
     /// production data.
     ///
     /// # Errors
     ///
     /// [`BackupError::Io`].
     pub fn ensure_dir(&self) -> Result<(), BackupError> {
+        let created = !self.dir.exists();
         DirBuilder::new()
             .recursive(true)
             .mode(0o700)
@@ -108,6 +109,11 @@ impl BackupStore {
             .map_err(BackupError::io("create the backup directory", &self.dir))?;
         fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))
             .map_err(BackupError::io("restrict the permissions of", &self.dir))?;
+        if !created {
+            // A directory of the user's (`--backup-dir prisma`): ignoring everything in it
+            // could hide their own files from git.
+            return Ok(());
+        }
         let ignore = self.dir.join(".gitignore");
         match fs::OpenOptions::new()
             .write(true)

@@ -16,6 +16,8 @@ pub(crate) struct Watched {
     pub blocker: Option<LockHolder>,
     /// True when the watchdog cancelled the script.
     pub cancelled: bool,
+    /// Sessions waiting for the migration lock whose wait was cancelled (or could not be).
+    pub released: Vec<i32>,
 }
 
 /// Runs `sql` on `client` (whose backend is `pid`) while `watch` observes it.
@@ -101,7 +103,7 @@ fn observe(
             });
         }
         watched.blocker = Some(holder);
-        release_lock_waiters(watch, pid, migration, events);
+        release_lock_waiters(watch, pid, migration, watched, events);
     }
 
     // Are application sessions queued behind us for too long? (Deployments waiting for the
@@ -154,24 +156,34 @@ fn observe(
 /// lock it holds: a blocking `pg_advisory_lock` (a Prisma CLI deploy, say) keeps a snapshot
 /// open, and a `CREATE INDEX CONCURRENTLY` waits for every such snapshot, so neither could ever
 /// go on. The waiter could only get the lock after this deployment anyway; Prisma gives up after
-/// 10 s (P1002). Without the right to signal it, the migration's lock policy takes over.
+/// 10 s (P1002). Without the right to signal it, the migration's lock policy takes over. Each
+/// waiter is handled (and reported) once.
 fn release_lock_waiters(
     watch: &mut Client,
     pid: i32,
     migration: &str,
+    watched: &mut Watched,
     events: &mut dyn FnMut(&Event),
 ) {
-    let cancelled = watch
+    let waiters: Vec<(i32, String)> = watch
         .query(
-            "SELECT a.pid, coalesce(a.application_name, ''), pg_cancel_backend(a.pid) \
+            "SELECT a.pid, coalesce(a.application_name, '') \
              FROM pg_stat_activity a WHERE a.pid = ANY (pg_blocking_pids($1)) \
                AND a.wait_event = 'advisory' AND $1 = ANY (pg_blocking_pids(a.pid))",
             &[&pid],
         )
+        .map(|rows| rows.iter().map(|r| (r.get(0), r.get(1))).collect())
         .unwrap_or_default();
-    for row in cancelled {
-        let (waiter, application, done): (i32, String, bool) = (row.get(0), row.get(1), row.get(2));
-        let message = if done {
+    for (waiter, application) in waiters {
+        if watched.released.contains(&waiter) {
+            continue;
+        }
+        watched.released.push(waiter);
+        // pg_cancel_backend raises an error without the right to signal that session.
+        let cancelled = watch
+            .query_one("SELECT pg_cancel_backend($1)", &[&waiter])
+            .is_ok_and(|r| r.get::<_, bool>(0));
+        let message = if cancelled {
             format!(
                 "cancelled the wait of pid {waiter} (application {application:?}) for the \
                  migration lock: its blocking pg_advisory_lock holds a snapshot that this \

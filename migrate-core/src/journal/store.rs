@@ -454,6 +454,11 @@ impl Journal {
                     _ => recovery.resumed.push(row.migration_name.clone()),
                 }
             }
+            if !running && recovery.resumed.is_empty() && recovery.completed.is_empty() {
+                // An ended deployment whose attempt stays unresolved: said by the refusal that
+                // follows, not recorded again at every run.
+                continue;
+            }
             let note = format!(
                 "interrupted (process died); next run resumed {:?}, found complete {:?}, unresolved {:?}",
                 recovery.resumed, recovery.completed, recovery.unresolved

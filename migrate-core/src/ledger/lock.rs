@@ -210,7 +210,8 @@ const HOLDER_OF_KEY: &str =
     "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.query, ''), \
         coalesce(a.state, ''), coalesce(extract(epoch FROM now() - a.state_change), 0)::float8 \
      FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-     WHERE l.locktype = 'advisory' AND l.granted AND l.classid = ($1::bigint >> 32)::oid \
+     WHERE l.locktype = 'advisory' AND l.granted \
+       AND l.classid = (($1::bigint >> 32) & 4294967295)::oid \
        AND l.objid = ($1::bigint & 4294967295)::oid AND l.objsubid = 1 AND l.database = \
            (SELECT oid FROM pg_database WHERE datname = current_database()) \
        AND l.pid <> pg_backend_pid() \

@@ -34,6 +34,12 @@ impl Presence {
         let schema = url.schema().unwrap_or("public").to_owned();
         // Polled like the migration lock: a blocking wait would hold a snapshot that the
         // claimer's concurrent index builds wait for.
+        // The claimer's presence session sits idle by design while its pipeline works: "while
+        // busy" cannot judge it, so such a wait is unbounded here.
+        let wait = match wait {
+            LockWait::WhileBusy { .. } => LockWait::Unbounded,
+            other => other,
+        };
         poll_lock(
             &mut client,
             wait,

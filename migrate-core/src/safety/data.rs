@@ -30,32 +30,77 @@ pub fn enrich(
 ) {
     let deadline = Instant::now() + budget;
     let _ = client.batch_execute("SET default_transaction_read_only = on");
+    let applied = applied_migrations(client);
     let mut probe = Probe {
         client,
         deadline,
         schema,
     };
-    let mut timeline = Timeline::default();
+    let mut timeline = Timeline::new(schema);
     for analysis in &mut report.migrations {
         let Some(script) = migrations.get(&analysis.migration).and_then(|m| m.script()) else {
             continue;
         };
+        // An applied migration (`plan --since`, `plan <file>`) is not part of what deploys
+        // next: its findings get facts, never a verdict from the deployment's timeline.
+        let pending = !applied.contains(&analysis.migration);
+        // Statements inside a DO block or a routine body follow it, positioned inside it:
+        // they may run conditionally (IF, EXCEPTION), so they never feed the timeline.
+        let mut outer_end = 0;
         for statement in parse_script(script.sql()) {
+            let nested = statement.span.start < outer_end;
+            outer_end = outer_end.max(statement.span.end);
+            let text = script.sql()[statement.span.clone()].to_ascii_uppercase();
+            let context = Context {
+                pending,
+                if_exists: text.contains("IF EXISTS"),
+            };
             for finding in analysis
                 .findings
                 .iter_mut()
                 .filter(|f| f.span == statement.span)
             {
-                judge(finding, &timeline, &mut probe);
+                judge(finding, &timeline, &mut probe, context);
             }
-            for action in &statement.actions {
-                timeline.apply(action, &analysis.migration);
+            if pending && !nested {
+                // `IF NOT EXISTS` may find the object there, with its data.
+                let creates = !text.contains("IF NOT EXISTS");
+                for action in &statement.actions {
+                    timeline.apply(action, &analysis.migration, creates);
+                }
             }
         }
     }
     let _ = probe
         .client
         .batch_execute("RESET statement_timeout; RESET default_transaction_read_only");
+}
+
+/// The migrations the ledger records as applied (none without a ledger).
+fn applied_migrations(client: &mut Client) -> std::collections::HashSet<String> {
+    let exists = client
+        .query_one("SELECT to_regclass('_prisma_migrations') IS NOT NULL", &[])
+        .is_ok_and(|r| r.get::<_, bool>(0));
+    if !exists {
+        return std::collections::HashSet::new();
+    }
+    client
+        .query(
+            "SELECT migration_name FROM _prisma_migrations \
+             WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL",
+            &[],
+        )
+        .map(|rows| rows.iter().map(|r| r.get(0)).collect())
+        .unwrap_or_default()
+}
+
+/// What the statement of a finding is, for judging it.
+#[derive(Debug, Clone, Copy)]
+struct Context {
+    /// Part of the deployment (not an applied migration).
+    pending: bool,
+    /// Written with `IF EXISTS`: an absent object makes it a no-op.
+    if_exists: bool,
 }
 
 /// The table a finding is about: for `DROP TABLE a, b`, the one its `table` names.
@@ -101,37 +146,66 @@ fn harmless(finding: &mut Finding, why: String) {
     finding.severity = Severity::Info;
 }
 
+/// What a table or column named by a finding is before the deployment.
+enum Before<T> {
+    /// It exists in the database: what to probe.
+    Exists(T),
+    /// It holds nothing from before the deployment, and why: the finding becomes `info`.
+    Nothing(String),
+    /// It cannot be told: the finding keeps its severity, with this fact.
+    Unknown(String),
+}
+
 /// What `table`, as named at this point of the deployment, is in the database before it: its
-/// name there and its quoted relation; or why it holds nothing to lose.
+/// name there and its quoted relation.
 fn before_deployment(
     table: &Name,
     timeline: &Timeline,
     probe: &mut Probe<'_>,
-) -> Result<(Name, String), String> {
-    let before = match timeline.table(table) {
-        TableOrigin::Created(migration) => {
-            return Err(format!(
-                "{table} is created earlier in this deployment ({migration}): no row of it \
-                 exists before the deployment"
-            ));
+    context: Context,
+) -> Before<(Name, String)> {
+    let before = if context.pending {
+        match timeline.table(table) {
+            TableOrigin::Created(migration) => {
+                return Before::Nothing(format!(
+                    "{table} is created earlier in this deployment ({migration}): no row of it \
+                     exists before the deployment"
+                ));
+            }
+            TableOrigin::Filled(migration) => {
+                return Before::Unknown(format!(
+                    "{table} is created earlier in this deployment and filled by it ({migration}): \
+                     its rows may come from existing data"
+                ));
+            }
+            TableOrigin::Dropped(migration) => {
+                return Before::Nothing(format!(
+                    "{table} is already dropped earlier in this deployment ({migration})"
+                ));
+            }
+            TableOrigin::Database(name) => name,
         }
-        TableOrigin::Dropped(migration) => {
-            return Err(format!(
-                "{table} is already dropped earlier in this deployment ({migration})"
-            ));
-        }
-        TableOrigin::Database(name) => name,
+    } else {
+        table.clone()
     };
     match probe.relation(&before) {
-        Some(relation) => Ok((before, relation)),
-        None => Err(format!(
-            "{table} does not exist in the database before this deployment: no data at risk"
+        Found::Yes(relation) => Before::Exists((before, relation)),
+        Found::No if context.pending && context.if_exists => Before::Nothing(format!(
+            "{table} does not exist in the database before this deployment (IF EXISTS): no \
+             data at risk"
+        )),
+        Found::No => Before::Unknown(format!(
+            "{table} does not exist in the database now, and no earlier statement that the \
+             analysis understands creates it"
+        )),
+        Found::Unknown => Before::Unknown(format!(
+            "whether {table} exists could not be checked in time"
         )),
     }
 }
 
 /// Judges one finding against the database before the deployment and the timeline so far.
-fn judge(finding: &mut Finding, timeline: &Timeline, probe: &mut Probe<'_>) {
+fn judge(finding: &mut Finding, timeline: &Timeline, probe: &mut Probe<'_>, context: Context) {
     let Some(action) = finding.action.clone() else {
         return;
     };
@@ -140,17 +214,17 @@ fn judge(finding: &mut Finding, timeline: &Timeline, probe: &mut Probe<'_>) {
         names,
     } = &action
     {
-        if !names.is_empty()
+        let absent = !names.is_empty()
             && names
                 .iter()
-                .all(|n| probe.schema_exists(&n.name) == Some(false))
-        {
+                .all(|n| probe.schema_exists(&n.name) == Some(false));
+        if absent && context.pending && context.if_exists {
             let names: Vec<String> = names.iter().map(ToString::to_string).collect();
             harmless(
                 finding,
                 format!(
-                    "schema {} does not exist in the database before this deployment: no data \
-                     at risk",
+                    "schema {} does not exist in the database before this deployment (IF \
+                     EXISTS): no data at risk",
                     names.join(", ")
                 ),
             );
@@ -162,21 +236,25 @@ fn judge(finding: &mut Finding, timeline: &Timeline, probe: &mut Probe<'_>) {
     };
     // `TRUNCATE a, b`: harmless only if every table is.
     if let Action::Truncate { tables } = &action {
-        let whys: Vec<Option<String>> = tables
-            .iter()
-            .map(|t| before_deployment(t, timeline, probe).err())
-            .collect();
         if tables.len() > 1 {
-            if whys.iter().all(Option::is_some) {
-                let whys: Vec<String> = whys.into_iter().flatten().collect();
+            let mut whys = Vec::new();
+            for t in tables {
+                match before_deployment(t, timeline, probe, context) {
+                    Before::Nothing(why) => whys.push(why),
+                    Before::Unknown(fact) => finding.facts.push(fact),
+                    Before::Exists(_) => {}
+                }
+            }
+            if whys.len() == tables.len() {
                 harmless(finding, whys.join("; "));
             }
             return;
         }
     }
-    let (before, relation) = match before_deployment(&table, timeline, probe) {
-        Ok(found) => found,
-        Err(why) => return harmless(finding, why),
+    let (before, relation) = match before_deployment(&table, timeline, probe, context) {
+        Before::Exists(found) => found,
+        Before::Nothing(why) => return harmless(finding, why),
+        Before::Unknown(fact) => return finding.facts.push(fact),
     };
     if before != table {
         finding.facts.push(format!(
@@ -185,7 +263,12 @@ fn judge(finding: &mut Finding, timeline: &Timeline, probe: &mut Probe<'_>) {
     }
     let mut action = action;
     if let Some(column) = action_column(&action).map(str::to_owned) {
-        let column_before = match timeline.column(&table, &column) {
+        let origin = if context.pending {
+            timeline.column(&table, &column)
+        } else {
+            Some(ColumnOrigin::Database(column.clone()))
+        };
+        let column_before = match origin {
             Some(ColumnOrigin::Added(migration)) => {
                 return harmless(
                     finding,
@@ -204,14 +287,20 @@ fn judge(finding: &mut Finding, timeline: &Timeline, probe: &mut Probe<'_>) {
             Some(ColumnOrigin::Database(name)) => name,
         };
         match probe.column_exists(&relation, &column_before) {
-            Some(false) => {
+            Some(false) if context.pending && context.if_exists => {
                 return harmless(
                     finding,
                     format!(
-                        "column {column} does not exist in the database before this deployment: \
-                         no data at risk"
+                        "column {column} does not exist in the database before this deployment \
+                         (IF EXISTS): no data at risk"
                     ),
                 );
+            }
+            Some(false) => {
+                return finding.facts.push(format!(
+                    "column {column} does not exist in the database now, and no earlier \
+                     statement that the analysis understands adds it"
+                ));
             }
             Some(true) if column_before != column => {
                 finding.facts.push(format!(
@@ -237,6 +326,15 @@ fn judge(finding: &mut Finding, timeline: &Timeline, probe: &mut Probe<'_>) {
     }
 }
 
+/// Whether a relation exists.
+enum Found {
+    /// Yes: its quoted name.
+    Yes(String),
+    No,
+    /// The budget ran out or the catalog could not be read.
+    Unknown,
+}
+
 enum Verdict {
     Harmless(String),
     WillFail(String),
@@ -251,8 +349,8 @@ struct Probe<'a> {
 }
 
 impl Probe<'_> {
-    /// The quoted relation name, when the table exists.
-    fn relation(&mut self, table: &Name) -> Option<String> {
+    /// Whether `table` exists, with its quoted name when it does.
+    fn relation(&mut self, table: &Name) -> Found {
         let schema = table.schema.as_deref().or(self.schema);
         let quoted = match schema {
             Some(s) => format!("{}.{}", quote_ident(s), quote_ident(&table.name)),
@@ -264,7 +362,11 @@ impl Probe<'_> {
                 quoted.replace('\'', "''")
             ))
             .and_then(|r| r.try_get(0).ok());
-        exists.unwrap_or(false).then_some(quoted)
+        match exists {
+            Some(true) => Found::Yes(quoted),
+            Some(false) => Found::No,
+            None => Found::Unknown,
+        }
     }
 
     /// Whether schema `name` exists; `None` when it could not be read in time.

@@ -193,9 +193,16 @@ fn sql_start(piece: &str) -> Option<usize> {
         "REVOKE", "LOCK", "REINDEX", "CLUSTER", "VACUUM", "REFRESH", "EXECUTE",
     ];
     const LEADS: &[&str] = &["BEGIN", "THEN", "ELSE", "LOOP"];
+    // `FOR r IN EXECUTE …`, `RETURN QUERY EXECUTE …`: dynamic SQL inside another statement.
+    const DYNAMIC_LEADS: &[&str] = &["IN", "QUERY"];
     let mut previous: Option<&str> = None;
     for (at, word) in words(piece) {
         let upper = word.to_ascii_uppercase();
+        if upper == "EXECUTE"
+            && previous.is_some_and(|p| DYNAMIC_LEADS.iter().any(|l| p.eq_ignore_ascii_case(l)))
+        {
+            return Some(at);
+        }
         if SQL.contains(&upper.as_str())
             && previous.is_none_or(|p| LEADS.iter().any(|l| p.eq_ignore_ascii_case(l)))
         {
@@ -214,6 +221,7 @@ fn sql_start(piece: &str) -> Option<usize> {
                     | "EXCEPTION"
                     | "WHEN"
                     | "DECLARE"
+                    | "RETURN"
             )
         {
             // An assignment, RAISE, PERFORM, RETURN… or a declaration.
@@ -224,16 +232,34 @@ fn sql_start(piece: &str) -> Option<usize> {
     None
 }
 
-/// The words of `text` (letters, digits, `_`) with their byte offsets, outside quotes.
+/// The words of `text` (letters, digits, `_`) with their byte offsets, outside quotes and
+/// comments.
 fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
     let mut out = Vec::new();
     let mut quote: Option<char> = None;
     let mut start: Option<usize> = None;
+    let mut skip_to: usize = 0;
     for (i, c) in text.char_indices() {
+        if i < skip_to {
+            continue;
+        }
         if let Some(q) = quote {
             if c == q {
                 quote = None;
             }
+            continue;
+        }
+        let rest = &text[i..];
+        if rest.starts_with("--") || rest.starts_with("/*") {
+            if let Some(s) = start.take() {
+                out.push((s, &text[s..i]));
+            }
+            let (close, len) = if rest.starts_with("--") {
+                ("\n", 1)
+            } else {
+                ("*/", 2)
+            };
+            skip_to = rest.find(close).map_or(text.len(), |at| i + at + len);
             continue;
         }
         if c.is_alphanumeric() || c == '_' {

@@ -7,18 +7,17 @@ use std::collections::{HashMap, HashSet};
 
 use super::ir::{Action, Ident, Name};
 
-/// A table as the deployment knows it: schema as written (`None`: the default) and name.
-type TableKey = (Option<Ident>, Ident);
-
-fn key(name: &Name) -> TableKey {
-    (name.schema.clone(), name.name.clone())
-}
+/// A table as the deployment knows it: schema (the default one when not written) and name.
+type TableKey = (Ident, Ident);
 
 /// Where a table named at some point of the deployment comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum TableOrigin {
     /// Created by an earlier statement of this deployment, in this migration.
     Created(String),
+    /// Created by an earlier statement of this deployment, then written to (`INSERT … SELECT`
+    /// of a table rebuild): its rows may be copies of existing data.
+    Filled(String),
     /// Dropped by an earlier statement of this deployment, in this migration, and not created
     /// again.
     Dropped(String),
@@ -36,9 +35,12 @@ pub(crate) enum ColumnOrigin {
 }
 
 /// The objects the deployment has touched so far.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Timeline {
+    /// The schema of unqualified names (the URL's `?schema=`, else `public`).
+    default_schema: Ident,
     created: HashMap<TableKey, String>,
+    filled: HashMap<TableKey, String>,
     dropped: HashMap<TableKey, String>,
     /// Current name → the name it has in the database before the deployment.
     renamed: HashMap<TableKey, Name>,
@@ -49,11 +51,37 @@ pub(crate) struct Timeline {
 }
 
 impl Timeline {
+    /// An empty timeline; unqualified names are in `default_schema` (`public` when `None`).
+    pub(crate) fn new(default_schema: Option<&str>) -> Self {
+        Self {
+            default_schema: default_schema.unwrap_or("public").to_owned(),
+            created: HashMap::new(),
+            filled: HashMap::new(),
+            dropped: HashMap::new(),
+            renamed: HashMap::new(),
+            added_columns: HashMap::new(),
+            renamed_columns: HashMap::new(),
+            dropped_columns: HashSet::new(),
+        }
+    }
+
+    fn key(&self, name: &Name) -> TableKey {
+        (
+            name.schema
+                .clone()
+                .unwrap_or_else(|| self.default_schema.clone()),
+            name.name.clone(),
+        )
+    }
+
     /// Where `table`, as named now, comes from.
     pub(crate) fn table(&self, table: &Name) -> TableOrigin {
-        let k = key(table);
+        let k = self.key(table);
         if let Some(migration) = self.created.get(&k) {
             return TableOrigin::Created(migration.clone());
+        }
+        if let Some(migration) = self.filled.get(&k) {
+            return TableOrigin::Filled(migration.clone());
         }
         if let Some(migration) = self.dropped.get(&k) {
             return TableOrigin::Dropped(migration.clone());
@@ -69,7 +97,7 @@ impl Timeline {
     /// Where `column` of `table`, both as named now, comes from. `None` when the column was
     /// dropped earlier in the deployment.
     pub(crate) fn column(&self, table: &Name, column: &str) -> Option<ColumnOrigin> {
-        let k = (key(table), column.to_owned());
+        let k = (self.key(table), column.to_owned());
         if let Some(migration) = self.added_columns.get(&k) {
             return Some(ColumnOrigin::Added(migration.clone()));
         }
@@ -84,30 +112,42 @@ impl Timeline {
         ))
     }
 
-    /// Takes `action` of migration `migration` into account.
-    pub(crate) fn apply(&mut self, action: &Action, migration: &str) {
+    /// Takes `action` of migration `migration` into account. With `creates` false (`CREATE
+    /// TABLE IF NOT EXISTS`, `ADD COLUMN IF NOT EXISTS`), what it creates may already be there,
+    /// with data: it is not taken as new.
+    pub(crate) fn apply(&mut self, action: &Action, migration: &str, creates: bool) {
         match action {
+            Action::CreateTable { .. } | Action::AddColumn { .. } if !creates => {}
             Action::CreateTable { table, .. } => {
-                let k = key(table);
+                let k = self.key(table);
                 self.dropped.remove(&k);
                 self.renamed.remove(&k);
+                self.filled.remove(&k);
                 self.forget_columns(&k);
                 self.created.insert(k, migration.to_owned());
             }
+            Action::Insert { table } | Action::Update { table, .. } => {
+                let k = self.key(table);
+                if let Some(created_in) = self.created.remove(&k) {
+                    self.filled.insert(k, created_in);
+                }
+            }
             Action::DropTable { tables } => {
                 for table in tables {
-                    let k = key(table);
+                    let k = self.key(table);
                     self.created.remove(&k);
+                    self.filled.remove(&k);
                     self.renamed.remove(&k);
                     self.forget_columns(&k);
                     self.dropped.insert(k, migration.to_owned());
                 }
             }
             Action::RenameTable { table, to } => {
-                let from = key(table);
-                let to_key = (table.schema.clone(), to.clone());
+                let from = self.key(table);
+                let to_key = (from.0.clone(), to.clone());
                 let origin = self.table(table);
                 self.created.remove(&from);
+                self.filled.remove(&from);
                 self.renamed.remove(&from);
                 self.dropped.insert(from.clone(), migration.to_owned());
                 self.dropped.remove(&to_key);
@@ -116,6 +156,9 @@ impl Timeline {
                     TableOrigin::Created(m) => {
                         self.created.insert(to_key, m);
                     }
+                    TableOrigin::Filled(m) => {
+                        self.filled.insert(to_key, m);
+                    }
                     TableOrigin::Database(name) => {
                         self.renamed.insert(to_key, name);
                     }
@@ -123,19 +166,19 @@ impl Timeline {
                 }
             }
             Action::AddColumn { table, column } => {
-                let k = (key(table), column.name.clone());
+                let k = (self.key(table), column.name.clone());
                 self.dropped_columns.remove(&k);
                 self.renamed_columns.remove(&k);
                 self.added_columns.insert(k, migration.to_owned());
             }
             Action::DropColumn { table, column } => {
-                let k = (key(table), column.clone());
+                let k = (self.key(table), column.clone());
                 self.added_columns.remove(&k);
                 self.renamed_columns.remove(&k);
                 self.dropped_columns.insert(k);
             }
             Action::RenameColumn { table, from, to } => {
-                let t = key(table);
+                let t = self.key(table);
                 let origin = self.column(table, from);
                 let from_key = (t.clone(), from.clone());
                 let to_key = (t, to.clone());
@@ -193,10 +236,10 @@ mod tests {
     use crate::safety::parse_script;
 
     fn timeline(sql: &str) -> Timeline {
-        let mut t = Timeline::default();
+        let mut t = Timeline::new(None);
         for statement in parse_script(sql) {
             for action in &statement.actions {
-                t.apply(action, "m1");
+                t.apply(action, "m1", true);
             }
         }
         t
@@ -246,6 +289,37 @@ mod tests {
         assert_eq!(
             t.column(&article, "body"),
             Some(ColumnOrigin::Database("body".into()))
+        );
+    }
+
+    #[test]
+    fn qualified_and_unqualified_names_meet_and_filled_tables_are_told_apart() {
+        let t = timeline(
+            "ALTER TABLE public.\"User\" RENAME TO \"Customer\";
+             CREATE TABLE \"Copy\" (id int);
+             INSERT INTO \"Copy\" SELECT id FROM \"Customer\";",
+        );
+        assert_eq!(
+            t.table(&Name::bare("Customer")),
+            TableOrigin::Database(Name {
+                schema: Some("public".into()),
+                name: "User".into()
+            })
+        );
+        assert_eq!(
+            t.table(&Name::bare("Copy")),
+            TableOrigin::Filled("m1".into())
+        );
+        let mut t = Timeline::new(None);
+        for statement in parse_script("CREATE TABLE IF NOT EXISTS \"Kept\" (id int);") {
+            for action in &statement.actions {
+                t.apply(action, "m1", false);
+            }
+        }
+        assert_eq!(
+            t.table(&Name::bare("Kept")),
+            TableOrigin::Database(Name::bare("Kept")),
+            "IF NOT EXISTS may find the table there"
         );
     }
 }

@@ -71,4 +71,14 @@ mod tests {
             Rule::DeleteWithoutWhere,
         );
     }
+
+    #[test]
+    fn comments_do_not_hide_statements_and_execute_in_loops_is_dynamic() {
+        let sql = "DO $$ BEGIN\n  -- don't keep old rows\n  DELETE FROM \"Post\";\n  \
+                   FOR r IN EXECUTE 'SELECT 1' LOOP NULL; END LOOP;\nEND $$;";
+        let deletes = lint(sql, Rule::DeleteWithoutWhere);
+        assert_eq!(deletes.len(), 1, "an apostrophe in a comment opens no string");
+        assert_eq!(deletes[0].line, 3);
+        assert_eq!(lint_one(sql, Rule::DynamicSql).line, 4);
+    }
 }
