@@ -25,25 +25,58 @@ fn every_history_deploys_into_a_fresh_database_without_approval() {
     }
 }
 
-#[test]
-fn trigger_dev_deployed_half_way_takes_the_rest_without_approval() {
-    let Some(dir) = history("trigger.dev") else {
+/// Deploys the first migrations of `project` at several points (the 219 for trigger.dev,
+/// and each quarter), then the whole directory: the rest must deploy without approval, and
+/// end as a clean deploy.
+fn partial_then_rest(project: &'static str, extra: &[usize]) {
+    let Some(dir) = history(project) else {
         return;
     };
-    let clean = clean_state("trigger.dev", &dir);
+    let clean = clean_state(project, &dir);
     let names = migration_names(&dir);
-    let first = 219;
-    let partial = tempfile::tempdir().unwrap();
-    link_first(&dir, partial.path(), &names[..first]);
-    let db = TestDb::new();
-    assert_ok(&deploy(&db, partial.path()), "first 219 migrations");
-    let out = deploy(&db, &dir);
-    assert_ok(&out, "the remaining migrations");
-    assert_complete(&db, &dir, clean, "partial then rest");
-    eprintln!(
-        "corpus | trigger.dev: {first} deployed, then the other {} | exit 0, no approval",
-        names.len() - first
-    );
+    let mut points: Vec<usize> = [1, 2, 3].iter().map(|q| names.len() * q / 4).collect();
+    points.extend_from_slice(extra);
+    for first in points {
+        let partial = tempfile::tempdir().unwrap();
+        link_first(&dir, partial.path(), &names[..first]);
+        let db = TestDb::new();
+        assert_ok(
+            &deploy(&db, partial.path()),
+            &format!("first {first} of {project}"),
+        );
+        let out = deploy(&db, &dir);
+        assert_ok(&out, &format!("{project}: the rest after {first}"));
+        assert_complete(
+            &db,
+            &dir,
+            clean,
+            &format!("{project}: {first}, then the rest"),
+        );
+        eprintln!(
+            "corpus | {project}: {first} deployed, then the other {} | exit 0, no approval",
+            names.len() - first
+        );
+    }
+}
+
+#[test]
+fn trigger_dev_deployed_part_way_takes_the_rest_without_approval() {
+    partial_then_rest("trigger.dev", &[219]);
+}
+
+#[test]
+fn documenso_deployed_part_way_takes_the_rest_without_approval() {
+    partial_then_rest("documenso", &[]);
+}
+
+#[test]
+fn rallly_deployed_part_way_takes_the_rest_without_approval() {
+    partial_then_rest("rallly", &[]);
+}
+
+#[test]
+fn ghostfolio_deployed_part_way_takes_the_rest_without_approval() {
+    partial_then_rest("ghostfolio", &[]);
 }
 
 /// A migrations directory holding the first migrations of `dir` (symbolic links, the corpus

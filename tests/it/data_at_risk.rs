@@ -286,3 +286,27 @@ fn what_cannot_be_told_keeps_its_severity() {
     assert_eq!(ghost.len(), 1);
     assert_eq!(ghost[0].severity, Severity::Error, "{:#?}", ghost[0]);
 }
+
+/// trigger.dev's `ADD COLUMN IF NOT EXISTS` of a column the database lacks, dropped by a later
+/// pending migration: the column is new, its drop needs no approval.
+#[test]
+fn if_not_exists_of_an_absent_column_creates_it() {
+    let db = TestDb::new();
+    let dir = Dir::with(&[("20240101000000_init", INIT)]);
+    Engine::new(url(&db), dir.path()).deploy().unwrap();
+    db.client()
+        .batch_execute("INSERT INTO \"Post\" (title) VALUES ('kept')")
+        .unwrap();
+    dir.add(
+        "20240102000000_add",
+        "ALTER TABLE \"Post\" ADD COLUMN IF NOT EXISTS \"reason\" TEXT;\n",
+    );
+    dir.add(
+        "20240103000000_drop",
+        "ALTER TABLE \"Post\" DROP COLUMN \"reason\";\n",
+    );
+    let findings = review(&db, &dir, &["20240102000000_add", "20240103000000_drop"]);
+    let drops = of(&findings, "drop-column");
+    assert_eq!(drops.len(), 1, "{findings:#?}");
+    assert_eq!(drops[0].severity, Severity::Info, "{:#?}", drops[0]);
+}

@@ -15,12 +15,14 @@ use crate::sql::quote_ident;
 /// `budget` in total. `schema` is the URL's `?schema=` for unqualified names. A fact that cannot
 /// be measured in time says so; nothing fails.
 ///
-/// Data at risk is data that exists before the deployment: the analysed migrations are taken as
-/// the pending ones, in order, and each finding is judged against the database as it is now plus
-/// what the earlier pending statements did. A table or column that does not exist yet (a fresh
-/// database, `DROP … IF EXISTS` of an absent object), or one created or dropped earlier in the
-/// deployment, holds nothing to lose: such findings become `info`, saying why. A table or column
-/// renamed earlier in the deployment is probed under its name in the database.
+/// Data at risk is data that exists before the deployment: the analysed migrations not yet
+/// applied are taken as the pending ones, in order, and each finding is judged against the
+/// database as it is now plus what the earlier pending statements did. `DROP … IF EXISTS` of an
+/// absent object, or an object created or dropped earlier in the deployment, holds nothing to
+/// lose: such findings become `info`, saying why. A table or column renamed earlier in the
+/// deployment is probed under its name in the database. What cannot be told (absent without
+/// `IF EXISTS`, `IF NOT EXISTS` creations, statements inside `DO` blocks, a probe out of time)
+/// keeps its severity, with a fact.
 pub fn enrich(
     report: &mut SafetyReport,
     migrations: &Migrations,
@@ -63,9 +65,11 @@ pub fn enrich(
                 judge(finding, &timeline, &mut probe, context);
             }
             if pending && !nested {
-                // `IF NOT EXISTS` may find the object there, with its data.
-                let creates = !text.contains("IF NOT EXISTS");
+                let if_not_exists = text.contains("IF NOT EXISTS");
                 for action in &statement.actions {
+                    // `IF NOT EXISTS` creates only what is not there: it may find the object,
+                    // with its data.
+                    let creates = !if_not_exists || absent_before(action, &timeline, &mut probe);
                     timeline.apply(action, &analysis.migration, creates);
                 }
             }
@@ -74,6 +78,34 @@ pub fn enrich(
     let _ = probe
         .client
         .batch_execute("RESET statement_timeout; RESET default_transaction_read_only");
+}
+
+/// Whether the table or column that `action` creates is certainly not there when it runs:
+/// neither in the database nor made by an earlier statement of the deployment.
+fn absent_before(action: &Action, timeline: &Timeline, probe: &mut Probe<'_>) -> bool {
+    match action {
+        Action::CreateTable { table, .. } => match timeline.table(table) {
+            TableOrigin::Dropped(_) => true,
+            TableOrigin::Created(_) | TableOrigin::Filled(_) => false,
+            TableOrigin::Database(name) => matches!(probe.relation(&name), Found::No),
+        },
+        Action::AddColumn { table, column } => match timeline.table(table) {
+            TableOrigin::Dropped(_) => false,
+            TableOrigin::Created(_) | TableOrigin::Filled(_) => !matches!(
+                timeline.column(table, &column.name),
+                Some(ColumnOrigin::Added(_))
+            ),
+            TableOrigin::Database(name) => match timeline.column(table, &column.name) {
+                Some(ColumnOrigin::Added(_)) => false,
+                None => true,
+                Some(ColumnOrigin::Database(before)) => match probe.relation(&name) {
+                    Found::Yes(relation) => probe.column_exists(&relation, &before) == Some(false),
+                    Found::No | Found::Unknown => false,
+                },
+            },
+        },
+        _ => false,
+    }
 }
 
 /// The migrations the ledger records as applied (none without a ledger).

@@ -77,7 +77,11 @@ mod tests {
         let sql = "DO $$ BEGIN\n  -- don't keep old rows\n  DELETE FROM \"Post\";\n  \
                    FOR r IN EXECUTE 'SELECT 1' LOOP NULL; END LOOP;\nEND $$;";
         let deletes = lint(sql, Rule::DeleteWithoutWhere);
-        assert_eq!(deletes.len(), 1, "an apostrophe in a comment opens no string");
+        assert_eq!(
+            deletes.len(),
+            1,
+            "an apostrophe in a comment opens no string"
+        );
         assert_eq!(deletes[0].line, 3);
         assert_eq!(lint_one(sql, Rule::DynamicSql).line, 4);
     }
