@@ -3,7 +3,7 @@
 //! the deployment, so a finding about an object created earlier in the same deployment, or one
 //! that has since been renamed from an object that exists, is judged against that.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::ir::{Action, Ident, Name};
 
@@ -34,20 +34,16 @@ pub(crate) enum ColumnOrigin {
     Database(Ident),
 }
 
-/// The objects the deployment has touched so far.
+/// The objects the deployment has touched so far. A table or column it never touched is
+/// whatever the database holds under its name.
 #[derive(Debug)]
 pub(crate) struct Timeline {
     /// The schema of unqualified names (the URL's `?schema=`, else `public`).
     default_schema: Ident,
-    created: HashMap<TableKey, String>,
-    filled: HashMap<TableKey, String>,
-    dropped: HashMap<TableKey, String>,
-    /// Current name → the name it has in the database before the deployment.
-    renamed: HashMap<TableKey, Name>,
-    added_columns: HashMap<(TableKey, Ident), String>,
-    /// (current table, current column) → the column's name before the deployment.
-    renamed_columns: HashMap<(TableKey, Ident), Ident>,
-    dropped_columns: HashSet<(TableKey, Ident)>,
+    /// Tables touched, under their current name.
+    tables: HashMap<TableKey, TableOrigin>,
+    /// Columns touched, under their current table and name; `None`: dropped.
+    columns: HashMap<(TableKey, Ident), Option<ColumnOrigin>>,
 }
 
 impl Timeline {
@@ -55,13 +51,8 @@ impl Timeline {
     pub(crate) fn new(default_schema: Option<&str>) -> Self {
         Self {
             default_schema: default_schema.unwrap_or("public").to_owned(),
-            created: HashMap::new(),
-            filled: HashMap::new(),
-            dropped: HashMap::new(),
-            renamed: HashMap::new(),
-            added_columns: HashMap::new(),
-            renamed_columns: HashMap::new(),
-            dropped_columns: HashSet::new(),
+            tables: HashMap::new(),
+            columns: HashMap::new(),
         }
     }
 
@@ -76,156 +67,94 @@ impl Timeline {
 
     /// Where `table`, as named now, comes from.
     pub(crate) fn table(&self, table: &Name) -> TableOrigin {
-        let k = self.key(table);
-        if let Some(migration) = self.created.get(&k) {
-            return TableOrigin::Created(migration.clone());
-        }
-        if let Some(migration) = self.filled.get(&k) {
-            return TableOrigin::Filled(migration.clone());
-        }
-        if let Some(migration) = self.dropped.get(&k) {
-            return TableOrigin::Dropped(migration.clone());
-        }
-        TableOrigin::Database(
-            self.renamed
-                .get(&k)
-                .cloned()
-                .unwrap_or_else(|| table.clone()),
-        )
+        self.tables
+            .get(&self.key(table))
+            .cloned()
+            .unwrap_or_else(|| TableOrigin::Database(table.clone()))
     }
 
     /// Where `column` of `table`, both as named now, comes from. `None` when the column was
     /// dropped earlier in the deployment.
     pub(crate) fn column(&self, table: &Name, column: &str) -> Option<ColumnOrigin> {
-        let k = (self.key(table), column.to_owned());
-        if let Some(migration) = self.added_columns.get(&k) {
-            return Some(ColumnOrigin::Added(migration.clone()));
-        }
-        if self.dropped_columns.contains(&k) {
-            return None;
-        }
-        Some(ColumnOrigin::Database(
-            self.renamed_columns
-                .get(&k)
-                .cloned()
-                .unwrap_or_else(|| column.to_owned()),
-        ))
+        self.columns
+            .get(&(self.key(table), column.to_owned()))
+            .cloned()
+            .unwrap_or_else(|| Some(ColumnOrigin::Database(column.to_owned())))
     }
 
     /// Takes `action` of migration `migration` into account. With `creates` false (`CREATE
     /// TABLE IF NOT EXISTS`, `ADD COLUMN IF NOT EXISTS`), what it creates may already be there,
     /// with data: it is not taken as new.
     pub(crate) fn apply(&mut self, action: &Action, migration: &str, creates: bool) {
+        let made = || migration.to_owned();
         match action {
             Action::CreateTable { .. } | Action::AddColumn { .. } if !creates => {}
             Action::CreateTable { table, .. } => {
                 let k = self.key(table);
-                self.dropped.remove(&k);
-                self.renamed.remove(&k);
-                self.filled.remove(&k);
                 self.forget_columns(&k);
-                self.created.insert(k, migration.to_owned());
+                self.tables.insert(k, TableOrigin::Created(made()));
             }
             Action::Insert { table } | Action::Update { table, .. } => {
-                let k = self.key(table);
-                if let Some(created_in) = self.created.remove(&k) {
-                    self.filled.insert(k, created_in);
+                if let Some(origin) = self.tables.get_mut(&self.key(table)) {
+                    if let TableOrigin::Created(m) = origin {
+                        *origin = TableOrigin::Filled(std::mem::take(m));
+                    }
                 }
             }
             Action::DropTable { tables } => {
                 for table in tables {
                     let k = self.key(table);
-                    self.created.remove(&k);
-                    self.filled.remove(&k);
-                    self.renamed.remove(&k);
                     self.forget_columns(&k);
-                    self.dropped.insert(k, migration.to_owned());
+                    self.tables.insert(k, TableOrigin::Dropped(made()));
                 }
             }
             Action::RenameTable { table, to } => {
                 let from = self.key(table);
                 let to_key = (from.0.clone(), to.clone());
                 let origin = self.table(table);
-                self.created.remove(&from);
-                self.filled.remove(&from);
-                self.renamed.remove(&from);
-                self.dropped.insert(from.clone(), migration.to_owned());
-                self.dropped.remove(&to_key);
+                self.tables
+                    .insert(from.clone(), TableOrigin::Dropped(made()));
                 self.move_columns(&from, &to_key);
                 match origin {
-                    TableOrigin::Created(m) => {
-                        self.created.insert(to_key, m);
-                    }
-                    TableOrigin::Filled(m) => {
-                        self.filled.insert(to_key, m);
-                    }
-                    TableOrigin::Database(name) => {
-                        self.renamed.insert(to_key, name);
-                    }
-                    TableOrigin::Dropped(_) => {}
-                }
+                    TableOrigin::Dropped(_) => self.tables.remove(&to_key),
+                    origin => self.tables.insert(to_key, origin),
+                };
             }
             Action::AddColumn { table, column } => {
                 let k = (self.key(table), column.name.clone());
-                self.dropped_columns.remove(&k);
-                self.renamed_columns.remove(&k);
-                self.added_columns.insert(k, migration.to_owned());
+                self.columns.insert(k, Some(ColumnOrigin::Added(made())));
             }
             Action::DropColumn { table, column } => {
-                let k = (self.key(table), column.clone());
-                self.added_columns.remove(&k);
-                self.renamed_columns.remove(&k);
-                self.dropped_columns.insert(k);
+                self.columns.insert((self.key(table), column.clone()), None);
             }
             Action::RenameColumn { table, from, to } => {
                 let t = self.key(table);
                 let origin = self.column(table, from);
-                let from_key = (t.clone(), from.clone());
-                let to_key = (t, to.clone());
-                self.added_columns.remove(&from_key);
-                self.renamed_columns.remove(&from_key);
-                self.dropped_columns.insert(from_key);
-                self.dropped_columns.remove(&to_key);
+                self.columns.insert((t.clone(), from.clone()), None);
                 match origin {
-                    Some(ColumnOrigin::Added(m)) => {
-                        self.added_columns.insert(to_key, m);
-                    }
-                    Some(ColumnOrigin::Database(name)) => {
-                        self.renamed_columns.insert(to_key, name);
-                    }
-                    None => {}
-                }
+                    Some(origin) => self.columns.insert((t, to.clone()), Some(origin)),
+                    None => self.columns.remove(&(t, to.clone())),
+                };
             }
             _ => {}
         }
     }
 
     fn forget_columns(&mut self, table: &TableKey) {
-        self.added_columns.retain(|(t, _), _| t != table);
-        self.renamed_columns.retain(|(t, _), _| t != table);
-        self.dropped_columns.retain(|(t, _)| t != table);
+        self.columns.retain(|(t, _), _| t != table);
     }
 
     fn move_columns(&mut self, from: &TableKey, to: &TableKey) {
-        let moved = |map: &mut HashMap<(TableKey, Ident), String>| {
-            let keys: Vec<_> = map.keys().filter(|(t, _)| t == from).cloned().collect();
-            for k in keys {
-                if let Some(v) = map.remove(&k) {
-                    map.insert((to.clone(), k.1), v);
-                }
-            }
-        };
-        moved(&mut self.added_columns);
-        moved(&mut self.renamed_columns);
-        let dropped: Vec<_> = self
-            .dropped_columns
-            .iter()
+        let moved: Vec<_> = self
+            .columns
+            .keys()
             .filter(|(t, _)| t == from)
             .cloned()
             .collect();
-        for k in dropped {
-            self.dropped_columns.remove(&k);
-            self.dropped_columns.insert((to.clone(), k.1));
+        for k in moved {
+            if let Some(origin) = self.columns.remove(&k) {
+                self.columns.insert((to.clone(), k.1), origin);
+            }
         }
     }
 }
