@@ -9,7 +9,7 @@ use sqlparser::parser::Parser;
 use super::fallback::classify;
 use super::ir::Action;
 use super::lower::lower;
-use crate::sql::{split, LineCol, StatementKind};
+use crate::sql::{split, LineCol, LineIndex, Statement, StatementKind};
 
 /// How a statement was understood.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -52,8 +52,9 @@ pub fn parse_script(script: &str) -> Vec<ParsedStatement> {
     let mut statements = Vec::new();
     // Functions created by the script and not called yet: (lower-case name, body statements).
     let mut functions: Vec<(String, Vec<ParsedStatement>)> = Vec::new();
-    for statement in parse_top_level(script) {
-        let text = &script[statement.span.clone()];
+    for st in split(script) {
+        let statement = understand(script, &st);
+        let text = st.text(script);
         let is_do = statement
             .actions
             .iter()
@@ -72,7 +73,7 @@ pub fn parse_script(script: &str) -> Vec<ParsedStatement> {
         for i in called.into_iter().rev() {
             nested.splice(0..0, functions.remove(i).1);
         }
-        if let Some(name) = created_routine(text) {
+        if let Some(name) = created_routine(script, &st) {
             let body = body_statements(script, &statement);
             if !body.is_empty() {
                 functions.retain(|(n, _)| *n != name);
@@ -87,15 +88,15 @@ pub fn parse_script(script: &str) -> Vec<ParsedStatement> {
 
 /// The lower-case name of the function or procedure a `CREATE [OR REPLACE] FUNCTION|PROCEDURE`
 /// statement creates.
-fn created_routine(text: &str) -> Option<String> {
-    let mut words = words(text).take(5);
-    if !words.next()?.1.eq_ignore_ascii_case("CREATE") {
+fn created_routine(script: &str, st: &Statement) -> Option<String> {
+    if st.word(script, 0)? != "CREATE" {
         return None;
     }
-    let (at, _) = words
-        .find(|(_, w)| w.eq_ignore_ascii_case("FUNCTION") || w.eq_ignore_ascii_case("PROCEDURE"))?;
-    let rest = &text[at..];
-    let rest = &rest[rest.find(char::is_whitespace)?..];
+    let keyword = st.words.iter().take(5).find(|w| {
+        let word = &script[(*w).clone()];
+        word.eq_ignore_ascii_case("FUNCTION") || word.eq_ignore_ascii_case("PROCEDURE")
+    })?;
+    let rest = &script[keyword.end..st.span.end];
     let name = rest[..rest.find('(')?].trim();
     let name = name.rsplit('.').next()?.trim().trim_matches('"');
     (!name.is_empty()).then(|| name.to_lowercase())
@@ -137,22 +138,19 @@ fn body_statements(script: &str, statement: &ParsedStatement) -> Vec<ParsedState
     };
     let base = statement.span.start + body_start;
     let body = &text[body_start..body_end];
+    // Offsets come in order: one forward scan locates them all.
+    let mut lines = LineIndex::default();
     let mut out = Vec::new();
     for piece in split(body) {
-        let piece_text = piece.text(body);
-        let Some(offset) = sql_start(piece_text) else {
+        let Some(first) = sql_start(body, &piece) else {
             continue;
         };
-        let inner_start = piece.span.start + offset;
-        let inner = &body[inner_start..piece.span.end];
-        let absolute = base + inner_start;
-        if inner
-            .get(..7)
-            .is_some_and(|w| w.eq_ignore_ascii_case("EXECUTE"))
-        {
+        let inner = &body[first.start..piece.span.end];
+        let absolute = base + first.start;
+        if body[first].eq_ignore_ascii_case("EXECUTE") {
             out.push(ParsedStatement {
                 span: absolute..absolute + inner.len(),
-                start: line_col(script, absolute),
+                start: lines.locate(script, absolute),
                 via: Via::Fallback,
                 actions: vec![Action::DynamicSql],
                 parse_error: None,
@@ -161,7 +159,7 @@ fn body_statements(script: &str, statement: &ParsedStatement) -> Vec<ParsedState
         }
         for mut nested in parse_top_level(inner) {
             nested.span = absolute + nested.span.start..absolute + nested.span.end;
-            nested.start = line_col(script, nested.span.start);
+            nested.start = lines.locate(script, nested.span.start);
             out.push(nested);
         }
     }
@@ -184,47 +182,43 @@ fn dollar_quoted_body(text: &str) -> Option<(usize, usize)> {
     Some((start, end))
 }
 
-/// Where the SQL of a PL/pgSQL statement starts, after the block and control words that may
-/// precede it (`BEGIN`, `IF … THEN`, `ELSE`, `LOOP`, `EXCEPTION WHEN … THEN`); `None` for a
+/// The word of `piece` (a statement of a PL/pgSQL `body`) where its SQL starts, after the block
+/// and control words that may precede it (`BEGIN`, `IF … THEN`, `ELSE`, `LOOP`, `EXCEPTION WHEN
+/// … THEN`), or the `EXECUTE` of `FOR … IN EXECUTE` and `RETURN QUERY EXECUTE`; `None` for a
 /// statement that is PL/pgSQL only (assignments, `RAISE`, `PERFORM`, `END IF`, declarations).
-fn sql_start(piece: &str) -> Option<usize> {
+/// The splitter's bare words leave strings, quoted identifiers and comments out.
+fn sql_start(body: &str, piece: &Statement) -> Option<Range<usize>> {
     const SQL: &[&str] = &[
         "ALTER", "CREATE", "DROP", "TRUNCATE", "DELETE", "UPDATE", "INSERT", "COMMENT", "GRANT",
         "REVOKE", "LOCK", "REINDEX", "CLUSTER", "VACUUM", "REFRESH", "EXECUTE",
     ];
     const LEADS: &[&str] = &["BEGIN", "THEN", "ELSE", "LOOP"];
-    // `FOR r IN EXECUTE …`, `RETURN QUERY EXECUTE …`: dynamic SQL inside another statement.
     const DYNAMIC_LEADS: &[&str] = &["IN", "QUERY"];
+    const CONTROL: &[&str] = &[
+        "BEGIN",
+        "IF",
+        "ELSIF",
+        "ELSE",
+        "LOOP",
+        "FOR",
+        "WHILE",
+        "EXCEPTION",
+        "WHEN",
+        "DECLARE",
+        "RETURN",
+    ];
+    let is = |word: &str, set: &[&str]| set.iter().any(|k| word.eq_ignore_ascii_case(k));
     let mut previous: Option<&str> = None;
-    for (at, word) in words(piece) {
-        let upper = word.to_ascii_uppercase();
-        if upper == "EXECUTE"
-            && previous.is_some_and(|p| DYNAMIC_LEADS.iter().any(|l| p.eq_ignore_ascii_case(l)))
+    for range in &piece.words {
+        let word = &body[range.clone()];
+        let lead = |set| previous.is_some_and(|p| is(p, set));
+        if (word.eq_ignore_ascii_case("EXECUTE") && lead(DYNAMIC_LEADS))
+            || (is(word, SQL) && (previous.is_none() || lead(LEADS)))
         {
-            return Some(at);
+            return Some(range.clone());
         }
-        if SQL.contains(&upper.as_str())
-            && previous.is_none_or(|p| LEADS.iter().any(|l| p.eq_ignore_ascii_case(l)))
-        {
-            return Some(at);
-        }
-        if previous.is_none()
-            && !matches!(
-                upper.as_str(),
-                "BEGIN"
-                    | "IF"
-                    | "ELSIF"
-                    | "ELSE"
-                    | "LOOP"
-                    | "FOR"
-                    | "WHILE"
-                    | "EXCEPTION"
-                    | "WHEN"
-                    | "DECLARE"
-                    | "RETURN"
-            )
-        {
-            // An assignment, RAISE, PERFORM, RETURN… or a declaration.
+        if previous.is_none() && !is(word, CONTROL) {
+            // An assignment, RAISE, PERFORM… or a declaration.
             return None;
         }
         previous = Some(word);
@@ -232,112 +226,59 @@ fn sql_start(piece: &str) -> Option<usize> {
     None
 }
 
-/// The words of `text` (letters, digits, `_`) with their byte offsets, outside quotes and
-/// comments.
-fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    let mut out = Vec::new();
-    let mut quote: Option<char> = None;
-    let mut start: Option<usize> = None;
-    let mut skip_to: usize = 0;
-    for (i, c) in text.char_indices() {
-        if i < skip_to {
-            continue;
-        }
-        if let Some(q) = quote {
-            if c == q {
-                quote = None;
-            }
-            continue;
-        }
-        let rest = &text[i..];
-        if rest.starts_with("--") || rest.starts_with("/*") {
-            if let Some(s) = start.take() {
-                out.push((s, &text[s..i]));
-            }
-            let (close, len) = if rest.starts_with("--") {
-                ("\n", 1)
-            } else {
-                ("*/", 2)
-            };
-            skip_to = rest.find(close).map_or(text.len(), |at| i + at + len);
-            continue;
-        }
-        if c.is_alphanumeric() || c == '_' {
-            start.get_or_insert(i);
-            continue;
-        }
-        if let Some(s) = start.take() {
-            out.push((s, &text[s..i]));
-        }
-        if c == '\'' || c == '"' {
-            quote = Some(c);
-        }
-    }
-    if let Some(s) = start {
-        out.push((s, &text[s..]));
-    }
-    out.into_iter()
-}
-
-fn line_col(script: &str, offset: usize) -> LineCol {
-    let before = &script[..offset];
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    LineCol {
-        line: before.matches('\n').count() + 1,
-        column: before[line_start..].chars().count() + 1,
-    }
-}
-
 fn parse_top_level(script: &str) -> Vec<ParsedStatement> {
-    let dialect = PostgreSqlDialect {};
     split(script)
-        .into_iter()
-        .map(|st| {
-            let text = st.text(script);
-            let base = ParsedStatement {
-                span: st.span.clone(),
-                start: st.start,
-                via: Via::NotUnderstood,
-                actions: Vec::new(),
-                parse_error: None,
-            };
-            if st.kind == StatementKind::MetaCommand {
-                return ParsedStatement {
-                    via: Via::MetaCommand,
-                    ..base
-                };
-            }
-            let first = st.word(script, 0).unwrap_or_default();
-            let parsed = if FALLBACK_FIRST.contains(&first.as_str()) {
-                Err("classified by keywords".to_owned())
-            } else {
-                Parser::parse_sql(&dialect, text).map_err(|e| e.to_string())
-            };
-            match parsed {
-                Ok(statements) if !statements.is_empty() => ParsedStatement {
-                    via: Via::Parser,
-                    actions: statements
-                        .iter()
-                        .flat_map(|s| lower(s, &|w| st.has_word(script, w)))
-                        .collect(),
-                    ..base
-                },
-                Ok(_) => base,
-                Err(error) => match classify(text) {
-                    Some(actions) => ParsedStatement {
-                        via: Via::Fallback,
-                        actions,
-                        parse_error: Some(error),
-                        ..base
-                    },
-                    None => ParsedStatement {
-                        parse_error: Some(error),
-                        ..base
-                    },
-                },
-            }
-        })
+        .iter()
+        .map(|st| understand(script, st))
         .collect()
+}
+
+/// What one statement of `script` does, as `sqlparser` or the keyword fallback understands it.
+fn understand(script: &str, st: &Statement) -> ParsedStatement {
+    let dialect = PostgreSqlDialect {};
+    let text = st.text(script);
+    let base = ParsedStatement {
+        span: st.span.clone(),
+        start: st.start,
+        via: Via::NotUnderstood,
+        actions: Vec::new(),
+        parse_error: None,
+    };
+    if st.kind == StatementKind::MetaCommand {
+        return ParsedStatement {
+            via: Via::MetaCommand,
+            ..base
+        };
+    }
+    let first = st.word(script, 0).unwrap_or_default();
+    let parsed = if FALLBACK_FIRST.contains(&first.as_str()) {
+        Err("classified by keywords".to_owned())
+    } else {
+        Parser::parse_sql(&dialect, text).map_err(|e| e.to_string())
+    };
+    match parsed {
+        Ok(statements) if !statements.is_empty() => ParsedStatement {
+            via: Via::Parser,
+            actions: statements
+                .iter()
+                .flat_map(|s| lower(s, &|w| st.has_word(script, w)))
+                .collect(),
+            ..base
+        },
+        Ok(_) => base,
+        Err(error) => match classify(text) {
+            Some(actions) => ParsedStatement {
+                via: Via::Fallback,
+                actions,
+                parse_error: Some(error),
+                ..base
+            },
+            None => ParsedStatement {
+                parse_error: Some(error),
+                ..base
+            },
+        },
+    }
 }
 
 #[cfg(test)]

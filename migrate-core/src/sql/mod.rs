@@ -6,5 +6,6 @@ mod split;
 mod transaction;
 
 pub use quote::{quote_ident, quote_literal};
+pub(crate) use split::LineIndex;
 pub use split::{split, LineCol, Statement, StatementKind, Unterminated};
 pub use transaction::{TransactionEnd, TransactionShape};

@@ -395,14 +395,14 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// Converts byte offsets into line/column, scanning forward only (offsets come in order), so
 /// locating every statement of a script is linear overall.
 #[derive(Default)]
-struct LineIndex {
+pub(crate) struct LineIndex {
     offset: usize,
     line: usize,
     line_start: usize,
 }
 
 impl LineIndex {
-    fn locate(&mut self, src: &str, offset: usize) -> LineCol {
+    pub(crate) fn locate(&mut self, src: &str, offset: usize) -> LineCol {
         if offset < self.offset {
             *self = Self::default();
         }
