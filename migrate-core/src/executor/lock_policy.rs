@@ -140,8 +140,7 @@ impl LockPolicy {
             .backoff
             .saturating_mul(1 << attempt.saturating_sub(1).min(16))
             .min(self.backoff_max.max(self.backoff));
-        let jitter = (uuid::Uuid::new_v4().as_u128() % 1000) as f64 / 1000.0; // 0.0..1.0
-        base.mul_f64(0.5 + jitter)
+        crate::ledger::jittered(base)
     }
 }
 

@@ -130,7 +130,7 @@ impl<'c> AdvisoryLock<'c> {
             wait,
             &LockQuery {
                 take: "SELECT pg_try_advisory_lock($1::bigint)",
-                holder: HOLDER_OF_KEY,
+                held: HELD_KEY,
                 key: LOCK_KEY,
                 second: None,
             },
@@ -186,9 +186,9 @@ impl Drop for AdvisoryLock<'_> {
 pub(crate) struct LockQuery<'a> {
     /// A query returning true when the lock was taken; `$1` is `key`, `$2` is `second`.
     pub take: &'a str,
-    /// A query returning the holder's `pid, application_name, query, state, state seconds`,
-    /// with the same parameters.
-    pub holder: &'a str,
+    /// The condition on `pg_locks l` that picks the granted entry of the holder, with the same
+    /// parameters.
+    pub held: &'a str,
     /// The key (a `bigint`, or the first `int` of a two-key lock).
     pub key: i64,
     /// The second text parameter of a two-key lock.
@@ -202,20 +202,35 @@ impl LockQuery<'_> {
             None => client.query(sql, &[&self.key]),
         }
     }
+
+    /// The session holding the lock, if another one does.
+    fn holder(&self, client: &mut Client) -> Option<LockHolder> {
+        let sql = format!(
+            "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.query, ''), \
+                coalesce(a.state, ''), \
+                coalesce(extract(epoch FROM now() - a.state_change), 0)::float8 \
+             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid() \
+               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+               AND {} \
+             LIMIT 1",
+            self.held
+        );
+        let rows = self.run(client, &sql).ok()?;
+        rows.first().map(|r| LockHolder {
+            pid: r.get(0),
+            application_name: r.get(1),
+            query: r.get(2),
+            state: r.get(3),
+            state_seconds: r.get(4),
+        })
+    }
 }
 
-/// The holder of the migration lock: `pg_advisory_lock(bigint)` shows as classid = high 32
-/// bits, objid = low 32 bits, objsubid = 1.
-const HOLDER_OF_KEY: &str =
-    "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.query, ''), \
-        coalesce(a.state, ''), coalesce(extract(epoch FROM now() - a.state_change), 0)::float8 \
-     FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-     WHERE l.locktype = 'advisory' AND l.granted \
-       AND l.classid = (($1::bigint >> 32) & 4294967295)::oid \
-       AND l.objid = ($1::bigint & 4294967295)::oid AND l.objsubid = 1 AND l.database = \
-           (SELECT oid FROM pg_database WHERE datname = current_database()) \
-       AND l.pid <> pg_backend_pid() \
-     LIMIT 1";
+/// The migration lock: `pg_advisory_lock(bigint)` shows as classid = high 32 bits, objid = low
+/// 32 bits, objsubid = 1.
+const HELD_KEY: &str = "l.classid = (($1::bigint >> 32) & 4294967295)::oid \
+     AND l.objid = ($1::bigint & 4294967295)::oid AND l.objsubid = 1";
 
 /// Takes a lock by polling `query.take` until it succeeds or `wait` runs out; returns how long
 /// that took. Pauses grow from 20 ms to 500 ms, with jitter so that waiters do not poll in
@@ -240,7 +255,7 @@ pub(crate) fn poll_lock(
         if taken {
             return Ok(start.elapsed());
         }
-        let holder = lock_holder(client, query);
+        let holder = query.holder(client);
         if announced != Some(holder.as_ref().map(|h| h.pid)) {
             announced = Some(holder.as_ref().map(|h| h.pid));
             on_wait(holder.as_ref());
@@ -272,19 +287,8 @@ pub(crate) fn poll_lock(
     }
 }
 
-/// `d` scaled by a random factor in 0.5..1.5.
-fn jittered(d: Duration) -> Duration {
+/// `d` scaled by a random factor in 0.5..1.5, so that sessions retrying together spread out.
+pub(crate) fn jittered(d: Duration) -> Duration {
     let unit = (uuid::Uuid::new_v4().as_u128() % 1000) as f64 / 1000.0;
     d.mul_f64(0.5 + unit)
-}
-
-fn lock_holder(client: &mut Client, query: &LockQuery<'_>) -> Option<LockHolder> {
-    let rows = query.run(client, query.holder).ok()?;
-    rows.first().map(|r| LockHolder {
-        pid: r.get(0),
-        application_name: r.get(1),
-        query: r.get(2),
-        state: r.get(3),
-        state_seconds: r.get(4),
-    })
 }

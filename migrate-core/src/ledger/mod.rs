@@ -9,7 +9,7 @@ mod table;
 
 pub use error::LedgerError;
 pub use history::HistoryStatus;
-pub(crate) use lock::{poll_lock, LockQuery};
+pub(crate) use lock::{jittered, poll_lock, LockQuery};
 pub use lock::{AdvisoryLock, LockHolder, LockWait, LOCK_KEY};
 pub use row::{LedgerRow, RowState};
 pub use table::{

@@ -33,9 +33,9 @@ impl Presence {
         let _ = client.batch_execute("SET idle_session_timeout = 0");
         let schema = url.schema().unwrap_or("public").to_owned();
         // Polled like the migration lock: a blocking wait would hold a snapshot that the
-        // claimer's concurrent index builds wait for.
-        // The claimer's presence session sits idle by design while its pipeline works: "while
-        // busy" cannot judge it, so such a wait is unbounded here.
+        // claimer's concurrent index builds wait for. The claimer's presence session sits idle
+        // by design while its pipeline works: "while busy" cannot judge it, so such a wait is
+        // unbounded here.
         let wait = match wait {
             LockWait::WhileBusy { .. } => LockWait::Unbounded,
             other => other,
@@ -45,15 +45,9 @@ impl Presence {
             wait,
             &LockQuery {
                 take: "SELECT pg_try_advisory_lock_shared($1::bigint::int, hashtext($2))",
-                holder: "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.query, ''), \
-                            coalesce(a.state, ''), \
-                            coalesce(extract(epoch FROM now() - a.state_change), 0)::float8 \
-                         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-                         WHERE l.locktype = 'advisory' AND l.granted AND l.mode = 'ExclusiveLock' \
-                           AND l.classid = $1::bigint::oid AND l.objid = hashtext($2)::oid \
-                           AND l.objsubid = 2 AND l.database = \
-                               (SELECT oid FROM pg_database WHERE datname = current_database()) \
-                         LIMIT 1",
+                // The claimer's exclusive entry (the shared ones are other pipelines').
+                held: "l.mode = 'ExclusiveLock' AND l.classid = $1::bigint::oid \
+                       AND l.objid = hashtext($2)::oid AND l.objsubid = 2",
                 key: i64::from(PRESENCE_KEY),
                 second: Some(&schema),
             },
