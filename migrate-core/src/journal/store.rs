@@ -463,16 +463,21 @@ impl Journal {
                 "interrupted (process died); next run resumed {:?}, found complete {:?}, unresolved {:?}",
                 recovery.resumed, recovery.completed, recovery.unresolved
             );
-            let close = if running {
-                "UPDATE _migrate.deployments SET outcome = 'interrupted', finished_at = $2, \
-                 note = $3 WHERE id = $1"
+            let closed = if running {
+                client.execute(
+                    "UPDATE _migrate.deployments SET outcome = 'interrupted', finished_at = $2, \
+                     note = $3 WHERE id = $1",
+                    &[&id, &chrono::Utc::now(), &note],
+                )
             } else {
-                "UPDATE _migrate.deployments SET note = concat_ws('; ', note, $3::text) \
-                 WHERE id = $1 AND $2::timestamptz IS NOT NULL"
+                // It ended already: its outcome stands, the note says what the next run did.
+                client.execute(
+                    "UPDATE _migrate.deployments SET note = concat_ws('; ', note, $2::text) \
+                     WHERE id = $1",
+                    &[&id, &note],
+                )
             };
-            client
-                .execute(close, &[&id, &chrono::Utc::now(), &note])
-                .map_err(JournalError::query("closing the interrupted deployment"))?;
+            closed.map_err(JournalError::query("closing the interrupted deployment"))?;
             recoveries.push(recovery);
         }
         Ok(recoveries)

@@ -1,6 +1,7 @@
 //! Data-aware mode: enrich findings with live facts from the target database, under a time
 //! budget, and downgrade what the data proves harmless (an empty column dropped, an empty table).
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use postgres::Client;
@@ -8,6 +9,7 @@ use postgres::Client;
 use super::ir::{Action, Constraint, Name, ObjectKind};
 use super::timeline::{ColumnOrigin, TableOrigin, Timeline};
 use super::{parse_script, Finding, Rule, SafetyReport, Severity};
+use crate::ledger::{self, RowState};
 use crate::source::Migrations;
 use crate::sql::quote_ident;
 
@@ -108,21 +110,18 @@ fn absent_before(action: &Action, timeline: &Timeline, probe: &mut Probe<'_>) ->
     }
 }
 
-/// The migrations the ledger records as applied (none without a ledger).
-fn applied_migrations(client: &mut Client) -> std::collections::HashSet<String> {
-    let exists = client
-        .query_one("SELECT to_regclass('_prisma_migrations') IS NOT NULL", &[])
-        .is_ok_and(|r| r.get::<_, bool>(0));
-    if !exists {
-        return std::collections::HashSet::new();
+/// The migrations the ledger records as applied (none without a ledger, or unreadable).
+fn applied_migrations(client: &mut Client) -> HashSet<String> {
+    if !ledger::table_exists(client).unwrap_or(false) {
+        return HashSet::new();
     }
-    client
-        .query(
-            "SELECT migration_name FROM _prisma_migrations \
-             WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL",
-            &[],
-        )
-        .map(|rows| rows.iter().map(|r| r.get(0)).collect())
+    ledger::read_rows(client)
+        .map(|rows| {
+            rows.into_iter()
+                .filter(|r| r.state() == RowState::Applied)
+                .map(|r| r.migration_name)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
