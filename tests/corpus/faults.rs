@@ -21,14 +21,19 @@ enum Moment {
     Applied(i64),
 }
 
-fn applied_count(db: &TestDb) -> i64 {
-    db.client()
+/// Migrations recorded applied in the database of `client` (0 before the ledger exists).
+fn applied_in(client: &mut postgres::Client) -> i64 {
+    client
         .query_one(
             "SELECT CASE WHEN to_regclass('_prisma_migrations') IS NULL THEN 0 ELSE \
              (SELECT count(*) FROM _prisma_migrations WHERE finished_at IS NOT NULL) END",
             &[],
         )
         .map_or(0, |r| r.get(0))
+}
+
+fn applied_count(db: &TestDb) -> i64 {
+    applied_in(&mut db.client())
 }
 
 fn reach(db: &TestDb, moment: Moment, started: Instant) {
@@ -225,16 +230,7 @@ fn server_crash_during_a_deploy_then_one_rerun_recovers() {
     let applied = |cluster: &EmbeddedCluster| -> i64 {
         cluster
             .connect(&db_name)
-            .ok()
-            .and_then(|mut c| {
-                c.query_one(
-                    "SELECT CASE WHEN to_regclass('_prisma_migrations') IS NULL THEN 0 ELSE \
-                     (SELECT count(*) FROM _prisma_migrations WHERE finished_at IS NOT NULL) END",
-                    &[],
-                )
-                .ok()
-            })
-            .map_or(0, |r| r.get(0))
+            .map_or(0, |mut client| applied_in(&mut client))
     };
     let child = spawn_deploy(&db, &dir);
     assert!(wait_until(Duration::from_secs(300), || applied(&cluster) >= 300));
