@@ -310,3 +310,32 @@ fn if_not_exists_of_an_absent_column_creates_it() {
     assert_eq!(drops.len(), 1, "{findings:#?}");
     assert_eq!(drops[0].severity, Severity::Info, "{:#?}", drops[0]);
 }
+
+/// A type change of an existing but empty table loses nothing: no approval.
+#[test]
+fn a_type_change_of_an_empty_table_is_harmless() {
+    let db = TestDb::new();
+    let dir = Dir::with(&[("20240101000000_init", INIT)]);
+    Engine::new(url(&db), dir.path()).deploy().unwrap();
+    dir.add(
+        "20240102000000_text",
+        "ALTER TABLE \"Post\" ALTER COLUMN \"id\" SET DATA TYPE TEXT;\n",
+    );
+    let findings = review(&db, &dir, &["20240102000000_text"]);
+    let change = of(&findings, "changing-column-type");
+    assert_eq!(change.len(), 1, "{findings:#?}");
+    assert_eq!(change[0].severity, Severity::Info, "{:#?}", change[0]);
+    assert!(change[0]
+        .facts
+        .iter()
+        .any(|f| f.contains("the table is empty")));
+    // With a row it is a real change again.
+    db.client()
+        .batch_execute("INSERT INTO \"Post\" (title) VALUES ('kept')")
+        .unwrap();
+    let findings = review(&db, &dir, &["20240102000000_text"]);
+    assert_eq!(
+        of(&findings, "changing-column-type")[0].severity,
+        Severity::Error
+    );
+}

@@ -612,6 +612,10 @@ impl Probe<'_> {
                 let sql =
                     format!("SELECT count(({value})::{to_sql}) * 0 + count(*) FROM {relation}");
                 match self.try_count(&sql) {
+                    // No row, no value to lose, and the rewrite is instant.
+                    Ok(0) => Verdict::Harmless(format!(
+                        "the table is empty: no value to convert to {to}"
+                    )),
                     Ok(n) => Verdict::Fact(format!("all {n} values convert to {to}")),
                     Err(Probed::DataError(reason)) => {
                         Verdict::WillFail(format!("a value does not convert to {to} ({reason})"))
