@@ -105,6 +105,14 @@ pub fn check_adoptable(client: &mut Client) -> Result<(), LedgerError> {
             &[&IGNORED_TABLES],
         )
         .map_err(LedgerError::query("listing tables"))?;
+    // Another deployment may have created the ledger since `table_exists` looked (this check
+    // runs outside the migration lock): then the schema is adoptable.
+    if rows
+        .iter()
+        .any(|r| r.get::<_, String>(1) == "_prisma_migrations")
+    {
+        return Ok(());
+    }
     if let Some(first) = rows.first() {
         let mut tables: Vec<String> = rows.iter().take(5).map(|r| r.get(1)).collect();
         if rows.len() > tables.len() {
