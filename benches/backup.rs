@@ -187,7 +187,7 @@ fn main() {
         .backup(&url, &store)
         .expect("backup before the deployment");
     let engine = Engine::new(url.clone(), &migrations);
-    engine.deploy().expect("deploy");
+    let _deployed = engine.deploy().expect("deploy");
     let t = Instant::now();
     let plan = rollback::plan(
         &url,

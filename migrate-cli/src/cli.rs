@@ -14,9 +14,9 @@ pub struct Cli {
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
-    /// The Prisma migrations directory.
-    #[arg(long, global = true, default_value = "prisma/migrations")]
-    pub migrations_dir: PathBuf,
+    /// The Prisma migrations directory [default: the config file's, else prisma/migrations].
+    #[arg(long, global = true)]
+    pub migrations_dir: Option<PathBuf>,
 
     /// Print one JSON object on stdout instead of text.
     #[arg(long, global = true)]
@@ -40,6 +40,16 @@ pub struct Cli {
     /// The command.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The migrations directory given, else Prisma's default.
+    #[must_use]
+    pub fn migrations_dir(&self) -> PathBuf {
+        self.migrations_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(migrate_core::MigrationSource::DEFAULT_DIR))
+    }
 }
 
 impl Cli {
@@ -107,9 +117,9 @@ pub struct DeployArgs {
     /// Deploy to this environment of the config file (its URL variable and policies).
     #[arg(long, value_name = "NAME")]
     pub env: Option<String>,
-    /// The config file with the environments.
-    #[arg(long, default_value = "migrate.toml")]
-    pub config: PathBuf,
+    /// The config file with the environments [default: migrate.toml].
+    #[arg(long, env = "MIGRATE_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Where the pre-deploy backup goes (default: the config's, else `backups`).
     #[arg(long, env = "MIGRATE_BACKUP_DIR")]
     pub backup_dir: Option<PathBuf>,

@@ -2,69 +2,104 @@
 
 use std::path::PathBuf;
 
-use postgres::error::SqlState;
-
-use crate::connection::{connect, ConnectError, DatabaseUrl};
+use crate::backup::BackupProvider;
+use crate::connection::DatabaseUrl;
 use crate::executor::{
-    BaselineOptions, DeployOptions, DeployPlan, DeployReport, Event, LockPolicy, MigrationExecutor,
-    PgExecutor, ResolveAction, ResolveOutcome,
+    BaselineOptions, DeployOptions, DeployPlan, Event, MigrationExecutor, PgExecutor,
+    ResolveAction, ResolveOutcome,
 };
+use crate::health::HealthProbe;
 use crate::ledger::{HistoryStatus, LockWait};
-use crate::safety::{SafetyGate, SafetyReview, Scope};
+use crate::monitor::{EventSink, WebhookOptions, WebhookSink};
+use crate::pipeline::{Pipeline, PipelineError, PipelineOptions, PipelineReport, Step};
+use crate::rollback::RollbackStrategy;
+use crate::safety::{SafetyAnalyzer, SafetyGate, SafetyReview, Scope};
 use crate::source::{MigrationSource, Migrations};
-use crate::sql::quote_ident;
 use crate::Error;
 
-/// A database and a migrations directory: everything needed to deploy.
+/// A database and a migrations directory, deployed through the one [`Pipeline`]: the same
+/// backup, safety gate, verification, health checks and automatic rollback as the CLI.
 ///
 /// ```no_run
 /// migrate_core::Engine::from_env()?.deploy()?;
 /// # Ok::<(), migrate_core::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+///
+/// Any part can be replaced, and any optional step switched off by name:
+///
+/// ```no_run
+/// use migrate_core::pipeline::Step;
+/// use migrate_core::health::SqlProbe;
+///
+/// let engine = migrate_core::Engine::from_env()?
+///     .without(Step::Backup) // said as "backup off" in the events and the journal
+///     .probe(Box::new(SqlProbe::new("SELECT count(*) > 0 FROM \"User\"")));
+/// let report = engine.deploy()?;
+/// log::info!("applied {:?}", report.applied);
+/// # Ok::<(), migrate_core::Error>(())
+/// ```
+#[derive(Debug)]
 pub struct Engine {
-    url: DatabaseUrl,
-    source: MigrationSource,
-    lock_wait: LockWait,
-    safety: SafetyGate,
+    pipeline: Pipeline,
+}
+
+impl From<Pipeline> for Engine {
+    fn from(pipeline: Pipeline) -> Self {
+        Self { pipeline }
+    }
 }
 
 impl Engine {
-    /// An engine for `url` and the migrations in `dir`.
+    /// An engine for `url` and the migrations in `dir`, with the default pipeline and options
+    /// (see [`PipelineOptions`]); backups go to `backups` in the working directory.
     #[must_use]
     pub fn new(url: DatabaseUrl, dir: impl Into<PathBuf>) -> Self {
+        Self::with_options(url, dir, PipelineOptions::default())
+    }
+
+    /// An engine with `options`.
+    #[must_use]
+    pub fn with_options(
+        url: DatabaseUrl,
+        dir: impl Into<PathBuf>,
+        options: PipelineOptions,
+    ) -> Self {
         Self {
-            url,
-            source: MigrationSource::new(dir),
-            lock_wait: match LockWait::from_env() {
-                LockWait::Skip => LockWait::Skip,
-                // Replicas start together: wait out a long migration, not Prisma's 10 s.
-                _ => LockWait::WHILE_BUSY,
-            },
-            safety: SafetyGate::default(),
+            pipeline: Pipeline::new(url, dir, options),
         }
     }
 
-    /// An engine configured like Prisma from the environment: `DATABASE_URL`, the migrations in
-    /// `MIGRATE_MIGRATIONS_DIR` or else `prisma/migrations`, and
-    /// `PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK`.
+    /// An engine configured like the CLI from the environment: `DATABASE_URL`, the migrations in
+    /// `MIGRATE_MIGRATIONS_DIR` or else `prisma/migrations`, `PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK`,
+    /// and `migrate.toml` in the working directory when there is one (its `MIGRATE_ENV`
+    /// environment, if set).
     ///
     /// # Errors
     ///
-    /// [`Error::Connect`] when `DATABASE_URL` is missing or invalid.
+    /// [`Error::Connect`] when `DATABASE_URL` is missing or invalid, [`Error::Config`] for an
+    /// invalid `migrate.toml`.
     pub fn from_env() -> Result<Self, Error> {
-        let dir = std::env::var_os("MIGRATE_MIGRATIONS_DIR").map_or_else(
-            || PathBuf::from(MigrationSource::DEFAULT_DIR),
-            PathBuf::from,
-        );
-        Ok(Self::new(DatabaseUrl::from_env()?, dir))
+        let resolved = crate::config::DeploySettings::new().resolve()?;
+        let mut engine = Self::with_options(resolved.url, resolved.dir, resolved.options)
+            .probes(resolved.probes);
+        if let Some(url) = resolved.webhook {
+            let sink = WebhookSink::new(url, WebhookOptions::default())?;
+            engine = engine.sink(Box::new(sink));
+        }
+        Ok(engine)
+    }
+
+    fn map(mut self, f: impl FnOnce(Pipeline) -> Pipeline) -> Self {
+        self.pipeline = f(self.pipeline);
+        self
     }
 
     /// Sets how long to wait for the migration lock. By default, [`LockWait::WHILE_BUSY`] (or
     /// no lock when `PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK` is set).
     #[must_use]
     pub fn lock_wait(mut self, wait: LockWait) -> Self {
-        self.lock_wait = wait;
+        let options = self.pipeline.options_mut();
+        options.deploy = options.deploy.clone().lock_wait(wait);
         self
     }
 
@@ -72,20 +107,87 @@ impl Engine {
     /// default, enforced with the approvals file of the migrations directory.
     #[must_use]
     pub fn safety(mut self, gate: SafetyGate) -> Self {
-        self.safety = gate;
+        self.pipeline.options_mut().safety = gate;
         self
+    }
+
+    /// Sets the executor options (lock wait, lock policy, history overrides) of every
+    /// deployment. By default, [`Engine::deploy_options`] of a new engine.
+    #[must_use]
+    pub fn with_deploy_options(mut self, options: DeployOptions) -> Self {
+        self.pipeline.options_mut().deploy = options;
+        self
+    }
+
+    /// Sets where backups go. By default, `backups`.
+    #[must_use]
+    pub fn backup_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.pipeline.options_mut().backup_dir = dir.into();
+        self
+    }
+
+    /// Switches an optional step off; see [`Pipeline::without`].
+    #[must_use]
+    pub fn without(self, step: Step) -> Self {
+        self.map(|p| p.without(step))
+    }
+
+    /// Replaces the executor; see [`Pipeline::executor`].
+    #[must_use]
+    pub fn executor(self, executor: Box<dyn MigrationExecutor>) -> Self {
+        self.map(|p| p.executor(executor))
+    }
+
+    /// Replaces the safety analyzer; see [`Pipeline::analyzer`].
+    #[must_use]
+    pub fn analyzer(self, analyzer: Box<dyn SafetyAnalyzer + Send + Sync>) -> Self {
+        self.map(|p| p.analyzer(analyzer))
+    }
+
+    /// Replaces the backup provider; see [`Pipeline::backup_provider`].
+    #[must_use]
+    pub fn backup_provider(self, provider: Box<dyn BackupProvider>) -> Self {
+        self.map(|p| p.backup_provider(provider))
+    }
+
+    /// Adds a rollback strategy; see [`Pipeline::rollback_strategy`].
+    #[must_use]
+    pub fn rollback_strategy(self, strategy: Box<dyn RollbackStrategy>) -> Self {
+        self.map(|p| p.rollback_strategy(strategy))
+    }
+
+    /// Adds a health probe; see [`Pipeline::probe`].
+    #[must_use]
+    pub fn probe(self, probe: Box<dyn HealthProbe>) -> Self {
+        self.map(|p| p.probe(probe))
+    }
+
+    fn probes(self, probes: Vec<Box<dyn HealthProbe>>) -> Self {
+        probes.into_iter().fold(self, Self::probe)
+    }
+
+    /// Adds an event sink; see [`Pipeline::sink`].
+    #[must_use]
+    pub fn sink(self, sink: Box<dyn EventSink>) -> Self {
+        self.map(|p| p.sink(sink))
+    }
+
+    /// The pipeline every deployment of this engine runs.
+    #[must_use]
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
     }
 
     /// The database URL.
     #[must_use]
     pub fn url(&self) -> &DatabaseUrl {
-        &self.url
+        self.pipeline.url()
     }
 
     /// The migrations directory.
     #[must_use]
     pub fn source(&self) -> &MigrationSource {
-        &self.source
+        self.pipeline.source()
     }
 
     /// Reads the migrations directory.
@@ -94,72 +196,82 @@ impl Engine {
     ///
     /// [`Error::Source`] when it cannot be read or is inconsistent.
     pub fn migrations(&self) -> Result<Migrations, Error> {
-        Ok(self.source.load()?)
+        Ok(self.source().load()?)
     }
 
-    /// Applies every pending migration, with default options; see [`Engine::deploy_with`].
+    /// Deploys every pending migration through the pipeline, logging its events (target
+    /// `migrate_core::deploy`); see [`Engine::deploy_with`]. Safe to call from inside an async
+    /// runtime (the work moves off its threads); in async code, prefer `deploy_async`.
     ///
     /// # Errors
     ///
     /// See [`Engine::deploy_with`].
-    pub fn deploy(&self) -> Result<DeployReport, Error> {
-        self.deploy_with(&self.deploy_options(), &mut |event| {
+    pub fn deploy(&self) -> Result<PipelineReport, Error> {
+        self.deploy_with(&mut |event| {
             log::info!(target: "migrate_core::deploy", "{event}");
         })
     }
 
-    /// The default deploy options of this engine: its migration-lock wait, and the recommended
-    /// lock policy (short `lock_timeout` with retries, watchdog) so that a migration never keeps
-    /// the application waiting behind it.
-    #[must_use]
-    pub fn deploy_options(&self) -> DeployOptions {
-        DeployOptions::default()
-            .lock_wait(self.lock_wait)
-            .locks(LockPolicy::recommended())
-    }
-
-    /// Applies every pending migration like `prisma migrate deploy`, creating the database when
-    /// it does not exist (as Prisma does), and reports progress through `events`.
+    /// Deploys every pending migration like `prisma migrate deploy` (creating the database when
+    /// it does not exist), through the pipeline: safety gate, verified backup, apply,
+    /// verification, health probes, automatic rollback. Reports progress through `events`.
     ///
     /// # Errors
     ///
-    /// [`Error::Source`] for a bad directory (checked before connecting), [`Error::Connect`],
-    /// and [`Error::Execute`] when the history forbids deploying or a migration fails.
+    /// A refusal before anything changed is its cause: [`Error::Source`], [`Error::Connect`],
+    /// [`Error::Execute`] (the history forbids deploying), [`Error::Safety`] (unapproved
+    /// findings), [`Error::Backup`]…; a failure after the database changed is
+    /// [`Error::Pipeline`], whose report says what the rollback did.
     pub fn deploy_with(
         &self,
-        options: &DeployOptions,
-        events: &mut dyn FnMut(&Event),
-    ) -> Result<DeployReport, Error> {
-        let migrations = self.migrations()?;
-        let mut client = connect_creating(&self.url)?;
-        // A half-done restore is an operator's to finish or give up, not a replica's.
-        crate::backup::refuse_interrupted_restore(&mut client, &self.url)?;
-        let mut executor =
-            PgExecutor::from_client(client, self.url.schema()).with_monitor(self.url.clone());
-        // The gate runs before anything is written: a refused deployment changes nothing.
-        // History problems (failed, modified, certain failures) are reported first, by deploy.
-        let plan = executor.plan(&migrations, options)?;
-        let pending: Vec<String> = plan.migrations.iter().map(|m| m.name.clone()).collect();
-        if plan.is_deployable() && !pending.is_empty() {
-            let review = self.review_with(
-                &migrations,
-                Scope::pending(pending),
-                Some(executor.client()),
-            )?;
-            let approved = review
-                .report
-                .findings()
-                .filter(|f| f.approved_by.is_some())
-                .count();
-            events(&Event::SafetyReviewed {
-                findings: review.report.findings().count(),
-                approved,
-            });
-            if let Some(refusal) = review.refusal().filter(|_| self.safety.enforce) {
-                return Err(refusal.into());
-            }
-        }
-        Ok(executor.deploy(&migrations, options, events)?)
+        events: &mut (dyn FnMut(&Event) + Send),
+    ) -> Result<PipelineReport, Error> {
+        self.pipeline.run(events).map_err(|e| match e {
+            PipelineError::Refused { source, .. } => *source,
+            other => Error::Pipeline(Box::new(other)),
+        })
+    }
+
+    /// [`Engine::deploy`] for async services: the blocking deployment runs on tokio's blocking
+    /// threads, never on the runtime's workers.
+    ///
+    /// ```no_run
+    /// # async fn start() -> Result<(), migrate_core::Error> {
+    /// migrate_core::Engine::from_env()?.deploy_async().await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// See [`Engine::deploy_with`].
+    ///
+    /// # Panics
+    ///
+    /// When the deployment panicked (the panic is resumed here).
+    #[cfg(feature = "tokio")]
+    pub async fn deploy_async(self) -> Result<PipelineReport, Error> {
+        tokio::task::spawn_blocking(move || self.deploy())
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    }
+
+    /// The options every deployment of this engine uses.
+    #[must_use]
+    pub fn deploy_options(&self) -> DeployOptions {
+        self.pipeline.settings().deploy.clone()
+    }
+
+    /// The review a deployment's safety gate is about to make: the pending migrations, with
+    /// live data facts from the database (created first when it does not exist, as `deploy`
+    /// would). For showing the unapproved findings before deploying (the CLI's prompt): the
+    /// same analysis and facts as the gate, never a different one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Source`], [`Error::Connect`], a read failure, or [`Error::Safety`] for bad
+    /// approvals.
+    pub fn review_pending(&self) -> Result<SafetyReview, Error> {
+        self.pipeline.review_pending()
     }
 
     /// Analyses migrations for safety and applies approvals: the pending ones when the database
@@ -174,43 +286,12 @@ impl Engine {
         client: Option<&mut postgres::Client>,
     ) -> Result<SafetyReview, Error> {
         let migrations = self.migrations()?;
-        self.review_with(&migrations, scope, client)
-    }
-
-    /// The review a deployment's safety gate is about to make: the pending migrations, with
-    /// live data facts from the database (created first when it does not exist, as `deploy`
-    /// would). For showing the unapproved findings before deploying (the CLI's prompt): the
-    /// same analysis and facts as the gate, never a different one.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Source`], [`Error::Connect`], a read failure, or [`Error::Safety`] for bad
-    /// approvals.
-    pub fn review_pending(&self) -> Result<SafetyReview, Error> {
-        let migrations = self.migrations()?;
-        let client = connect_creating(&self.url)?;
-        let mut executor = PgExecutor::from_client(client, self.url.schema());
-        let pending: Vec<String> = executor
-            .plan(&migrations, &self.deploy_options())?
-            .migrations
-            .into_iter()
-            .map(|m| m.name)
-            .collect();
-        self.review_with(
-            &migrations,
-            Scope::pending(pending),
-            Some(executor.client()),
-        )
-    }
-
-    fn review_with(
-        &self,
-        migrations: &Migrations,
-        scope: Scope,
-        client: Option<&mut postgres::Client>,
-    ) -> Result<SafetyReview, Error> {
-        let live = client.map(|c| (c, self.url.schema()));
-        Ok(self.safety.review(migrations, &scope, live)?)
+        let live = client.map(|c| (c, self.url().schema()));
+        Ok(self
+            .pipeline
+            .settings()
+            .safety
+            .review(&migrations, &scope, live)?)
     }
 
     /// What a deployment would do now, without writing.
@@ -220,7 +301,7 @@ impl Engine {
     /// [`Error::Source`], [`Error::Connect`], or a read failure.
     pub fn plan(&self, options: &DeployOptions) -> Result<DeployPlan, Error> {
         let migrations = self.migrations()?;
-        Ok(self.executor()?.plan(&migrations, options)?)
+        Ok(self.session()?.plan(&migrations, options)?)
     }
 
     /// Where each migration stands (reads only, no lock).
@@ -230,7 +311,7 @@ impl Engine {
     /// [`Error::Source`], [`Error::Connect`], or a read failure.
     pub fn status(&self) -> Result<HistoryStatus, Error> {
         let migrations = self.migrations()?;
-        Ok(self.executor()?.status(&migrations)?)
+        Ok(self.session()?.status(&migrations)?)
     }
 
     /// How the schema changed since the last deployment recorded it (by hand, by another tool);
@@ -240,8 +321,8 @@ impl Engine {
     ///
     /// Connection and catalog failures.
     pub fn drift(&self) -> Result<Option<crate::journal::Drift>, Error> {
-        let mut client = crate::connection::connect(&self.url)?;
-        crate::journal::detect_drift(&mut client, &self.url.target())
+        let mut client = crate::connection::connect(self.url())?;
+        crate::journal::detect_drift(&mut client, &self.url().target())
     }
 
     /// Records a migration as applied or rolled back without running it
@@ -252,9 +333,8 @@ impl Engine {
     /// Prisma's P3008/P3011/P3012/P3017 as [`Error::Execute`], and connection failures.
     pub fn resolve(&self, action: &ResolveAction) -> Result<ResolveOutcome, Error> {
         let migrations = self.migrations()?;
-        Ok(self
-            .executor()?
-            .resolve(&migrations, action, self.lock_wait)?)
+        let wait = self.deploy_options().lock_wait;
+        Ok(self.session()?.resolve(&migrations, action, wait)?)
     }
 
     /// Marks migrations applied without running them, for a database that already has their
@@ -265,43 +345,10 @@ impl Engine {
     /// [`Error::Execute`] for an unknown `up_to` or failed migrations, and connection failures.
     pub fn baseline(&self, options: &BaselineOptions) -> Result<Vec<String>, Error> {
         let migrations = self.migrations()?;
-        Ok(self.executor()?.baseline(&migrations, options)?)
+        Ok(self.session()?.baseline(&migrations, options)?)
     }
 
-    fn executor(&self) -> Result<PgExecutor, Error> {
-        Ok(PgExecutor::connect(&self.url)?)
-    }
-}
-
-/// Connects to `url`, creating the database first when it does not exist (as Prisma's deploy
-/// does).
-pub(crate) fn connect_creating(url: &DatabaseUrl) -> Result<postgres::Client, Error> {
-    match connect(url) {
-        Err(ConnectError::Connect { source, .. })
-            if source.code() == Some(&SqlState::INVALID_CATALOG_NAME) =>
-        {
-            create_database(url)?;
-            Ok(connect(url)?)
-        }
-        other => Ok(other?),
-    }
-}
-
-fn create_database(url: &DatabaseUrl) -> Result<(), Error> {
-    let admin = url.with_database("postgres");
-    let mut client = connect(&admin)?;
-    let sql = format!("CREATE DATABASE {}", quote_ident(url.database()));
-    match client.batch_execute(&sql) {
-        // Another replica created it first.
-        Err(e) if e.code() == Some(&SqlState::DUPLICATE_DATABASE) => Ok(()),
-        Err(source) => Err(ConnectError::Session {
-            target: admin.target(),
-            source,
-        }
-        .into()),
-        Ok(()) => {
-            log::info!(target: "migrate_core::deploy", "created database {}", url.database());
-            Ok(())
-        }
+    fn session(&self) -> Result<PgExecutor, Error> {
+        Ok(PgExecutor::connect(self.url())?)
     }
 }

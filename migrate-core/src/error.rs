@@ -26,6 +26,9 @@ pub enum Error {
     /// Planning, deploying or resolving failed.
     #[error(transparent)]
     Execute(#[from] crate::executor::ExecuteError),
+    /// The deployment journal could not be read or written.
+    #[error(transparent)]
+    Journal(#[from] crate::journal::JournalError),
     /// The embedded PostgreSQL cluster failed.
     #[error(transparent)]
     Embedded(#[from] crate::embedded::EmbeddedError),

@@ -137,7 +137,7 @@ impl HealthProbe for ForcedFailure {
 pub fn rehearse(
     dir: &Path,
     options: &RehearsalOptions,
-    events: &mut dyn FnMut(&Event),
+    events: &mut (dyn FnMut(&Event) + Send),
 ) -> Result<RehearsalReport, Error> {
     let migrations = MigrationSource::new(dir).load()?;
     let t0 = Instant::now();
@@ -182,7 +182,7 @@ pub fn rehearse(
         ..crate::safety::SafetyGate::default()
     };
     let pipeline_options = PipelineOptions {
-        backup_dir: Some(backups.path().to_owned()),
+        backup_dir: backups.path().to_owned(),
         safety,
         row_counts: RowCountCheck::Strict,
         health_window: crate::health::RetryWindow::ONCE,
@@ -221,7 +221,7 @@ pub fn rehearse(
     let mut executor = PgExecutor::connect(&url)?;
     let again = executor.deploy(&migrations, &DeployOptions::default(), &mut |_| {})?;
     let status = executor.status(&migrations)?;
-    let rows = ledger::read_rows(executor.client())?;
+    let rows = ledger::read_rows(executor.client()?)?;
     let checksum_mismatches = rows
         .iter()
         .filter(|row| row.state() == ledger::RowState::Applied)

@@ -21,7 +21,7 @@ fn deploy_writes_rows_exactly_like_prisma() {
     let before = chrono::Utc::now();
     let report = engine.deploy().unwrap();
     assert_eq!(report.applied.len(), 2);
-    assert!(report.ledger_created);
+    assert!(report.deploy.as_ref().unwrap().ledger_created);
     assert!(table_exists(&db, "public.\"Post\""));
 
     let rows = rows(&db);
@@ -145,7 +145,7 @@ fn non_empty_database_is_refused_then_baselined() {
     dir.add("20240102000000_add_post", POST);
     let report = engine.deploy().unwrap();
     assert_eq!(report.applied.len(), 1);
-    assert_eq!(report.applied[0].name, "20240102000000_add_post");
+    assert_eq!(report.applied[0], "20240102000000_add_post");
 }
 
 #[test]
@@ -216,8 +216,9 @@ fn modified_and_missing_migrations_stop_deploy_unless_accepted() {
 
     let mut warnings = Vec::new();
     let options = DeployOptions::default().accept_modified(true);
-    engine
-        .deploy_with(&options, &mut |e| {
+    let modified = Engine::new(url(&db), dir.path()).with_deploy_options(options);
+    modified
+        .deploy_with(&mut |e| {
             if let Event::Warning { migration, .. } = e {
                 warnings.push(migration.clone().unwrap_or_default());
             }
@@ -240,7 +241,10 @@ fn modified_and_missing_migrations_stop_deploy_unless_accepted() {
         ["20240102000000_add_post"]
     );
     let options = DeployOptions::default().accept_missing_locally(true);
-    engine.deploy_with(&options, &mut |_| {}).unwrap();
+    Engine::new(url(&db), dir.path())
+        .with_deploy_options(options)
+        .deploy()
+        .unwrap();
     assert!(table_exists(&db, "fourth"));
 }
 

@@ -73,7 +73,7 @@ fn failure_is_atomic_recorded_and_blocks_until_resolved() {
         .resolve(&ResolveAction::RolledBack("20240102000000_bad".into()))
         .unwrap();
     let report = engine.deploy().unwrap();
-    let names: Vec<_> = report.applied.iter().map(|a| a.name.as_str()).collect();
+    let names: Vec<_> = report.applied.iter().map(String::as_str).collect();
     assert_eq!(names, ["20240102000000_bad", "20240103000000_after"]);
     let rows = crate::common::rows(&db);
     let bad_rows: Vec<_> = rows

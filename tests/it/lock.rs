@@ -85,7 +85,11 @@ fn lock_is_released_after_success_and_failure_while_the_session_lives() {
         .unwrap_err();
     assert!(lock_is_free(&db), "released after a P3009 refusal");
     // The session is still usable.
-    executor.client().batch_execute("SELECT 1").unwrap();
+    executor
+        .client()
+        .unwrap()
+        .batch_execute("SELECT 1")
+        .unwrap();
 }
 
 /// Replicas starting together: a waiting engine outlasts a holder that is busy for longer than

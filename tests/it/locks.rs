@@ -197,7 +197,7 @@ fn a_prisma_deploy_blocked_on_the_lock_does_not_break_our_concurrent_build() {
     let engine = migrate_core::Engine::new(crate::common::url(&db), dir.path());
     let deploy = std::thread::spawn(move || {
         let mut events = Vec::new();
-        let result = engine.deploy_with(&engine.deploy_options(), &mut |e| {
+        let result = engine.deploy_with(&mut |e| {
             events.push(e.to_string());
         });
         (

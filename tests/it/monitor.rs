@@ -6,7 +6,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use migrate_core::monitor::{EventSink, Fanout, NdjsonSink, Overflow, WebhookOptions, WebhookSink};
-use migrate_core::{DeployOptions, Engine, Event};
+use migrate_core::{Engine, Event};
 use migrate_tests::TestDb;
 use serde_json::Value;
 
@@ -83,7 +83,7 @@ fn deployment_events_reach_webhook_and_ndjson_in_order() {
         .push(WebhookSink::new(server.url("/hook"), WebhookOptions::default()).unwrap());
     assert_eq!(fanout.len(), 3);
     let report = Engine::new(url(&db), dir.path())
-        .deploy_with(&DeployOptions::default(), &mut fanout.as_callback())
+        .deploy_with(&mut fanout.as_callback())
         .unwrap();
     assert_eq!(report.applied.len(), 2);
     drop(fanout); // flushes the webhook

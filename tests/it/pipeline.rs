@@ -16,7 +16,7 @@ use crate::restore::{RISKY_DOWN, RISKY_NAME, RISKY_UP};
 
 fn options(backups: &std::path::Path) -> PipelineOptions {
     let mut o = PipelineOptions::default();
-    o.backup_dir = Some(backups.to_owned());
+    o.backup_dir = backups.to_owned();
     o.health_window = RetryWindow {
         window: Duration::from_millis(800),
         interval: Duration::from_millis(200),
@@ -61,7 +61,7 @@ fn failing_health_check_rolls_a_destructive_deploy_back_by_restore() {
     let PipelineError::Failed { step, report, .. } = &err else {
         panic!("{err}")
     };
-    assert_eq!(*step, "health");
+    assert_eq!(*step, migrate_core::pipeline::Step::Health);
     assert_eq!(report.applied, [RISKY_NAME]);
     let rollback = report.rollback.as_ref().expect("rolled back automatically");
     assert_eq!(
@@ -152,7 +152,11 @@ fn healthy_deploy_passes_every_step() {
             HttpProbe::new(server.url("/healthz"), Duration::from_secs(1)).unwrap(),
         ));
     let report = pipeline.run(&mut |_| {}).unwrap();
-    let steps: Vec<(&str, &str)> = report.steps.iter().map(|s| (s.step, s.status)).collect();
+    let steps: Vec<(&str, &str)> = report
+        .steps
+        .iter()
+        .map(|s| (s.step.as_str(), s.status.as_str()))
+        .collect();
     assert_eq!(
         steps,
         [
@@ -282,6 +286,6 @@ fn a_false_assertion_fails_verification_and_rolls_back() {
     let PipelineError::Failed { step, .. } = &err else {
         panic!("{err}")
     };
-    assert_eq!(*step, "verify");
+    assert_eq!(*step, migrate_core::pipeline::Step::Verify);
     assert_eq!(app_state(&db), before);
 }

@@ -1,124 +1,38 @@
-//! `migrate deploy`: maps flags and `migrate.toml` onto the library's `Pipeline`.
-
-use std::time::Duration;
+//! `migrate deploy`: hands the flags to the core's settings, runs its `Pipeline`, prints.
 
 use anyhow::Context;
-use migrate_core::backup::VerifyLevel;
-use migrate_core::config::{ConfigFile, Environment};
-use migrate_core::health::{CommandProbe, HealthProbe, HttpProbe, SqlProbe};
-use migrate_core::monitor::{EventSink, Fanout, NdjsonSink, WebhookOptions, WebhookSink};
-use migrate_core::pipeline::{Pipeline, PipelineError, PipelineOptions, RollbackMode};
+use migrate_core::config::DeploySettings;
+use migrate_core::monitor::{EventSink, NdjsonSink, WebhookOptions, WebhookSink};
+use migrate_core::pipeline::{Pipeline, PipelineError, Step};
 use migrate_core::safety::report::{self, Format, Sources};
 use migrate_core::safety::{RunApproval, SafetyGate};
-use migrate_core::{DatabaseUrl, Engine};
+use migrate_core::Engine;
 
 use crate::cli::{Cli, DeployArgs};
 use crate::output::{Outcome, Output, BOLD, GREEN, RED};
 
 pub(super) fn run(cli: &Cli, args: &DeployArgs, out: &Output) -> anyhow::Result<Outcome> {
-    let config = ConfigFile::load(&args.config)?;
-    let environment = match (&args.env, &config) {
-        (Some(name), Some(file)) => {
-            Some((name.clone(), file.environment(name, &args.config)?.clone()))
-        }
-        (Some(name), None) => anyhow::bail!(
-            "--env {name}: {} not found (environments are defined there)",
-            args.config.display()
-        ),
-        (None, _) => None,
-    };
-    let url: DatabaseUrl = match (&cli.database_url, &environment) {
-        (Some(url), _) if !url.trim().is_empty() => url.parse()?,
-        (_, Some((name, env))) => env.url(name)?.parse()?,
-        _ => return Err(migrate_core::connection::ConnectError::Missing.into()),
-    };
+    let resolved = settings(cli, args)?.resolve()?;
+    let url = resolved.url.clone();
     for warning in url.warnings() {
         out.line(format!("warning: {warning}"));
     }
-    let dir = if cli.migrations_dir.as_os_str() == "prisma/migrations" {
-        config
-            .as_ref()
-            .and_then(|c| c.migrations_dir.clone())
-            .unwrap_or_else(|| cli.migrations_dir.clone())
-    } else {
-        cli.migrations_dir.clone()
-    };
-    let env = environment
-        .as_ref()
-        .map(|(_, e)| e.clone())
-        .unwrap_or_default();
-
-    let mut options = PipelineOptions::default();
-    options.deploy = options
-        .deploy
-        .lock_wait(super::lock_wait(cli)?)
-        .accept_modified(args.accept_modified)
-        .accept_missing_locally(args.accept_missing);
-    options.deploy.environment = environment.as_ref().map(|(n, _)| n.clone());
-    if let Some(ms) = env.lock_timeout_ms {
-        options.deploy.locks.exclusive_timeout = Some(Duration::from_millis(ms));
-    }
-    if let Some(retries) = env.retries {
-        options.deploy.locks.retries = retries;
-    }
-    options.safety = safety_gate(args, &env)?;
-    options.backup_dir = if args.dangerous_no_backup || env.backup == Some(false) {
-        None
-    } else {
-        Some(
-            args.backup_dir
-                .clone()
-                .or_else(|| env.backup_dir.clone())
-                .or_else(|| config.as_ref().and_then(|c| c.backup_dir.clone()))
-                .unwrap_or_else(|| "backups".into()),
-        )
-    };
-    if let Some(level) = args.verify_level.or(env.backup_verify_level) {
-        options.backup_verify = level
-            .to_string()
-            .parse::<VerifyLevel>()
-            .map_err(anyhow::Error::msg)?;
-    }
-    if let Some(policy) = args.on_drift.or(env.on_drift) {
-        options.drift = policy;
-    }
-    if args.no_auto_rollback || env.auto_rollback == Some(false) {
-        options.rollback = RollbackMode::ReportOnly;
-    }
-    options.health_window = env.health.retry_window()?;
-    if let Some(secs) = args.health_window {
-        anyhow::ensure!(
-            secs.is_finite() && secs >= 0.0,
-            "--health-window must be >= 0 seconds"
-        );
-        options.health_window.window = Duration::from_secs_f64(secs);
-    }
-    if let (Some((name, env)), false) = (&environment, args.dangerous_skip_promotion_gate) {
-        if let (true, Some(from), Some(file)) = (env.gated(), &env.promote_from, &config) {
-            let from_env = file.environment(from, &args.config)?;
-            options.promote_from = Some((from.clone(), from_env.url(from)?.parse()?));
-            log::info!("promotion gate: {name} requires {from} first");
-        }
-    }
-
+    let mut options = resolved.options;
     // Interactive approval on a terminal, before anything runs.
-    let engine = Engine::new(url.clone(), &dir).safety(options.safety.clone());
+    let engine = Engine::with_options(url.clone(), &resolved.dir, options.clone());
     if let Some(gate) = approve_interactively(&engine, &options.safety, out)? {
         options.safety = gate;
     }
-
-    let mut pipeline = Pipeline::new(url.clone(), &dir, options);
-    for probe in probes(args)?.into_iter().chain(env.health.build_probes()?) {
+    let mut pipeline = Pipeline::new(url.clone(), &resolved.dir, options);
+    for probe in resolved.probes {
         pipeline = pipeline.probe(probe);
     }
-    let sinks = sinks(cli, args, &env)?;
+    for sink in sinks(cli, args, resolved.webhook)? {
+        pipeline = pipeline.sink(sink);
+    }
 
     out.line(format!("Datasource: {url}"));
-    let result = pipeline.run(&mut |event| {
-        out.event(event);
-        sinks.send(event);
-    });
-    sinks.close();
+    let result = pipeline.run(&mut |event| out.event(event));
     match result {
         Ok(report) => {
             if report.applied.is_empty() {
@@ -148,48 +62,56 @@ pub(super) fn run(cli: &Cli, args: &DeployArgs, out: &Output) -> anyhow::Result<
     }
 }
 
-fn safety_gate(args: &DeployArgs, env: &Environment) -> anyhow::Result<SafetyGate> {
-    let mut gate = SafetyGate::default();
-    gate.enforce = !args.dangerous_skip_safety && env.approval_required != Some(false);
-    for arg in &args.approve {
-        gate.approvals.push(arg.parse()?);
-    }
-    Ok(gate)
+/// The flags, for the core's precedence (flag > environment variable > file > default).
+fn settings(cli: &Cli, args: &DeployArgs) -> anyhow::Result<DeploySettings> {
+    let mut settings = DeploySettings::new();
+    settings.database_url = cli.database_url.clone().filter(|u| !u.trim().is_empty());
+    settings.migrations_dir.clone_from(&cli.migrations_dir);
+    settings.config.clone_from(&args.config);
+    settings.environment.clone_from(&args.env);
+    settings.lock_wait = cli
+        .lock_timeout
+        .map(|_| super::lock_wait(cli))
+        .transpose()?;
+    settings.accept_modified = args.accept_modified;
+    settings.accept_missing = args.accept_missing;
+    settings.approvals.clone_from(&args.approve);
+    let off = [
+        (args.dangerous_skip_safety, Step::Safety),
+        (args.dangerous_no_backup, Step::Backup),
+    ];
+    settings.off = off.iter().filter(|(on, _)| *on).map(|(_, s)| *s).collect();
+    settings.report_only_rollback = args.no_auto_rollback;
+    settings.backup_dir.clone_from(&args.backup_dir);
+    settings.verify_level = args.verify_level;
+    settings.on_drift = args.on_drift;
+    settings.health_window = args.health_window;
+    settings.health_urls.clone_from(&args.health_url);
+    settings.health_sql.clone_from(&args.health_sql);
+    settings.health_commands.clone_from(&args.health_cmd);
+    settings.webhook.clone_from(&args.webhook);
+    settings.skip_promotion_gate = args.dangerous_skip_promotion_gate;
+    Ok(settings)
 }
 
-fn probes(args: &DeployArgs) -> anyhow::Result<Vec<Box<dyn HealthProbe>>> {
-    let mut probes: Vec<Box<dyn HealthProbe>> = Vec::new();
-    for url in &args.health_url {
-        probes.push(Box::new(HttpProbe::from_flag(url)?));
-    }
-    for sql in &args.health_sql {
-        probes.push(Box::new(SqlProbe::from_flag(sql)?));
-    }
-    for cmd in &args.health_cmd {
-        probes.push(Box::new(CommandProbe::from_flag(cmd)?));
-    }
-    Ok(probes)
-}
-
-fn sinks(cli: &Cli, args: &DeployArgs, env: &Environment) -> anyhow::Result<Fanout> {
-    let mut fanout = Fanout::new();
+/// The event sinks: the events file (or stdout's JSON lines), the webhook.
+fn sinks(
+    cli: &Cli,
+    args: &DeployArgs,
+    webhook: Option<String>,
+) -> anyhow::Result<Vec<Box<dyn EventSink>>> {
+    let mut sinks: Vec<Box<dyn EventSink>> = Vec::new();
     if let Some(path) = &args.events {
-        fanout.push(
-            NdjsonSink::create(path).with_context(|| format!("--events {}", path.display()))?,
-        );
+        let sink =
+            NdjsonSink::create(path).with_context(|| format!("--events {}", path.display()))?;
+        sinks.push(Box::new(sink));
     } else if cli.json {
-        fanout.push(NdjsonSink::stdout());
+        sinks.push(Box::new(NdjsonSink::stdout()));
     }
-    let webhook = args.webhook.clone().or_else(|| {
-        env.webhook_env
-            .as_ref()
-            .and_then(|var| std::env::var(var).ok())
-            .filter(|v| !v.is_empty())
-    });
     if let Some(url) = webhook {
-        fanout.push(WebhookSink::new(url, WebhookOptions::default())?);
+        sinks.push(Box::new(WebhookSink::new(url, WebhookOptions::default())?));
     }
-    Ok(fanout)
+    Ok(sinks)
 }
 
 /// On a terminal, shows the unapproved destructive changes and asks to approve them for this

@@ -53,7 +53,7 @@ fn engine(cli: &Cli, out: &Output) -> anyhow::Result<Engine> {
             crate::output::YELLOW
         ));
     }
-    Ok(Engine::new(url, &cli.migrations_dir).lock_wait(lock_wait(cli)?))
+    Ok(Engine::new(url, cli.migrations_dir()).lock_wait(lock_wait(cli)?))
 }
 
 fn lock_wait(cli: &Cli) -> anyhow::Result<LockWait> {

@@ -25,7 +25,7 @@ pub(super) fn run(cli: &Cli, args: &PlanArgs, out: &Output) -> anyhow::Result<Ou
         (Some(url), false) if !url.trim().is_empty() => Some(super::engine(cli, out)?),
         _ => None,
     };
-    let migrations = migrate_core::MigrationSource::new(&cli.migrations_dir).load()?;
+    let migrations = migrate_core::MigrationSource::new(cli.migrations_dir()).load()?;
     let (scope, mut extra) = scope(cli, args, &migrations)?;
     let mut review = match engine {
         Some(engine) => live_review(&engine, scope, &migrations)?,
@@ -35,7 +35,7 @@ pub(super) fn run(cli: &Cli, args: &PlanArgs, out: &Output) -> anyhow::Result<Ou
     };
     review.report.migrations.append(&mut extra.migrations);
 
-    let dir = cli.migrations_dir.clone();
+    let dir = cli.migrations_dir();
     let path_of = |name: &str| -> String {
         let in_dir = dir.join(name).join("migration.sql");
         if in_dir.exists() {
@@ -105,7 +105,7 @@ fn scope(
 ) -> anyhow::Result<(Option<Scope>, migrate_core::safety::SafetyReport)> {
     let mut extra = migrate_core::safety::SafetyReport::default();
     if let Some(rev) = &args.since {
-        let names = changed_since(&cli.migrations_dir, rev)?;
+        let names = changed_since(&cli.migrations_dir(), rev)?;
         return Ok((Some(Scope::pending(names)), extra));
     }
     if args.paths.is_empty() {

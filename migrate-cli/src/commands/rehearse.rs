@@ -9,7 +9,7 @@ use crate::output::{Outcome, Output, BOLD, DIM, GREEN, RED};
 pub(super) fn run(cli: &Cli, args: &RehearseArgs, out: &Output) -> anyhow::Result<Outcome> {
     out.line(format!(
         "Rehearsing {} on a throwaway PostgreSQL cluster{}",
-        cli.migrations_dir.display(),
+        cli.migrations_dir().display(),
         args.from_backup
             .as_ref()
             .map(|b| format!(" loaded from {}", b.display()))
@@ -18,7 +18,9 @@ pub(super) fn run(cli: &Cli, args: &RehearseArgs, out: &Output) -> anyhow::Resul
     let mut options = RehearsalOptions::default();
     options.from_backup.clone_from(&args.from_backup);
     options.skip_drill = args.no_drill;
-    let report = rehearse(&cli.migrations_dir, &options, &mut |event| out.event(event))?;
+    let report = rehearse(&cli.migrations_dir(), &options, &mut |event| {
+        out.event(event)
+    })?;
 
     out.line(format!(
         "\n{BOLD}{} migration(s) applied{BOLD:#} in {} (cluster setup {}, PostgreSQL {})",

@@ -41,6 +41,14 @@ pub enum ConfigError {
         /// The variable.
         var: String,
     },
+    /// A setting has an invalid value.
+    #[error("{name}: {reason}")]
+    Setting {
+        /// The setting.
+        name: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
     /// The promotion gate refused the deployment.
     #[error("promotion gate: {0}")]
     Promotion(String),

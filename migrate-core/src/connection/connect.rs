@@ -88,3 +88,33 @@ fn tls_connector(url: &DatabaseUrl) -> Result<MakeTlsConnector, ConnectError> {
     let connector = builder.build().map_err(ConnectError::Tls)?;
     Ok(MakeTlsConnector::new(connector))
 }
+
+/// Connects to `url`, creating the database first when it does not exist (as Prisma's deploy
+/// does; another session creating it meanwhile is fine).
+///
+/// # Errors
+///
+/// As [`connect`], and [`ConnectError::Session`] when the database cannot be created.
+pub fn connect_creating(url: &DatabaseUrl) -> Result<Client, ConnectError> {
+    use postgres::error::SqlState;
+    match connect(url) {
+        Err(ConnectError::Connect { source, .. })
+            if source.code() == Some(&SqlState::INVALID_CATALOG_NAME) => {}
+        other => return other,
+    }
+    let admin = url.with_database("postgres");
+    let mut client = connect(&admin)?;
+    let sql = format!("CREATE DATABASE {}", quote_ident(url.database()));
+    match client.batch_execute(&sql) {
+        // Another replica created it first.
+        Err(e) if e.code() == Some(&SqlState::DUPLICATE_DATABASE) => {}
+        Err(source) => {
+            return Err(ConnectError::Session {
+                target: admin.target(),
+                source,
+            })
+        }
+        Ok(()) => log::info!(target: "migrate_core::deploy", "created database {}", url.database()),
+    }
+    connect(url)
+}

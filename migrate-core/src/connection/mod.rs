@@ -2,8 +2,10 @@
 
 mod connect;
 mod error;
+mod runtime;
 mod url;
 
-pub use connect::connect;
+pub use connect::{connect, connect_creating};
 pub use error::ConnectError;
+pub use runtime::off_runtime;
 pub use url::{DatabaseUrl, SslMode};

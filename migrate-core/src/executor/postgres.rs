@@ -25,7 +25,7 @@ use crate::sql::TransactionShape;
 /// advisory lock 72707369, each `migration.sql` sent whole as one simple-protocol query, and
 /// `_prisma_migrations` rows written with Prisma's semantics.
 pub struct PgExecutor {
-    client: Client,
+    session: Session,
     schema: Option<String>,
     /// Where the watchdog connects to follow migrations (`None`: no watchdog).
     monitor: Option<DatabaseUrl>,
@@ -39,7 +39,24 @@ impl std::fmt::Debug for PgExecutor {
     }
 }
 
+/// The executor's session: open, or to be opened at first use.
+enum Session {
+    Open(Box<Client>),
+    Later(Box<DatabaseUrl>),
+}
+
 impl PgExecutor {
+    /// An executor for `url` that connects when first used, with the watchdog on: what a
+    /// pipeline holds from its start, before the database may even exist.
+    #[must_use]
+    pub fn new(url: DatabaseUrl) -> Self {
+        Self {
+            schema: url.schema().map(str::to_owned),
+            monitor: Some(url.clone()),
+            session: Session::Later(Box::new(url)),
+        }
+    }
+
     /// Connects to `url`.
     ///
     /// # Errors
@@ -53,7 +70,7 @@ impl PgExecutor {
     #[must_use]
     pub fn from_client(client: Client, schema: Option<&str>) -> Self {
         Self {
-            client,
+            session: Session::Open(Box::new(client)),
             schema: schema.map(str::to_owned),
             monitor: None,
         }
@@ -67,9 +84,19 @@ impl PgExecutor {
         self
     }
 
-    /// The session, e.g. for checks after a deployment.
-    pub fn client(&mut self) -> &mut Client {
-        &mut self.client
+    /// The session, opened now when the executor was made by [`PgExecutor::new`].
+    ///
+    /// # Errors
+    ///
+    /// [`ExecuteError::Connect`] when it cannot be opened.
+    pub fn client(&mut self) -> Result<&mut Client, ExecuteError> {
+        if let Session::Later(url) = &self.session {
+            self.session = Session::Open(Box::new(connect(url)?));
+        }
+        match &mut self.session {
+            Session::Open(client) => Ok(client),
+            Session::Later(_) => unreachable!("opened above"),
+        }
     }
 
     fn lock(
@@ -77,7 +104,7 @@ impl PgExecutor {
         wait: LockWait,
         events: &mut dyn FnMut(&Event),
     ) -> Result<AdvisoryLock<'_>, ExecuteError> {
-        let lock = AdvisoryLock::acquire(&mut self.client, wait, &mut |holder| {
+        let lock = AdvisoryLock::acquire(self.client()?, wait, &mut |holder| {
             events(&Event::LockWaiting {
                 holder: holder.cloned(),
             });
@@ -88,26 +115,6 @@ impl PgExecutor {
             });
         }
         Ok(lock)
-    }
-
-    /// Finds deployments whose process died and recovers them (see
-    /// [`Journal::recover`](crate::journal::Journal::recover)), under the migration lock; deploy
-    /// does it too, this lets a caller do it before planning.
-    ///
-    /// # Errors
-    ///
-    /// Lock, journal and ledger errors.
-    pub fn recover(
-        &mut self,
-        migrations: &Migrations,
-        options: &DeployOptions,
-        events: &mut dyn FnMut(&Event),
-    ) -> Result<(), ExecuteError> {
-        let mut client = self.lock(options.lock_wait, events)?;
-        if !ledger::table_exists(&mut client)? {
-            return Ok(());
-        }
-        recover_locked(&mut client, migrations, events)
     }
 
     /// Records a migration as applied, or its failed attempts as rolled back, without running any
@@ -224,9 +231,30 @@ impl PgExecutor {
 }
 
 impl MigrationExecutor for PgExecutor {
+    /// Finds deployments whose process died and recovers them (see
+    /// [`Journal::recover`](crate::journal::Journal::recover)), under the migration lock; deploy
+    /// does it too, this lets a caller do it before planning.
+    ///
+    /// # Errors
+    ///
+    /// Lock, journal and ledger errors.
+    fn recover(
+        &mut self,
+        migrations: &Migrations,
+        options: &DeployOptions,
+        events: &mut dyn FnMut(&Event),
+    ) -> Result<(), ExecuteError> {
+        let mut client = self.lock(options.lock_wait, events)?;
+        if !ledger::table_exists(&mut client)? {
+            return Ok(());
+        }
+        recover_locked(&mut client, migrations, events)
+    }
+
     fn status(&mut self, migrations: &Migrations) -> Result<HistoryStatus, ExecuteError> {
-        let rows = if ledger::table_exists(&mut self.client)? {
-            Some(ledger::read_rows(&mut self.client)?)
+        let client = self.client()?;
+        let rows = if ledger::table_exists(client)? {
+            Some(ledger::read_rows(client)?)
         } else {
             None
         };
@@ -254,7 +282,7 @@ impl MigrationExecutor for PgExecutor {
         // If this process dies mid-migration, the server should notice within a second even
         // during a long statement, roll the migration back and free the lock (PostgreSQL 14+).
         let _ = self
-            .client
+            .client()?
             .batch_execute("SET client_connection_check_interval = 1000");
         let mut client = self.lock(options.lock_wait, events)?;
         let lock_wait = client.waited();

@@ -10,7 +10,7 @@ use crate::source::Migrations;
 /// `prisma migrate deploy`. Implement it to deploy elsewhere or differently (a dry-run executor,
 /// a recorder in tests, a proxy that audits every script); the pipeline and the CLI only use
 /// this trait.
-pub trait MigrationExecutor {
+pub trait MigrationExecutor: Send {
     /// Where each migration stands. Reads only; takes no lock (like `prisma migrate status`).
     ///
     /// # Errors
@@ -42,4 +42,20 @@ pub trait MigrationExecutor {
         options: &DeployOptions,
         events: &mut dyn FnMut(&Event),
     ) -> Result<DeployReport, ExecuteError>;
+
+    /// Finishes or undoes what a deployment whose process died left behind, before anything
+    /// is planned (under the migration lock). By default, there is nothing to recover.
+    ///
+    /// # Errors
+    ///
+    /// [`ExecuteError`] when the recovery cannot run or refuses.
+    fn recover(
+        &mut self,
+        migrations: &Migrations,
+        options: &DeployOptions,
+        events: &mut dyn FnMut(&Event),
+    ) -> Result<(), ExecuteError> {
+        let _ = (migrations, options, events);
+        Ok(())
+    }
 }

@@ -11,7 +11,7 @@ pub enum PipelineError {
     #[error("{step} failed, nothing was changed: {source}")]
     Refused {
         /// The step.
-        step: &'static str,
+        step: super::Step,
         /// The cause.
         #[source]
         source: Box<crate::Error>,
@@ -32,7 +32,7 @@ pub enum PipelineError {
     #[error("{step} failed: {message}; {}", report.rollback_summary())]
     Failed {
         /// The step.
-        step: &'static str,
+        step: super::Step,
         /// What went wrong.
         message: String,
         /// What ran, and what the rollback did.

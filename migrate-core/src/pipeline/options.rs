@@ -1,13 +1,17 @@
 //! What the pipeline does at each step.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::backup::VerifyLevel;
 use crate::executor::DeployOptions;
 use crate::health::RetryWindow;
+use crate::ledger::LockWait;
 use crate::rollback::Preference;
 use crate::safety::SafetyGate;
+
+use super::Step;
 
 /// What happens when a step fails after the database was changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -39,12 +43,17 @@ pub struct PipelineOptions {
     pub deploy: DeployOptions,
     /// The safety gate.
     pub safety: SafetyGate,
-    /// Where backups go; `None` deploys without a backup.
+    /// Where backups go (for the default provider, and where the rollback planner looks).
+    /// By default, `backups`.
+    pub backup_dir: PathBuf,
+    /// Steps switched off ([`Step::OPTIONAL`]); each is reported as off in the events, the
+    /// report and the journal. By default, none.
     ///
     /// ### Warning
     ///
-    /// Without a backup, a failure can only be undone by `down.sql` or a transaction.
-    pub backup_dir: Option<PathBuf>,
+    /// Without the backup, a failure can only be undone by `down.sql` or a transaction; without
+    /// the safety gate, destructive migrations run unreviewed.
+    pub off: BTreeSet<Step>,
     /// Verification the backup must pass before migrating. By default, L2.
     pub backup_verify: VerifyLevel,
     /// What to do on failure after the backup. By default, automatic rollback.
@@ -75,9 +84,16 @@ pub struct PipelineOptions {
 impl Default for PipelineOptions {
     fn default() -> Self {
         Self {
-            deploy: DeployOptions::default().locks(crate::executor::LockPolicy::recommended()),
+            deploy: DeployOptions::default()
+                .lock_wait(match LockWait::from_env() {
+                    LockWait::Skip => LockWait::Skip,
+                    // Replicas start together: wait out a long migration, not Prisma's 10 s.
+                    _ => LockWait::WHILE_BUSY,
+                })
+                .locks(crate::executor::LockPolicy::recommended()),
             safety: SafetyGate::default(),
-            backup_dir: Some(PathBuf::from("backups")),
+            backup_dir: PathBuf::from("backups"),
+            off: BTreeSet::new(),
             backup_verify: VerifyLevel::Contents,
             rollback: RollbackMode::Automatic,
             rollback_preference: Preference::Auto,
@@ -89,5 +105,13 @@ impl Default for PipelineOptions {
             drift: super::DriftPolicy::Warn,
             promote_from: None,
         }
+    }
+}
+
+impl PipelineOptions {
+    /// Whether `step` runs.
+    #[must_use]
+    pub fn runs(&self, step: Step) -> bool {
+        !self.off.contains(&step)
     }
 }

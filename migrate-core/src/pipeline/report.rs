@@ -6,15 +6,15 @@ use crate::executor::DeployReport;
 use crate::health::HealthReport;
 use crate::rollback::RollbackOutcome;
 
-use super::Verification;
+use super::{Step, StepStatus, Verification};
 
 /// One step of the run.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct StepReport {
-    /// The step (`preflight`, `safety`, `backup`, `apply`, `verify`, `health`, `rollback`).
-    pub step: &'static str,
-    /// `passed`, `failed` or `skipped`.
-    pub status: &'static str,
+    /// The step.
+    pub step: Step,
+    /// How it ended.
+    pub status: StepStatus,
     /// What it found or did.
     pub detail: String,
     /// How long it took, in milliseconds.
@@ -23,7 +23,6 @@ pub struct StepReport {
 
 /// Everything a pipeline run did, step by step.
 #[derive(Debug, Clone, Default, serde::Serialize)]
-#[must_use]
 pub struct PipelineReport {
     /// The steps, in order.
     pub steps: Vec<StepReport>,
@@ -57,8 +56,8 @@ fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 impl PipelineReport {
     pub(crate) fn step(
         &mut self,
-        step: &'static str,
-        status: &'static str,
+        step: Step,
+        status: StepStatus,
         detail: impl Into<String>,
         took: Duration,
     ) {

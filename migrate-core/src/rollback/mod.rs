@@ -1,5 +1,6 @@
 //! Undoing migrations: a [`RollbackStrategy`] trait with three defaults (transactional,
-//! `down.sql`, restore from backup) and a planner that picks the fastest that loses no data.
+//! `down.sql`, restore from backup) and a [`Planner`] that ranks strategies, the built-in ones
+//! or a user's own, and picks the one that loses least.
 
 mod error;
 mod planner;
@@ -7,9 +8,9 @@ mod strategy;
 mod target;
 
 pub use error::RollbackError;
-pub use planner::{execute, plan, DataLoss, Preference, RollbackPlan};
+pub use planner::{execute, plan, DataLoss, Planner, Preference, RollbackPlan};
 pub use strategy::{
-    DownMigrationRollback, RestoreRollback, RollbackContext, RollbackOutcome, RollbackStrategy,
-    StrategyKind, TransactionalRollback,
+    Assessment, DownMigrationRollback, LossClass, RestoreRollback, RollbackContext,
+    RollbackOutcome, RollbackStrategy, StrategyKind, TransactionalRollback,
 };
 pub use target::{select, Selection, Target};

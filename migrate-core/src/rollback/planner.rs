@@ -1,19 +1,16 @@
 //! Picking, for the migrations to undo, the fastest strategy that loses no data, and saying
 //! what will be lost before anything runs.
 
-use crate::backup::{
-    Backup, BackupProvider, BackupStore, DatabaseState, RestoreOptions, TableLoss,
-};
+use crate::backup::{Backup, BackupProvider, BackupStore, RestoreOptions, TableLoss};
 use crate::connection::{connect, DatabaseUrl};
 use crate::ledger::{self, LockWait, RowState};
 use crate::source::Migrations;
-use crate::sql::split;
 
 use super::strategy::{DownMigrationRollback, RestoreRollback, TransactionalRollback};
 use super::target::{live_rows, select};
 use super::{
-    RollbackContext, RollbackError, RollbackOutcome, RollbackStrategy, Selection, StrategyKind,
-    Target,
+    LossClass, RollbackContext, RollbackError, RollbackOutcome, RollbackStrategy, Selection,
+    StrategyKind, Target,
 };
 
 /// Which strategy to use.
@@ -50,6 +47,11 @@ pub enum DataLoss {
         /// Tables changed since the backup.
         tables: Vec<TableLoss>,
     },
+    /// A custom strategy's, by the class it declares.
+    Custom {
+        /// How much it loses.
+        loss: LossClass,
+    },
 }
 
 /// A rollback, decided but not run.
@@ -70,12 +72,216 @@ pub struct RollbackPlan {
     pub data_loss: DataLoss,
 }
 
-/// Decides how to undo the migrations of `selection` on the database of `url`.
+/// The strategies a rollback may use, ranked through [`RollbackStrategy::loss`]: the planner
+/// picks, among those that can undo the targets, the one that loses least (the first listed
+/// among equals). By default, the three built-in strategies.
+///
+/// ```
+/// use migrate_core::rollback::{Planner, RestoreRollback};
+///
+/// // Only ever restore from the backup.
+/// let planner = Planner::new(vec![Box::new(RestoreRollback::default())]);
+/// assert_eq!(planner.strategies().count(), 1);
+/// ```
+#[derive(Debug)]
+pub struct Planner {
+    strategies: Vec<Box<dyn RollbackStrategy>>,
+}
+
+impl Default for Planner {
+    fn default() -> Self {
+        Self::new(vec![
+            Box::new(TransactionalRollback),
+            Box::new(DownMigrationRollback),
+            Box::new(RestoreRollback::default()),
+        ])
+    }
+}
+
+impl Planner {
+    /// A planner choosing among `strategies`.
+    #[must_use]
+    pub fn new(strategies: Vec<Box<dyn RollbackStrategy>>) -> Self {
+        Self { strategies }
+    }
+
+    /// The built-ins with `options` for restores.
+    #[must_use]
+    pub fn with_restore_options(options: RestoreOptions) -> Self {
+        Self::new(vec![
+            Box::new(TransactionalRollback),
+            Box::new(DownMigrationRollback),
+            Box::new(RestoreRollback { options }),
+        ])
+    }
+
+    /// Adds a strategy.
+    #[must_use]
+    pub fn strategy(mut self, strategy: Box<dyn RollbackStrategy>) -> Self {
+        self.strategies.push(strategy);
+        self
+    }
+
+    /// The strategies, in the order given.
+    pub fn strategies(&self) -> impl Iterator<Item = &dyn RollbackStrategy> {
+        self.strategies.iter().map(AsRef::as_ref)
+    }
+
+    /// Decides how to undo the migrations of `selection` on the database of `url`.
+    ///
+    /// # Errors
+    ///
+    /// Selection errors ([`RollbackError::TargetNotApplied`], …), [`RollbackError::NoStrategy`]
+    /// when nothing applies, [`RollbackError::NotApplicable`] when the preferred strategy does
+    /// not.
+    pub fn plan(
+        &self,
+        url: &DatabaseUrl,
+        migrations: &Migrations,
+        selection: &Selection,
+        store: &BackupStore,
+        provider: &dyn BackupProvider,
+        preference: Preference,
+    ) -> Result<RollbackPlan, RollbackError> {
+        let mut client = connect(url)?;
+        let targets = select(&mut client, migrations, selection)?;
+        let rows = ledger::read_rows(&mut client)?;
+        drop(client);
+        let applied_now: Vec<&str> = live_rows(&rows)
+            .filter(|r| r.state() == RowState::Applied)
+            .map(|r| r.migration_name.as_str())
+            .collect();
+        let before: Vec<&str> = applied_now
+            .iter()
+            .copied()
+            .filter(|n| !targets.iter().any(|t| t.name == *n))
+            .collect();
+        // The newest backup whose ledger is exactly the state before the targets.
+        let backup = store.list()?.into_iter().rev().find(|b| {
+            b.manifest.database == url.database() && b.manifest.applied_migrations() == before
+        });
+        let ctx = RollbackContext {
+            url,
+            targets: &targets,
+            backup: backup.as_ref(),
+            provider,
+            lock_wait: LockWait::default(),
+        };
+        let mut ranked: Vec<&dyn RollbackStrategy> = self
+            .strategies()
+            .filter(|s| preference.admits(s.kind()))
+            .collect();
+        ranked.sort_by_key(|s| s.loss());
+        let mut rejected = Vec::new();
+        let chosen = ranked.into_iter().find(|strategy| {
+            let reason = strategy.unsupported_reason(&ctx);
+            if let Some(reason) = &reason {
+                rejected.push((strategy.kind(), reason.clone()));
+            }
+            reason.is_none()
+        });
+        let Some(strategy) = chosen else {
+            let reason = rejected
+                .iter()
+                .map(|(k, r)| format!("{k}: {r}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Err(match preference {
+                Preference::Down => RollbackError::NotApplicable {
+                    strategy: "down-migration",
+                    reason,
+                },
+                Preference::Restore => RollbackError::NotApplicable {
+                    strategy: "restore",
+                    reason,
+                },
+                Preference::Auto => RollbackError::NoStrategy { reason },
+            });
+        };
+        let assessment = strategy.assess(&ctx)?;
+        let reason = if rejected.is_empty() {
+            assessment.reason
+        } else {
+            format!(
+                "{}; {}",
+                rejected
+                    .iter()
+                    .map(|(k, r)| format!("{k} impossible ({r})"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                assessment.reason
+            )
+        };
+        Ok(RollbackPlan {
+            strategy: strategy.kind(),
+            targets,
+            reason,
+            rejected,
+            backup,
+            data_loss: assessment.data_loss,
+        })
+    }
+
+    /// Runs a plan with the strategy it chose.
+    ///
+    /// # Errors
+    ///
+    /// The strategy's errors; [`RollbackError::NoStrategy`] when this planner does not have it.
+    pub fn execute(
+        &self,
+        plan: &RollbackPlan,
+        url: &DatabaseUrl,
+        provider: &dyn BackupProvider,
+        lock_wait: LockWait,
+    ) -> Result<RollbackOutcome, RollbackError> {
+        let ctx = RollbackContext {
+            url,
+            targets: &plan.targets,
+            backup: plan.backup.as_ref(),
+            provider,
+            lock_wait,
+        };
+        let strategy = self
+            .strategies()
+            .find(|s| s.kind() == plan.strategy)
+            .ok_or_else(|| RollbackError::NoStrategy {
+                reason: format!("this planner has no {} strategy", plan.strategy),
+            })?;
+        let outcome = strategy.execute(&ctx)?;
+        // What the rollback left is what the next deployment's drift check should expect (a
+        // restore rewinds the journal, so the pipeline records it once the entry is back).
+        if plan.strategy != StrategyKind::Restore {
+            if let Ok(mut client) = crate::connection::connect(url) {
+                crate::journal::record_schema_latest(&mut client, &url.target());
+            }
+        }
+        log::info!(
+            target: "migrate_core::rollback",
+            "rolled back {} by {} in {:.1}s",
+            outcome.rolled_back.join(", "),
+            outcome.strategy,
+            outcome.duration.as_secs_f64()
+        );
+        Ok(outcome)
+    }
+}
+
+impl Preference {
+    fn admits(self, kind: StrategyKind) -> bool {
+        match self {
+            Self::Auto => true,
+            Self::Down => kind == StrategyKind::DownMigration,
+            Self::Restore => kind == StrategyKind::Restore,
+        }
+    }
+}
+
+/// Decides how to undo the migrations of `selection` with the built-in strategies; see
+/// [`Planner::plan`].
 ///
 /// # Errors
 ///
-/// Selection errors ([`RollbackError::TargetNotApplied`], …), [`RollbackError::NoStrategy`]
-/// when nothing applies, [`RollbackError::NotApplicable`] when the preferred strategy does not.
+/// As [`Planner::plan`].
 pub fn plan(
     url: &DatabaseUrl,
     migrations: &Migrations,
@@ -84,131 +290,10 @@ pub fn plan(
     provider: &dyn BackupProvider,
     preference: Preference,
 ) -> Result<RollbackPlan, RollbackError> {
-    let mut client = connect(url)?;
-    let targets = select(&mut client, migrations, selection)?;
-    let rows = ledger::read_rows(&mut client)?;
-    let applied_now: Vec<&str> = live_rows(&rows)
-        .filter(|r| r.state() == RowState::Applied)
-        .map(|r| r.migration_name.as_str())
-        .collect();
-    let before: Vec<&str> = applied_now
-        .iter()
-        .copied()
-        .filter(|n| !targets.iter().any(|t| t.name == *n))
-        .collect();
-    // The newest backup whose ledger is exactly the state before the targets.
-    let backup = store.list()?.into_iter().rev().find(|b| {
-        b.manifest.database == url.database() && b.manifest.applied_migrations() == before
-    });
-
-    let ctx = RollbackContext {
-        url,
-        targets: &targets,
-        backup: backup.as_ref(),
-        provider,
-        lock_wait: LockWait::default(),
-    };
-    let candidates: Vec<Box<dyn RollbackStrategy>> = match preference {
-        Preference::Auto => vec![
-            Box::new(TransactionalRollback),
-            Box::new(DownMigrationRollback),
-            Box::new(RestoreRollback::default()),
-        ],
-        Preference::Down => vec![Box::new(DownMigrationRollback)],
-        Preference::Restore => vec![Box::new(RestoreRollback::default())],
-    };
-    let mut rejected = Vec::new();
-    let mut chosen = None;
-    for strategy in &candidates {
-        match strategy.unsupported_reason(&ctx) {
-            None => {
-                chosen = Some(strategy.kind());
-                break;
-            }
-            Some(reason) => rejected.push((strategy.kind(), reason)),
-        }
-    }
-    let Some(strategy) = chosen else {
-        let reason = rejected
-            .iter()
-            .map(|(k, r)| format!("{k}: {r}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        return Err(match preference {
-            Preference::Auto => RollbackError::NoStrategy { reason },
-            Preference::Down => RollbackError::NotApplicable {
-                strategy: "down-migration",
-                reason,
-            },
-            Preference::Restore => RollbackError::NotApplicable {
-                strategy: "restore",
-                reason,
-            },
-        });
-    };
-    let (reason, data_loss) = match strategy {
-        StrategyKind::Transactional => (
-            "the migrations failed and PostgreSQL rolled them back".to_owned(),
-            DataLoss::Nothing,
-        ),
-        StrategyKind::DownMigration => (
-            "every migration has a down.sql: undone in place, no other rows lost".to_owned(),
-            DataLoss::DroppedByDownScripts {
-                drops: targets
-                    .iter()
-                    .filter_map(|t| t.down.as_ref())
-                    .flat_map(|s| {
-                        split(s.sql())
-                            .into_iter()
-                            .filter(|st| {
-                                st.starts_with_words(s.sql(), &["DROP"])
-                                    || st.has_word(s.sql(), "DROP")
-                            })
-                            .map(|st| {
-                                st.text(s.sql())
-                                    .split_whitespace()
-                                    .collect::<Vec<_>>()
-                                    .join(" ")
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                    .collect(),
-            },
-        ),
-        StrategyKind::Restore => {
-            let backup = ctx.backup.ok_or_else(|| RollbackError::NoStrategy {
-                reason: "no backup".into(),
-            })?;
-            let now = DatabaseState::capture(&mut client, &url.target())?;
-            (
-                format!(
-                    "{}; restoring {} taken {}",
-                    rejected
-                        .iter()
-                        .map(|(k, r)| format!("{k} impossible ({r})"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    backup.id(),
-                    backup.manifest.started_at.format("%Y-%m-%d %H:%M:%S UTC")
-                ),
-                DataLoss::SinceBackup {
-                    backup: backup.id().to_owned(),
-                    tables: crate::backup::losses(&backup.manifest.state, &now),
-                },
-            )
-        }
-    };
-    Ok(RollbackPlan {
-        targets,
-        strategy,
-        reason,
-        rejected,
-        backup,
-        data_loss,
-    })
+    Planner::default().plan(url, migrations, selection, store, provider, preference)
 }
 
-/// Runs a plan.
+/// Runs a plan of the built-in strategies, restoring with `restore`; see [`Planner::execute`].
 ///
 /// # Errors
 ///
@@ -220,34 +305,5 @@ pub fn execute(
     lock_wait: LockWait,
     restore: &RestoreOptions,
 ) -> Result<RollbackOutcome, RollbackError> {
-    let ctx = RollbackContext {
-        url,
-        targets: &plan.targets,
-        backup: plan.backup.as_ref(),
-        provider,
-        lock_wait,
-    };
-    let outcome = match plan.strategy {
-        StrategyKind::Transactional => TransactionalRollback.execute(&ctx),
-        StrategyKind::DownMigration => DownMigrationRollback.execute(&ctx),
-        StrategyKind::Restore => RestoreRollback {
-            options: restore.clone(),
-        }
-        .execute(&ctx),
-    }?;
-    // What the rollback left is what the next deployment's drift check should expect (a
-    // restore records it itself).
-    if plan.strategy != StrategyKind::Restore {
-        if let Ok(mut client) = crate::connection::connect(url) {
-            crate::journal::record_schema_latest(&mut client, &url.target());
-        }
-    }
-    log::info!(
-        target: "migrate_core::rollback",
-        "rolled back {} by {} in {:.1}s",
-        outcome.rolled_back.join(", "),
-        outcome.strategy,
-        outcome.duration.as_secs_f64()
-    );
-    Ok(outcome)
+    Planner::with_restore_options(restore.clone()).execute(plan, url, provider, lock_wait)
 }

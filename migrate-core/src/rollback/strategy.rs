@@ -8,14 +8,13 @@ use postgres::Client;
 
 use super::error::detail;
 use super::{RollbackError, Target};
-use crate::backup::{Backup, BackupProvider, RestoreOptions, RestoreReport};
+use crate::backup::{Backup, BackupProvider, DatabaseState, RestoreOptions, RestoreReport};
 use crate::connection::{connect, DatabaseUrl};
 use crate::ledger::{AdvisoryLock, LockWait};
-use crate::sql::TransactionShape;
+use crate::sql::{split, TransactionShape};
 
-/// The strategies this crate ships.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+/// Which strategy: one this crate ships, or a user's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum StrategyKind {
     /// PostgreSQL already rolled the failed migration back: record it.
@@ -24,16 +23,61 @@ pub enum StrategyKind {
     DownMigration,
     /// Restore the backup taken before the migrations.
     Restore,
+    /// A strategy of the user's, by its kebab-case name.
+    Custom(&'static str),
+}
+
+impl StrategyKind {
+    /// The name in messages and `--strategy` (`down-migration`, or the custom name).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Transactional => "transactional",
+            Self::DownMigration => "down-migration",
+            Self::Restore => "restore",
+            Self::Custom(name) => name,
+        }
+    }
 }
 
 impl fmt::Display for StrategyKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Transactional => "transactional",
-            Self::DownMigration => "down-migration",
-            Self::Restore => "restore",
+        f.write_str(self.name())
+    }
+}
+
+impl serde::Serialize for StrategyKind {
+    /// Built-ins in snake case (`down_migration`), as journals and JSON reports have them;
+    /// a custom strategy by its name.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(match self {
+            Self::DownMigration => "down_migration",
+            other => other.name(),
         })
     }
+}
+
+/// How much a strategy loses, as the planner ranks strategies: the least first, and among
+/// equals the one listed first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LossClass {
+    /// Nothing: the database returns to its state before the migrations, every other write kept.
+    Nothing,
+    /// What the migrations created (tables, columns), with the rows written to it.
+    CreatedObjects,
+    /// Every write since the backup.
+    WritesSinceBackup,
+}
+
+/// A strategy's judgement of a rollback it can run: what it loses and why it fits.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    /// What will be lost.
+    pub data_loss: super::DataLoss,
+    /// Why this strategy, in one sentence.
+    pub reason: String,
 }
 
 /// Everything a strategy may need.
@@ -72,13 +116,31 @@ fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> 
     s.serialize_f64(d.as_secs_f64())
 }
 
-/// A way to undo migrations.
+/// A way to undo migrations. The planner asks each strategy whether it can undo the targets,
+/// ranks those that can by [`loss`](RollbackStrategy::loss), and runs the first.
 pub trait RollbackStrategy: Send + Sync + fmt::Debug {
     /// Which strategy this is.
     fn kind(&self) -> StrategyKind;
 
+    /// How much this strategy loses when it applies: the planner prefers the least.
+    fn loss(&self) -> LossClass;
+
     /// Why this strategy cannot undo `ctx.targets`, or `None` when it can.
     fn unsupported_reason(&self, ctx: &RollbackContext<'_>) -> Option<String>;
+
+    /// What undoing `ctx.targets` will lose, said before anything runs. By default, the
+    /// [`loss`](RollbackStrategy::loss) class in words.
+    ///
+    /// # Errors
+    ///
+    /// [`RollbackError`] when the database cannot be read to tell.
+    fn assess(&self, ctx: &RollbackContext<'_>) -> Result<Assessment, RollbackError> {
+        let _ = ctx;
+        Ok(Assessment {
+            data_loss: super::DataLoss::Custom { loss: self.loss() },
+            reason: format!("{} applies", self.kind()),
+        })
+    }
 
     /// Undoes `ctx.targets`.
     ///
@@ -95,11 +157,7 @@ fn not_applicable(
 ) -> Result<(), RollbackError> {
     match strategy.unsupported_reason(ctx) {
         Some(reason) => Err(RollbackError::NotApplicable {
-            strategy: match strategy.kind() {
-                StrategyKind::Transactional => "transactional",
-                StrategyKind::DownMigration => "down-migration",
-                StrategyKind::Restore => "restore",
-            },
+            strategy: strategy.kind().name(),
             reason,
         }),
         None => Ok(()),
@@ -131,6 +189,17 @@ pub struct TransactionalRollback;
 impl RollbackStrategy for TransactionalRollback {
     fn kind(&self) -> StrategyKind {
         StrategyKind::Transactional
+    }
+
+    fn loss(&self) -> LossClass {
+        LossClass::Nothing
+    }
+
+    fn assess(&self, _: &RollbackContext<'_>) -> Result<Assessment, RollbackError> {
+        Ok(Assessment {
+            data_loss: super::DataLoss::Nothing,
+            reason: "the migrations failed and PostgreSQL rolled them back".to_owned(),
+        })
     }
 
     fn unsupported_reason(&self, ctx: &RollbackContext<'_>) -> Option<String> {
@@ -178,6 +247,35 @@ pub struct DownMigrationRollback;
 impl RollbackStrategy for DownMigrationRollback {
     fn kind(&self) -> StrategyKind {
         StrategyKind::DownMigration
+    }
+
+    fn loss(&self) -> LossClass {
+        LossClass::CreatedObjects
+    }
+
+    fn assess(&self, ctx: &RollbackContext<'_>) -> Result<Assessment, RollbackError> {
+        let drops = ctx
+            .targets
+            .iter()
+            .filter_map(|t| t.down.as_ref())
+            .flat_map(|s| {
+                split(s.sql())
+                    .into_iter()
+                    .filter(|st| st.has_word(s.sql(), "DROP"))
+                    .map(|st| {
+                        st.text(s.sql())
+                            .split_whitespace()
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        Ok(Assessment {
+            data_loss: super::DataLoss::DroppedByDownScripts { drops },
+            reason: "every migration has a down.sql: undone in place, no other rows lost"
+                .to_owned(),
+        })
     }
 
     fn unsupported_reason(&self, ctx: &RollbackContext<'_>) -> Option<String> {
@@ -266,6 +364,29 @@ pub struct RestoreRollback {
 impl RollbackStrategy for RestoreRollback {
     fn kind(&self) -> StrategyKind {
         StrategyKind::Restore
+    }
+
+    fn loss(&self) -> LossClass {
+        LossClass::WritesSinceBackup
+    }
+
+    fn assess(&self, ctx: &RollbackContext<'_>) -> Result<Assessment, RollbackError> {
+        let backup = ctx.backup.ok_or_else(|| RollbackError::NoStrategy {
+            reason: "no backup".into(),
+        })?;
+        let mut client = connect(ctx.url)?;
+        let now = DatabaseState::capture(&mut client, &ctx.url.target())?;
+        Ok(Assessment {
+            data_loss: super::DataLoss::SinceBackup {
+                backup: backup.id().to_owned(),
+                tables: crate::backup::losses(&backup.manifest.state, &now),
+            },
+            reason: format!(
+                "restoring {} taken {}",
+                backup.id(),
+                backup.manifest.started_at.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
+        })
     }
 
     fn unsupported_reason(&self, ctx: &RollbackContext<'_>) -> Option<String> {

@@ -90,7 +90,24 @@ impl SafetyGate {
         scope: &Scope,
         live: Option<(&mut postgres::Client, Option<&str>)>,
     ) -> Result<SafetyReview, SafetyError> {
-        let mut report = DefaultAnalyzer::new(self.config.clone()).analyze(migrations, scope);
+        let analyzer = DefaultAnalyzer::new(self.config.clone());
+        self.review_by(&analyzer, migrations, scope, live)
+    }
+
+    /// As [`review`](Self::review), with `analyzer` instead of the default one (this gate's
+    /// `config` is then the analyzer's business).
+    ///
+    /// # Errors
+    ///
+    /// [`SafetyError::Approvals`] for an unreadable approvals file.
+    pub fn review_by(
+        &self,
+        analyzer: &dyn SafetyAnalyzer,
+        migrations: &Migrations,
+        scope: &Scope,
+        live: Option<(&mut postgres::Client, Option<&str>)>,
+    ) -> Result<SafetyReview, SafetyError> {
+        let mut report = analyzer.analyze(migrations, scope);
         if let (Some((client, schema)), Some(budget)) = (live, self.data_budget) {
             enrich(&mut report, migrations, client, schema, budget);
         }

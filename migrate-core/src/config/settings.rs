@@ -1,0 +1,255 @@
+//! How a deployment is configured: what was given (flags), the environment variables,
+//! `migrate.toml` and its environment, and the defaults, resolved with that precedence into
+//! the pipeline's options. The CLI and [`Engine::from_env`](crate::Engine::from_env) both use
+//! it, so they cannot disagree.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{ConfigError, ConfigFile, Environment, CONFIG_FILE};
+use crate::backup::VerifyLevel;
+use crate::connection::{ConnectError, DatabaseUrl};
+use crate::health::{CommandProbe, HealthProbe, HttpProbe, SqlProbe};
+use crate::journal::DriftPolicy;
+use crate::ledger::LockWait;
+use crate::pipeline::{PipelineOptions, RollbackMode, Step};
+use crate::safety::RunApproval;
+use crate::source::MigrationSource;
+use crate::Error;
+
+/// What the deployer gave explicitly (command-line flags, or an embedder's code): each
+/// `None`, empty or `false` field falls back to the environment variable, then to
+/// `migrate.toml` (its environment's setting, then its top level), then to the default.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct DeploySettings {
+    /// The database URL; else `DATABASE_URL`, else the environment's URL.
+    pub database_url: Option<String>,
+    /// The migrations directory; else `MIGRATE_MIGRATIONS_DIR`, else the file's, else
+    /// `prisma/migrations`.
+    pub migrations_dir: Option<PathBuf>,
+    /// The configuration file; else `MIGRATE_CONFIG`, else `migrate.toml` (optional then).
+    pub config: Option<PathBuf>,
+    /// The environment of the file to use; else `MIGRATE_ENV`.
+    pub environment: Option<String>,
+    /// How long to wait for the migration lock; else [`LockWait::WHILE_BUSY`] (no lock when
+    /// `PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK` is set).
+    pub lock_wait: Option<LockWait>,
+    /// Deploy although applied migrations' files changed.
+    pub accept_modified: bool,
+    /// Deploy although applied migrations are missing locally.
+    pub accept_missing: bool,
+    /// One-run approvals, `MIGRATION[:RULE]`.
+    pub approvals: Vec<String>,
+    /// Steps switched off (the file's `backup = false`, `approval_required = false` and
+    /// `auto_rollback = false` add theirs).
+    pub off: Vec<Step>,
+    /// Only report what a rollback would do.
+    pub report_only_rollback: bool,
+    /// Where backups go; else `MIGRATE_BACKUP_DIR`, the environment's, the file's, `backups`.
+    pub backup_dir: Option<PathBuf>,
+    /// The backup's verification level (1–4); else the environment's, else 2.
+    pub verify_level: Option<u8>,
+    /// What to do on drift; else the environment's, else warn.
+    pub on_drift: Option<DriftPolicy>,
+    /// How long failing probes are retried, in seconds; else the environment's health window.
+    pub health_window: Option<f64>,
+    /// Health probes given as flags: URLs, SQL queries, commands.
+    pub health_urls: Vec<String>,
+    /// SQL probes.
+    pub health_sql: Vec<String>,
+    /// Command probes.
+    pub health_commands: Vec<String>,
+    /// The webhook URL; else the variable the environment names.
+    pub webhook: Option<String>,
+    /// Deploy without the predecessor environment's promotion gate.
+    pub skip_promotion_gate: bool,
+}
+
+/// A deployment, configured.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Resolved {
+    /// The database.
+    pub url: DatabaseUrl,
+    /// The migrations directory.
+    pub dir: PathBuf,
+    /// The environment of `migrate.toml` used, if any.
+    pub environment: Option<String>,
+    /// The pipeline's options.
+    pub options: PipelineOptions,
+    /// The health probes, from flags then the environment.
+    pub probes: Vec<Box<dyn HealthProbe>>,
+    /// Where to post events, if anywhere.
+    pub webhook: Option<String>,
+}
+
+impl DeploySettings {
+    /// Nothing given: everything from the environment variables, the file and the defaults.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Applies the precedence: flag > environment variable > file > default.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for an invalid file or unknown environment, [`Error::Connect`] when no
+    /// URL is given anywhere or it is invalid, [`Error::Safety`] for an invalid approval,
+    /// [`Error::Health`] for an invalid probe.
+    pub fn resolve(&self) -> Result<Resolved, Error> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let path = self
+            .config
+            .clone()
+            .or_else(|| var("MIGRATE_CONFIG").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from(CONFIG_FILE));
+        let file = ConfigFile::load(&path)?;
+        let name = self.environment.clone().or_else(|| var("MIGRATE_ENV"));
+        let env = match (&name, &file) {
+            (Some(name), Some(file)) => file.environment(name, &path)?.clone(),
+            (Some(name), None) => {
+                return Err(ConfigError::UnknownEnvironment {
+                    name: name.clone(),
+                    path,
+                    known: Vec::new(),
+                }
+                .into())
+            }
+            (None, _) => Environment::default(),
+        };
+        let url = match (
+            self.database_url.clone().or_else(|| var("DATABASE_URL")),
+            &name,
+        ) {
+            (Some(url), _) => url.parse()?,
+            (None, Some(name)) => env.url(name)?.parse()?,
+            (None, None) => return Err(ConnectError::Missing.into()),
+        };
+        let dir = self
+            .migrations_dir
+            .clone()
+            .or_else(|| var("MIGRATE_MIGRATIONS_DIR").map(PathBuf::from))
+            .or_else(|| file.as_ref().and_then(|f| f.migrations_dir.clone()))
+            .unwrap_or_else(|| PathBuf::from(MigrationSource::DEFAULT_DIR));
+        let backup_dir = self
+            .backup_dir
+            .clone()
+            .or_else(|| var("MIGRATE_BACKUP_DIR").map(PathBuf::from))
+            .or_else(|| env.backup_dir.clone())
+            .or_else(|| file.as_ref().and_then(|f| f.backup_dir.clone()));
+        let mut options = self.options(&env, backup_dir)?;
+        options.deploy.environment.clone_from(&name);
+        if let (Some(name), Some(file), false) = (&name, &file, self.skip_promotion_gate) {
+            if let (true, Some(from)) = (env.gated(), &env.promote_from) {
+                let from_env = file.environment(from, &path)?;
+                options.promote_from = Some((from.clone(), from_env.url(from)?.parse()?));
+                log::info!(target: "migrate_core::config", "promotion gate: {name} requires {from} first");
+            }
+        }
+        let mut probes = self.probes()?;
+        probes.extend(env.health.build_probes()?);
+        let webhook = self.webhook.clone().or_else(|| {
+            env.webhook_env
+                .as_ref()
+                .and_then(|v| std::env::var(v).ok())
+                .filter(|v| !v.is_empty())
+        });
+        Ok(Resolved {
+            url,
+            dir,
+            environment: name,
+            options,
+            probes,
+            webhook,
+        })
+    }
+
+    fn options(
+        &self,
+        env: &Environment,
+        backup_dir: Option<PathBuf>,
+    ) -> Result<PipelineOptions, Error> {
+        let mut options = PipelineOptions::default();
+        let mut deploy = options
+            .deploy
+            .accept_modified(self.accept_modified)
+            .accept_missing_locally(self.accept_missing);
+        if let Some(wait) = self
+            .lock_wait
+            .filter(|_| LockWait::from_env() != LockWait::Skip)
+        {
+            deploy = deploy.lock_wait(wait);
+        }
+        if let Some(ms) = env.lock_timeout_ms {
+            deploy.locks.exclusive_timeout = Some(Duration::from_millis(ms));
+        }
+        if let Some(retries) = env.retries {
+            deploy.locks.retries = retries;
+        }
+        options.deploy = deploy;
+        for approval in &self.approvals {
+            let approval = approval.parse::<RunApproval>();
+            options
+                .safety
+                .approvals
+                .push(approval.map_err(crate::safety::SafetyError::from)?);
+        }
+        options.off.extend(self.off.iter().copied());
+        let file_off = [
+            (env.approval_required == Some(false), Step::Safety),
+            (env.backup == Some(false), Step::Backup),
+        ];
+        options
+            .off
+            .extend(file_off.iter().filter(|(off, _)| *off).map(|(_, s)| *s));
+        // The gate still reviews with its approval off: it reports, it does not refuse.
+        if options.off.remove(&Step::Safety) {
+            options.safety.enforce = false;
+        }
+        if let Some(dir) = backup_dir {
+            options.backup_dir = dir;
+        }
+        if let Some(level) = self.verify_level.or(env.backup_verify_level) {
+            options.backup_verify = level.to_string().parse::<VerifyLevel>().map_err(|reason| {
+                ConfigError::Setting {
+                    name: "verify level",
+                    reason,
+                }
+            })?;
+        }
+        if let Some(policy) = self.on_drift.or(env.on_drift) {
+            options.drift = policy;
+        }
+        if self.report_only_rollback || env.auto_rollback == Some(false) {
+            options.rollback = RollbackMode::ReportOnly;
+        }
+        options.health_window = env.health.retry_window()?;
+        if let Some(secs) = self.health_window {
+            if !(secs.is_finite() && secs >= 0.0) {
+                return Err(ConfigError::Setting {
+                    name: "health window",
+                    reason: format!("must be a number of seconds >= 0, got {secs}"),
+                }
+                .into());
+            }
+            options.health_window.window = Duration::from_secs_f64(secs);
+        }
+        Ok(options)
+    }
+
+    fn probes(&self) -> Result<Vec<Box<dyn HealthProbe>>, Error> {
+        let mut probes: Vec<Box<dyn HealthProbe>> = Vec::new();
+        for url in &self.health_urls {
+            probes.push(Box::new(HttpProbe::from_flag(url)?));
+        }
+        for sql in &self.health_sql {
+            probes.push(Box::new(SqlProbe::from_flag(sql)?));
+        }
+        for cmd in &self.health_commands {
+            probes.push(Box::new(CommandProbe::from_flag(cmd)?));
+        }
+        Ok(probes)
+    }
+}

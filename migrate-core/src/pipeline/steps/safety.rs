@@ -1,0 +1,85 @@
+//! The safety gate: the analyzer's report on the pending migrations, with live data facts and
+//! approvals; unapproved destructive or high-risk findings stop the run.
+
+use std::time::Instant;
+
+use super::super::run::Run;
+use super::super::{Pipeline, PipelineError, Step, StepStatus};
+use crate::executor::Event;
+use crate::safety::{SafetyError, SafetyReview, Scope};
+use crate::source::Migrations;
+
+pub(crate) fn review(run: &mut Run<'_>, pending: &[String]) -> Result<(), PipelineError> {
+    if !run.pipeline.options.runs(Step::Safety) {
+        run.switched_off(Step::Safety, "the pending migrations were not reviewed");
+        return Ok(());
+    }
+    let t = Instant::now();
+    let pipeline = run.pipeline;
+    let scope = Scope::pending(pending.to_vec());
+    let live = match run.recorder.db() {
+        Ok(db) => Some((db, pipeline.url.schema())),
+        Err(_) => None,
+    };
+    let review = match reviewed(pipeline, &run.migrations, &scope, live) {
+        Ok(review) => review,
+        Err(e) => return Err(run.refuse(Step::Safety, e.into(), t)),
+    };
+    let findings = review.report.findings().count();
+    run.event(&Event::SafetyReviewed {
+        findings,
+        approved: review
+            .report
+            .findings()
+            .filter(|f| f.approved_by.is_some())
+            .count(),
+    });
+    if let Some(refusal) = review.refusal().filter(|_| pipeline.options.safety.enforce) {
+        return Err(run.refuse(Step::Safety, refusal.into(), t));
+    }
+    run.report.step(
+        Step::Safety,
+        StepStatus::Passed,
+        format!("{findings} finding(s)"),
+        t.elapsed(),
+    );
+    Ok(())
+}
+
+/// The gate's review with the pipeline's analyzer (the default one, configured by the
+/// options, unless replaced).
+pub(crate) fn reviewed(
+    pipeline: &Pipeline,
+    migrations: &Migrations,
+    scope: &Scope,
+    live: Option<(&mut postgres::Client, Option<&str>)>,
+) -> Result<SafetyReview, SafetyError> {
+    let gate = &pipeline.options.safety;
+    match &pipeline.analyzer {
+        Some(analyzer) => gate.review_by(analyzer.as_ref(), migrations, scope, live),
+        None => gate.review(migrations, scope, live),
+    }
+}
+
+/// The review the gate is about to make, before running: the pending migrations with live data
+/// facts (the database is created first when missing, as the run would).
+pub(crate) fn pending_review(pipeline: &Pipeline) -> Result<SafetyReview, crate::Error> {
+    let migrations = pipeline.source.load()?;
+    let mut client = crate::connection::connect_creating(&pipeline.url)?;
+    let pending: Vec<String> = pipeline
+        .executor
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .plan(&migrations, &pipeline.options.deploy)?
+        .migrations
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    let live = Some((&mut client, pipeline.url.schema()));
+    Ok(reviewed(
+        pipeline,
+        &migrations,
+        &Scope::pending(pending),
+        live,
+    )?)
+}
