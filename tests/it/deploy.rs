@@ -124,7 +124,7 @@ fn non_empty_database_is_refused_then_baselined() {
 
     let err = engine.deploy().unwrap_err();
     assert!(
-        matches!(&err, Error::Execute(migrate_core::executor::ExecuteError::Ledger(LedgerError::NotEmpty { tables, .. })) if tables.contains("User")),
+        matches!(&err, Error::Ledger(LedgerError::NotEmpty { tables, .. }) if tables.contains("User")),
         "{err}"
     );
     assert!(err.to_string().contains("P3005") && err.to_string().contains("baseline"));

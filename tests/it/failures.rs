@@ -19,7 +19,7 @@ fn failure_is_atomic_recorded_and_blocks_until_resolved() {
         ("20240103000000_after", "CREATE TABLE c (id int);"),
     ]);
     let engine = Engine::new(url(&db), dir.path());
-    let err = engine.deploy().unwrap_err();
+    let err = apply(&db, &dir).unwrap_err();
     let Error::Execute(ExecuteError::MigrationFailed(failure)) = &err else {
         panic!("expected a migration failure, got {err}");
     };
@@ -60,7 +60,7 @@ fn failure_is_atomic_recorded_and_blocks_until_resolved() {
     );
 
     // P3009 until resolved, and nothing is applied meanwhile.
-    let err = engine.deploy().unwrap_err().to_string();
+    let err = apply(&db, &dir).unwrap_err().to_string();
     assert!(
         err.contains("P3009") && err.contains("20240102000000_bad"),
         "{err}"
@@ -72,8 +72,8 @@ fn failure_is_atomic_recorded_and_blocks_until_resolved() {
     engine
         .resolve(&ResolveAction::RolledBack("20240102000000_bad".into()))
         .unwrap();
-    let report = engine.deploy().unwrap();
-    let names: Vec<_> = report.applied.iter().map(String::as_str).collect();
+    let report = apply(&db, &dir).unwrap();
+    let names: Vec<_> = report.applied.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(names, ["20240102000000_bad", "20240103000000_after"]);
     let rows = crate::common::rows(&db);
     let bad_rows: Vec<_> = rows
@@ -95,7 +95,7 @@ fn failure_after_an_inner_commit_says_what_stayed_committed() {
     let db = TestDb::new();
     let sql = "CREATE TABLE kept (id int);\nCOMMIT;\nCREATE TABLE lost (id int);\nSELECT * FROM nowhere;\n";
     let dir = Dir::with(&[("20240101000000_split", sql)]);
-    let err = Engine::new(url(&db), dir.path()).deploy().unwrap_err();
+    let err = apply(&db, &dir).unwrap_err();
     let Error::Execute(ExecuteError::MigrationFailed(failure)) = &err else {
         panic!("{err}");
     };
@@ -125,4 +125,16 @@ fn missing_migration_sql_is_refused_before_anything_runs() {
         !table_exists(&db, "a"),
         "stricter than Prisma: nothing is applied"
     );
+}
+
+/// The executor's own deploy: Prisma's semantics of a failed migration (recorded, blocking until
+/// resolved), which the pipeline's automatic rollback would resolve.
+fn apply(
+    db: &migrate_tests::TestDb,
+    dir: &crate::common::Dir,
+) -> Result<migrate_core::DeployReport, Error> {
+    use migrate_core::MigrationExecutor;
+    let migrations = migrate_core::MigrationSource::new(dir.path()).load()?;
+    let options = migrate_core::DeployOptions::default();
+    Ok(crate::common::executor(db).deploy(&migrations, &options, &mut |_| {})?)
 }

@@ -252,15 +252,17 @@ fn sigkill_during_a_rollback_by_restore_is_finished_by_the_next_deploy() {
 }
 
 /// A dead pipeline's checks are not resumed once other deployments followed it (a replica's
-/// `Engine::deploy`): rolling it back would undo theirs too. It is left to a person, said.
+/// the executor alone): rolling it back would undo theirs too. It is left to a person, said.
 #[test]
 fn a_dead_pipeline_is_not_resumed_after_later_deployments() {
     let (db, dir, _) = with_extra_column(0);
     let (_tmp, backups) = tmp_backups();
     kill_during_health_check(&db, &dir, &backups);
     dir.add("20240103000000_later", "CREATE TABLE later (id int);");
-    migrate_core::Engine::new(crate::common::url(&db), dir.path())
-        .deploy()
+    // The executor alone, as a tool that does not announce itself would deploy.
+    let migrations = migrate_core::MigrationSource::new(dir.path()).load().unwrap();
+    crate::common::executor(&db)
+        .deploy(&migrations, &migrate_core::DeployOptions::default(), &mut |_| {})
         .unwrap();
 
     let (code, all, _) = next_deploy(

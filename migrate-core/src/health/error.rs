@@ -9,6 +9,9 @@ use crate::executor::human_duration;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProbeFailure {
+    /// A custom probe's failure, in its own words.
+    #[error("{0}")]
+    Other(String),
     /// The probe fails on purpose: the dress rehearsal's rollback drill.
     #[error("failed on purpose (rollback drill)")]
     Forced,
