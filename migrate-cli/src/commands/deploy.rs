@@ -165,7 +165,7 @@ fn approve_interactively(
     gate.approvals
         .extend(unapproved.iter().map(|f| RunApproval {
             migration: f.migration.clone(),
-            rule: Some(f.rule),
+            rule: Some(f.rule.name().to_owned()),
         }));
     Ok(Some(gate))
 }

@@ -125,8 +125,14 @@ impl SafetyReport {
 /// Analyses migrations for destructive operations and dangerous locks.
 ///
 /// The default is [`DefaultAnalyzer`]; implement this trait to add an organisation's own rules
-/// or to wrap the default one.
-pub trait SafetyAnalyzer {
+/// or to wrap the default one: a [`CustomRule`]'s findings ([`Finding::custom`]) are rendered
+/// and approved like built-in ones.
+///
+/// Analyzers are shared across threads (a deployment holds one as `Box<dyn SafetyAnalyzer>`),
+/// hence `Send + Sync`.
+///
+/// [`CustomRule`]: crate::safety::CustomRule
+pub trait SafetyAnalyzer: Send + Sync + std::fmt::Debug {
     /// Analyses the migrations of `scope`, in order, with the schema built from the others.
     fn analyze(&self, migrations: &Migrations, scope: &Scope) -> SafetyReport;
 }

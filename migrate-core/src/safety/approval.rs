@@ -15,13 +15,20 @@
 //!   `-- migrate:approve drop-column reason: data copied to "User"."externalId" in #410`;
 //! - `--approve MIGRATION` or `--approve MIGRATION:RULE` for one run (and the CLI's interactive
 //!   confirmation on a terminal, which becomes such an approval).
+//!
+//! A rule is named as reports show it: a built-in rule's name, or a custom rule's (see
+//! [`CustomRule`](super::CustomRule)). The analysis alone knows custom rules, so a well-formed
+//! name that is not built in is accepted when approvals are read, and judged against the
+//! findings: an approval naming a rule that no finding of its migration has is reported as
+//! unused, and such a directive as invalid (unknown rule).
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use super::analyzer::SafetyReport;
-use super::rule::Rule;
+use super::rule::{check_kebab_case, Rule};
 use crate::sql::{split, LineCol};
 
 /// The approvals file name, in the migrations directory.
@@ -87,8 +94,21 @@ struct ApprovalsFile {
 pub struct RunApproval {
     /// The migration.
     pub migration: String,
-    /// The rule, or every rule of the migration.
-    pub rule: Option<Rule>,
+    /// The name of the rule (built-in or custom), or `None` for every rule of the migration.
+    pub rule: Option<String>,
+}
+
+/// Checks a rule name an approval gives: a built-in rule's, or one a custom rule can have.
+fn check_approvable(name: &str) -> Result<(), String> {
+    if name.parse::<Rule>().is_ok() {
+        return Ok(());
+    }
+    check_kebab_case(name).map_err(|e| {
+        format!(
+            "unknown rule {name:?}: neither a built-in rule (see `migrate plan --list-rules`) nor \
+             a custom rule name ({e})"
+        )
+    })
 }
 
 impl std::str::FromStr for RunApproval {
@@ -99,7 +119,10 @@ impl std::str::FromStr for RunApproval {
             reason,
         };
         let (migration, rule) = match arg.split_once(':') {
-            Some((m, r)) => (m, Some(r.parse::<Rule>().map_err(invalid)?)),
+            Some((m, r)) => {
+                check_approvable(r).map_err(invalid)?;
+                (m, Some(r.to_owned()))
+            }
             None => (arg, None),
         };
         if migration.is_empty() {
@@ -137,8 +160,8 @@ impl Approvals {
     ///
     /// # Errors
     ///
-    /// [`ApprovalError`] when the file exists but cannot be read or parsed, or names an unknown
-    /// rule or has an empty reason.
+    /// [`ApprovalError`] when the file exists but cannot be read or parsed, or names a rule that
+    /// is neither built in nor a valid custom rule name, or has an empty reason.
     pub fn load(dir: &Path) -> Result<Self, ApprovalError> {
         let path = dir.join(APPROVALS_FILE);
         let text = match std::fs::read_to_string(&path) {
@@ -173,8 +196,7 @@ impl Approvals {
                 )));
             }
             for rule in a.rules.iter().filter(|r| *r != "*") {
-                rule.parse::<Rule>()
-                    .map_err(|e| invalid(format!("{which}: {e}")))?;
+                check_approvable(rule).map_err(|e| invalid(format!("{which}: {e}")))?;
             }
         }
         Ok(Self {
@@ -191,6 +213,10 @@ impl Approvals {
 
     /// Marks the findings of `report` that these approvals (and the in-SQL directives of
     /// `scripts`, by migration name) cover, and reports unused, stale and invalid approvals.
+    ///
+    /// A rule name that is not built in counts when some finding of the migration has it (a
+    /// custom rule's); otherwise a file approval naming it is reported as unused (the name
+    /// alone, when the approval's other rules are used) and a directive naming it as invalid.
     pub fn apply(
         &self,
         report: &mut SafetyReport,
@@ -198,11 +224,27 @@ impl Approvals {
     ) -> ApprovalReview {
         let mut review = ApprovalReview::default();
         let mut used_file = vec![false; self.file.len()];
+        let mut stale_file = vec![false; self.file.len()];
         let mut used_run = vec![false; self.run.len()];
+        // (migration, rule name) of every finding: what a custom rule name can refer to.
+        let mut seen: HashSet<(String, String)> = HashSet::new();
         for analysis in &mut report.migrations {
+            let rules: HashSet<&str> = analysis.findings.iter().map(|f| f.rule.name()).collect();
             let directives = script_of(&analysis.migration)
-                .map(|sql| directives(&sql, &analysis.migration, &mut review.invalid))
+                .map(|sql| {
+                    directives(
+                        &sql,
+                        &analysis.migration,
+                        &|rule| rules.contains(rule),
+                        &mut review.invalid,
+                    )
+                })
                 .unwrap_or_default();
+            seen.extend(
+                rules
+                    .into_iter()
+                    .map(|r| (analysis.migration.clone(), r.to_owned())),
+            );
             for (i, a) in self.file.iter().enumerate() {
                 if a.migration == analysis.migration && a.checksum != analysis.checksum {
                     review.stale.push(format!(
@@ -212,10 +254,11 @@ impl Approvals {
                         analysis.checksum.get(..12).unwrap_or(&analysis.checksum)
                     ));
                     used_file[i] = true; // reported as stale, not as unused
+                    stale_file[i] = true;
                 }
             }
             for finding in analysis.findings.iter_mut().filter(|f| f.needs_approval()) {
-                let rule = finding.rule.name();
+                let rule = finding.rule.name().to_owned();
                 if let Some(d) = directives
                     .iter()
                     .find(|d| d.rule == rule && d.applies_to_line == finding.line)
@@ -227,7 +270,7 @@ impl Approvals {
                 let by_file = self.file.iter().position(|a| {
                     a.migration == analysis.migration
                         && a.checksum == analysis.checksum
-                        && a.rules.iter().any(|r| r == "*" || r == rule)
+                        && a.rules.iter().any(|r| r == "*" || *r == rule)
                 });
                 if let Some(i) = by_file {
                     used_file[i] = true;
@@ -241,7 +284,7 @@ impl Approvals {
                     continue;
                 }
                 let by_run = self.run.iter().position(|a| {
-                    a.migration == analysis.migration && a.rule.is_none_or(|r| r == finding.rule)
+                    a.migration == analysis.migration && a.rule.as_deref().is_none_or(|r| r == rule)
                 });
                 if let Some(i) = by_run {
                     used_run[i] = true;
@@ -249,18 +292,34 @@ impl Approvals {
                 }
             }
         }
-        for (a, used) in self.file.iter().zip(&used_file) {
-            if !used {
+        for (i, a) in self.file.iter().enumerate() {
+            if !used_file[i] {
                 review.unused.push(format!(
                     "{}: {} ({APPROVALS_FILE})",
                     a.migration,
                     a.rules.join(", ")
                 ));
+            } else if !stale_file[i] {
+                // Used for other rules: a name that is neither built in nor any finding's.
+                for rule in &a.rules {
+                    let known = rule == "*"
+                        || rule.parse::<Rule>().is_ok()
+                        || seen.contains(&(a.migration.clone(), rule.clone()));
+                    if !known {
+                        review
+                            .unused
+                            .push(format!("{}: {rule} ({APPROVALS_FILE})", a.migration));
+                    }
+                }
             }
         }
         for (a, used) in self.run.iter().zip(&used_run) {
             if !used {
-                let rule = a.rule.map(|r| format!(":{r}")).unwrap_or_default();
+                let rule = a
+                    .rule
+                    .as_deref()
+                    .map(|r| format!(":{r}"))
+                    .unwrap_or_default();
                 review
                     .unused
                     .push(format!("{}{rule} (--approve)", a.migration));
@@ -282,7 +341,14 @@ struct Directive {
 
 const MARKER: &str = "migrate:approve";
 
-fn directives(sql: &str, migration: &str, invalid: &mut Vec<String>) -> Vec<Directive> {
+/// The directives of `sql`; those that cannot count go to `invalid`. A rule name that is not
+/// built in must be `known` (a rule of one of the migration's findings).
+fn directives(
+    sql: &str,
+    migration: &str,
+    known: &dyn Fn(&str) -> bool,
+    invalid: &mut Vec<String>,
+) -> Vec<Directive> {
     let statements = split(sql);
     let mut out = Vec::new();
     for (n, line) in sql.lines().enumerate() {
@@ -303,7 +369,7 @@ fn directives(sql: &str, migration: &str, invalid: &mut Vec<String>) -> Vec<Dire
         let next = statements.iter().find(|s| s.start.line > n + 1);
         let problem = if reason.is_empty() {
             Some("no reason (write `reason: …`)".to_owned())
-        } else if rule.parse::<Rule>().is_err() {
+        } else if rule.parse::<Rule>().is_err() && !known(rule) {
             Some(format!("unknown rule {rule:?}"))
         } else if next.is_none() {
             Some("no statement follows it".to_owned())
@@ -329,7 +395,9 @@ fn directives(sql: &str, migration: &str, invalid: &mut Vec<String>) -> Vec<Dire
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::safety::{DefaultAnalyzer, SafetyAnalyzer, Scope};
+    use crate::safety::{
+        parse_script, CustomRule, DefaultAnalyzer, Finding, SafetyAnalyzer, Scope, Severity,
+    };
     use crate::source::{LocalMigration, Migrations};
 
     const HISTORY: &str = "CREATE TABLE u (id int, legacy text);";
@@ -420,11 +488,198 @@ mod tests {
         approvals.add_run(["20240102000000_drop:drop-column".parse().unwrap()]);
         let (report, _) = apply(&approvals, "ALTER TABLE u DROP COLUMN legacy;");
         assert_eq!(report.needing_approval().count(), 0);
-        assert!("x:no-such-rule".parse::<RunApproval>().is_err());
+        // A well-formed name may be a custom rule's: judged against the findings.
+        assert_eq!(
+            "x:no-such-rule"
+                .parse::<RunApproval>()
+                .unwrap()
+                .rule
+                .as_deref(),
+            Some("no-such-rule")
+        );
+        let err = "x:No Such Rule".parse::<RunApproval>().unwrap_err();
+        assert!(err.to_string().contains("unknown rule"), "{err}");
+        let err = Approvals::parse("[[approval]]\nmigration = \"m\"\nchecksum = \"c\"\nrules = [\"Drop_Column\"]\nreason = \"r\"\n", Path::new("a.toml")).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown rule \"Drop_Column\""),
+            "{err}"
+        );
         let err = Approvals::parse("[[approval]]\nmigration = \"m\"\nchecksum = \"c\"\nrules = [\"drop-column\"]\nreason = \" \"\n", Path::new("a.toml")).unwrap_err();
         assert!(err.to_string().contains("reason is empty"), "{err}");
         let err =
             Approvals::parse("[[approval]]\nmigration = 3\n", Path::new("a.toml")).unwrap_err();
         assert!(err.to_string().contains("a.toml"), "{err}");
+    }
+
+    /// An organisation's analyzer: the default one, plus a rule of its own against `TRUNCATE`.
+    #[derive(Debug)]
+    struct NoTruncate {
+        inner: DefaultAnalyzer,
+        rule: CustomRule,
+    }
+
+    impl NoTruncate {
+        fn new() -> Self {
+            Self {
+                inner: DefaultAnalyzer::default(),
+                rule: CustomRule::new(
+                    "no-truncate",
+                    Severity::Error,
+                    "Archive the rows, then delete them in batches.",
+                )
+                .unwrap(),
+            }
+        }
+    }
+
+    impl SafetyAnalyzer for NoTruncate {
+        fn analyze(&self, migrations: &Migrations, scope: &Scope) -> SafetyReport {
+            let mut report = self.inner.analyze(migrations, scope);
+            for analysis in &mut report.migrations {
+                let Some(script) = migrations.get(&analysis.migration).and_then(|m| m.script())
+                else {
+                    continue;
+                };
+                for statement in parse_script(script.sql()) {
+                    let text = script.sql()[statement.span.clone()].to_ascii_uppercase();
+                    if text.contains("TRUNCATE") {
+                        analysis.findings.push(Finding::custom_on(
+                            &self.rule,
+                            &analysis.migration,
+                            &statement,
+                            "TRUNCATE is forbidden in this organisation.",
+                        ));
+                    }
+                }
+            }
+            report
+        }
+    }
+
+    const TRUNCATE: &str = "SELECT 1;\nTRUNCATE u;";
+
+    /// The custom analyzer's report on `sql` as the pending migration, with `approvals` applied
+    /// the way the safety gate applies them.
+    fn apply_custom(approvals: &Approvals, sql: &str) -> (SafetyReport, ApprovalReview) {
+        let migrations = Migrations::from_vec(
+            "m",
+            vec![
+                LocalMigration::from_sql("20240101000000_init", HISTORY),
+                LocalMigration::from_sql("20240102000000_drop", sql),
+            ],
+        );
+        let analyzer: Box<dyn SafetyAnalyzer> = Box::new(NoTruncate::new());
+        let mut report = analyzer.analyze(
+            &migrations,
+            &Scope::pending(["20240102000000_drop".to_owned()]),
+        );
+        let review = approvals.apply(&mut report, &|name| {
+            migrations
+                .get(name)
+                .and_then(|m| m.script())
+                .map(|s| s.text().to_owned())
+        });
+        (report, review)
+    }
+
+    fn pending(report: &SafetyReport) -> Vec<String> {
+        report
+            .needing_approval()
+            .map(|f| format!("{}:{}", f.rule, f.line))
+            .collect()
+    }
+
+    #[test]
+    fn a_custom_rule_blocks_until_approved_by_its_name() {
+        let (report, review) = apply_custom(&Approvals::default(), TRUNCATE);
+        assert_eq!(pending(&report), ["truncate-table:2", "no-truncate:2"]);
+        let custom = report
+            .findings()
+            .find(|f| f.rule.name() == "no-truncate")
+            .unwrap();
+        assert_eq!(custom.severity, Severity::Error);
+        assert_eq!(
+            custom.help,
+            "Archive the rows, then delete them in batches."
+        );
+        assert_eq!(custom.migration, "20240102000000_drop");
+        assert_eq!((custom.line, custom.column), (2, 1));
+        assert_eq!(review, ApprovalReview::default());
+
+        let mut approvals = Approvals::default();
+        approvals.add_run(["20240102000000_drop:no-truncate".parse().unwrap()]);
+        let (report, review) = apply_custom(&approvals, TRUNCATE);
+        assert_eq!(
+            pending(&report),
+            ["truncate-table:2"],
+            "only the custom rule is approved"
+        );
+        let custom = report
+            .findings()
+            .find(|f| f.rule.name() == "no-truncate")
+            .unwrap();
+        assert_eq!(custom.approved_by.as_deref(), Some("--approve"));
+        assert!(review.unused.is_empty(), "{review:?}");
+
+        approvals.add_run(["20240102000000_drop:truncate-table".parse().unwrap()]);
+        let (report, _) = apply_custom(&approvals, TRUNCATE);
+        assert_eq!(pending(&report), Vec::<String>::new());
+
+        let mut whole = Approvals::default();
+        whole.add_run(["20240102000000_drop".parse().unwrap()]);
+        let (report, _) = apply_custom(&whole, TRUNCATE);
+        assert_eq!(
+            pending(&report),
+            Vec::<String>::new(),
+            "MIGRATION approves every rule"
+        );
+    }
+
+    #[test]
+    fn a_custom_rule_is_approved_by_directive_and_file_too() {
+        let sql =
+            "SELECT 1;\n-- migrate:approve no-truncate reason: staging copy only\nTRUNCATE u;";
+        let (report, review) = apply_custom(&Approvals::default(), sql);
+        assert_eq!(pending(&report), ["truncate-table:3"]);
+        assert!(review.invalid.is_empty(), "{review:?}");
+
+        let checksum = crate::source::checksum(TRUNCATE);
+        let text = format!("[[approval]]\nmigration = \"20240102000000_drop\"\nchecksum = \"{checksum}\"\nrules = [\"no-truncate\", \"truncate-table\"]\nreason = \"reviewed\"\n");
+        let approvals = Approvals::parse(&text, Path::new("a.toml")).unwrap();
+        let (report, review) = apply_custom(&approvals, TRUNCATE);
+        assert_eq!(pending(&report), Vec::<String>::new());
+        assert_eq!(review, ApprovalReview::default());
+    }
+
+    #[test]
+    fn a_rule_name_no_finding_has_is_unused_or_invalid() {
+        let checksum = crate::source::checksum(TRUNCATE);
+        let text = format!("[[approval]]\nmigration = \"20240102000000_drop\"\nchecksum = \"{checksum}\"\nrules = [\"no-truncat\", \"truncate-table\"]\nreason = \"reviewed\"\n");
+        let mut approvals = Approvals::parse(&text, Path::new("a.toml")).unwrap();
+        approvals.add_run(["20240102000000_drop:no-truncat".parse().unwrap()]);
+        let (report, review) = apply_custom(&approvals, TRUNCATE);
+        assert_eq!(pending(&report), ["no-truncate:2"]);
+        assert_eq!(
+            review.unused,
+            [
+                format!("20240102000000_drop: no-truncat ({APPROVALS_FILE})"),
+                "20240102000000_drop:no-truncat (--approve)".to_owned()
+            ]
+        );
+
+        let sql = "SELECT 1;\n-- migrate:approve no-truncat reason: typo\nTRUNCATE u;";
+        let (report, review) = apply_custom(&Approvals::default(), sql);
+        assert_eq!(pending(&report), ["truncate-table:3", "no-truncate:3"]);
+        assert_eq!(
+            review.invalid,
+            ["20240102000000_drop/migration.sql:2:1: approval directive ignored: unknown rule \"no-truncat\""]
+        );
+    }
+
+    #[test]
+    fn analyzers_can_be_shared_across_threads() {
+        fn shared<T: Send + Sync + std::fmt::Debug + ?Sized>() {}
+        shared::<DefaultAnalyzer>();
+        shared::<dyn SafetyAnalyzer>();
     }
 }

@@ -75,7 +75,7 @@ impl Checker<'_> {
         }
         let lock = self.action.and_then(lock_of);
         self.findings.push(Finding {
-            rule,
+            rule: rule.into(),
             severity: self.config.severity(rule),
             stage: rule.stage(),
             lock,

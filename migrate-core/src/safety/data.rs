@@ -24,7 +24,7 @@ use crate::sql::quote_ident;
 /// lose: such findings become `info`, saying why. A table or column renamed earlier in the
 /// deployment is probed under its name in the database. What cannot be told (absent without
 /// `IF EXISTS`, `IF NOT EXISTS` creations, statements inside `DO` blocks, a probe out of time)
-/// keeps its severity, with a fact.
+/// keeps its severity, with a fact. Findings of custom rules are left as they are.
 pub fn enrich(
     report: &mut SafetyReport,
     migrations: &Migrations,
@@ -237,6 +237,10 @@ fn before_deployment(
 
 /// Judges one finding against the database before the deployment and the timeline so far.
 fn judge(finding: &mut Finding, timeline: &Timeline, probe: &mut Probe<'_>, context: Context) {
+    // A custom rule's meaning is its analyzer's: no verdict from here.
+    let Some(rule) = finding.rule.built_in() else {
+        return;
+    };
     let Some(action) = finding.action.clone() else {
         return;
     };
@@ -346,7 +350,7 @@ fn judge(finding: &mut Finding, timeline: &Timeline, probe: &mut Probe<'_>, cont
     if let Some(rows) = probe.rows(&relation) {
         finding.facts.push(format!("{table}: {rows}"));
     }
-    match probe.verdict(finding.rule, &action, &relation) {
+    match probe.verdict(rule, &action, &relation) {
         Verdict::Harmless(why) => harmless(finding, why),
         Verdict::WillFail(why) => {
             finding.facts.push(format!("will fail: {why}"));

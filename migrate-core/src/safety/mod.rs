@@ -39,4 +39,4 @@ pub use finding::Finding;
 pub use gate::{SafetyError, SafetyGate, SafetyReview};
 pub use lock::{lock_of, LockLevel};
 pub use parse::{parse_script, ParsedStatement, Via};
-pub use rule::{Rule, Severity, Stage};
+pub use rule::{CustomRule, InvalidRuleName, Rule, RuleId, Severity, Stage};

@@ -172,6 +172,245 @@ impl serde::Serialize for Rule {
     }
 }
 
+/// Why a name cannot be a custom rule's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidRuleName {
+    /// The name is empty.
+    #[error("a rule name cannot be empty")]
+    Empty,
+    /// The name is not kebab-case.
+    #[error(
+        "rule name {name:?} is not kebab-case (lowercase ASCII letters and digits in words \
+         joined by single '-', starting with a letter)"
+    )]
+    NotKebabCase {
+        /// The name.
+        name: String,
+    },
+    /// The name is a built-in rule's.
+    #[error("rule name {name:?} is a built-in rule's (see `migrate plan --list-rules`)")]
+    BuiltIn {
+        /// The name.
+        name: String,
+    },
+}
+
+/// Checks that `name` is kebab-case: words of lowercase ASCII letters and digits joined by single
+/// `-`, starting with a letter. Every built-in rule name is.
+pub(crate) fn check_kebab_case(name: &str) -> Result<(), InvalidRuleName> {
+    if name.is_empty() {
+        return Err(InvalidRuleName::Empty);
+    }
+    let well_formed = name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.split('-').all(|word| {
+            !word.is_empty()
+                && word
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        });
+    if well_formed {
+        Ok(())
+    } else {
+        Err(InvalidRuleName::NotKebabCase {
+            name: name.to_owned(),
+        })
+    }
+}
+
+/// A rule that is not built in: an organisation's own, reported by a custom [`SafetyAnalyzer`]
+/// (see [`crate::safety::Finding::custom`]).
+///
+/// Its identity is its name: two custom rules with the same name are equal, whatever their
+/// severity and help.
+///
+/// [`SafetyAnalyzer`]: crate::safety::SafetyAnalyzer
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CustomRule {
+    name: String,
+    severity: Severity,
+    help: String,
+}
+
+impl CustomRule {
+    /// A custom rule named `name` (kebab-case, not a built-in rule's name), with the severity of
+    /// its findings unless the analyzer says otherwise, and the safe alternative in one sentence.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidRuleName`] when `name` is empty, not kebab-case, or a built-in rule's.
+    pub fn new(
+        name: impl Into<String>,
+        severity: Severity,
+        help: impl Into<String>,
+    ) -> Result<Self, InvalidRuleName> {
+        let name = name.into();
+        check_kebab_case(&name)?;
+        if name.parse::<Rule>().is_ok() {
+            return Err(InvalidRuleName::BuiltIn { name });
+        }
+        Ok(Self {
+            name,
+            severity,
+            help: help.into(),
+        })
+    }
+
+    /// The kebab-case name, used in reports and approvals.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The severity of its findings unless the analyzer says otherwise.
+    #[must_use]
+    pub fn severity(&self) -> Severity {
+        self.severity
+    }
+
+    /// The safe alternative, in one sentence.
+    #[must_use]
+    pub fn help(&self) -> &str {
+        &self.help
+    }
+}
+
+impl PartialEq for CustomRule {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for CustomRule {}
+
+impl std::hash::Hash for CustomRule {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl PartialOrd for CustomRule {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for CustomRule {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.name.cmp(&other.name)
+    }
+}
+
+impl std::fmt::Display for CustomRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+impl serde::Serialize for CustomRule {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name)
+    }
+}
+
+/// The rule of a finding: a built-in one, or an organisation's own.
+///
+/// Serialized, displayed and approved by its name alone, so reports do not tell them apart.
+/// Built-in rules sort first, in registry order, then custom rules by name.
+///
+/// Deliberately exhaustive: a rule is either built in or not.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RuleId {
+    /// A rule of the default analyzer.
+    BuiltIn(Rule),
+    /// A rule of a custom analyzer.
+    Custom(CustomRule),
+}
+
+impl RuleId {
+    /// The kebab-case name, used in reports, config and approvals.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        match self {
+            Self::BuiltIn(rule) => rule.name(),
+            Self::Custom(rule) => rule.name(),
+        }
+    }
+
+    /// The severity of its findings unless configured otherwise.
+    #[must_use]
+    pub fn default_severity(&self) -> Severity {
+        match self {
+            Self::BuiltIn(rule) => rule.default_severity(),
+            Self::Custom(rule) => rule.severity(),
+        }
+    }
+
+    /// The safe alternative, in one sentence.
+    #[must_use]
+    pub fn help(&self) -> &str {
+        match self {
+            Self::BuiltIn(rule) => rule.help(),
+            Self::Custom(rule) => rule.help(),
+        }
+    }
+
+    /// The built-in rule, if it is one.
+    #[must_use]
+    pub fn built_in(&self) -> Option<Rule> {
+        match self {
+            Self::BuiltIn(rule) => Some(*rule),
+            Self::Custom(_) => None,
+        }
+    }
+
+    /// The custom rule, if it is one.
+    #[must_use]
+    pub fn custom(&self) -> Option<&CustomRule> {
+        match self {
+            Self::BuiltIn(_) => None,
+            Self::Custom(rule) => Some(rule),
+        }
+    }
+}
+
+impl From<Rule> for RuleId {
+    fn from(rule: Rule) -> Self {
+        Self::BuiltIn(rule)
+    }
+}
+
+impl From<CustomRule> for RuleId {
+    fn from(rule: CustomRule) -> Self {
+        Self::Custom(rule)
+    }
+}
+
+impl PartialEq<Rule> for RuleId {
+    fn eq(&self, other: &Rule) -> bool {
+        self.built_in() == Some(*other)
+    }
+}
+
+impl PartialEq<RuleId> for Rule {
+    fn eq(&self, other: &RuleId) -> bool {
+        other == self
+    }
+}
+
+impl std::fmt::Display for RuleId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl serde::Serialize for RuleId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,5 +427,82 @@ mod tests {
                 .all(|c| c.is_ascii_lowercase() || c == '-'));
             assert!(!rule.help().is_empty());
         }
+    }
+
+    #[test]
+    fn built_in_names_are_kebab_case() {
+        for rule in Rule::ALL {
+            assert_eq!(check_kebab_case(rule.name()), Ok(()), "{rule}");
+        }
+    }
+
+    #[test]
+    fn custom_rule_names_are_validated() {
+        let rule = CustomRule::new("no-truncate-2", Severity::Error, "archive first").unwrap();
+        assert_eq!(rule.name(), "no-truncate-2");
+        assert_eq!(rule.severity(), Severity::Error);
+        assert_eq!(rule.help(), "archive first");
+        assert_eq!(
+            CustomRule::new("", Severity::Info, "h").unwrap_err(),
+            InvalidRuleName::Empty
+        );
+        for bad in [
+            "No-Truncate",
+            "no_truncate",
+            "no truncate",
+            "-no",
+            "no-",
+            "no--truncate",
+            "2-fast",
+            "né",
+        ] {
+            assert!(
+                matches!(
+                    CustomRule::new(bad, Severity::Info, "h"),
+                    Err(InvalidRuleName::NotKebabCase { ref name }) if name == bad
+                ),
+                "{bad:?} accepted"
+            );
+        }
+        let err = CustomRule::new("drop-column", Severity::Info, "h").unwrap_err();
+        assert_eq!(
+            err,
+            InvalidRuleName::BuiltIn {
+                name: "drop-column".into()
+            }
+        );
+        assert!(err.to_string().contains("built-in"), "{err}");
+    }
+
+    #[test]
+    fn rule_ids_serialize_and_display_as_their_name() {
+        let custom = RuleId::from(CustomRule::new("no-truncate", Severity::Error, "h").unwrap());
+        assert_eq!(serde_json::to_string(&custom).unwrap(), "\"no-truncate\"");
+        assert_eq!(custom.to_string(), "no-truncate");
+        assert_eq!(custom.default_severity(), Severity::Error);
+        assert_eq!(custom.help(), "h");
+        assert_eq!(custom.built_in(), None);
+        for rule in Rule::ALL {
+            let id = RuleId::from(*rule);
+            assert_eq!(
+                serde_json::to_string(&id).unwrap(),
+                serde_json::to_string(rule).unwrap()
+            );
+            assert_eq!(id.to_string(), rule.to_string());
+            assert_eq!(id.help(), rule.help());
+            assert_eq!(id.default_severity(), rule.default_severity());
+            assert_eq!(id, *rule);
+            assert_eq!(*rule, id);
+            assert!(id < custom, "built-ins sort first");
+        }
+    }
+
+    #[test]
+    fn custom_rules_are_identified_by_name() {
+        let a = CustomRule::new("house-rule", Severity::Error, "one").unwrap();
+        let b = CustomRule::new("house-rule", Severity::Warning, "two").unwrap();
+        assert_eq!(a, b);
+        let set: std::collections::HashSet<RuleId> = [a.into(), b.into()].into_iter().collect();
+        assert_eq!(set.len(), 1);
     }
 }

@@ -3,17 +3,32 @@
 use serde_json::{json, Value};
 
 use super::Sources;
-use crate::safety::{Rule, SafetyReport, Severity};
+use crate::safety::{Rule, RuleId, SafetyReport, Severity};
 
 pub(super) fn render(report: &SafetyReport, sources: &Sources<'_>) -> Value {
-    let rules: Vec<Value> = Rule::ALL
+    // Every built-in rule, then the custom rules of the findings, each once, by name.
+    let mut custom: Vec<&RuleId> = report
+        .findings()
+        .map(|f| &f.rule)
+        .filter(|r| r.custom().is_some())
+        .collect();
+    custom.sort();
+    custom.dedup();
+    let built_in = Rule::ALL
         .iter()
-        .map(|r| {
+        .map(|r| (r.name(), r.help(), r.default_severity()));
+    let rules: Vec<Value> = built_in
+        .chain(
+            custom
+                .into_iter()
+                .map(|r| (r.name(), r.help(), r.default_severity())),
+        )
+        .map(|(name, help, severity)| {
             json!({
-                "id": r.name(),
-                "shortDescription": { "text": r.name() },
-                "help": { "text": r.help() },
-                "defaultConfiguration": { "level": level(r.default_severity()) },
+                "id": name,
+                "shortDescription": { "text": name },
+                "help": { "text": help },
+                "defaultConfiguration": { "level": level(severity) },
             })
         })
         .collect();
