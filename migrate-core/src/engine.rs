@@ -140,7 +140,7 @@ impl Engine {
 
     /// Replaces the safety analyzer; see [`Pipeline::analyzer`].
     #[must_use]
-    pub fn analyzer(self, analyzer: Box<dyn SafetyAnalyzer + Send + Sync>) -> Self {
+    pub fn analyzer(self, analyzer: Box<dyn SafetyAnalyzer>) -> Self {
         self.map(|p| p.analyzer(analyzer))
     }
 

@@ -127,6 +127,7 @@ fn missing_migration_sql_is_refused_before_anything_runs() {
     );
 }
 
+#[allow(clippy::result_large_err)] // the crate's error, as the tests match it
 /// The executor's own deploy: Prisma's semantics of a failed migration (recorded, blocking until
 /// resolved), which the pipeline's automatic rollback would resolve.
 fn apply(

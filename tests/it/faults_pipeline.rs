@@ -260,10 +260,16 @@ fn a_dead_pipeline_is_not_resumed_after_later_deployments() {
     kill_during_health_check(&db, &dir, &backups);
     dir.add("20240103000000_later", "CREATE TABLE later (id int);");
     // The executor alone, as a tool that does not announce itself would deploy.
-    let migrations = migrate_core::MigrationSource::new(dir.path()).load().unwrap();
-    crate::common::executor(&db)
-        .deploy(&migrations, &migrate_core::DeployOptions::default(), &mut |_| {})
+    let migrations = migrate_core::MigrationSource::new(dir.path())
+        .load()
         .unwrap();
+    migrate_core::MigrationExecutor::deploy(
+        &mut crate::common::executor(&db),
+        &migrations,
+        &migrate_core::DeployOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap();
 
     let (code, all, _) = next_deploy(
         &db,

@@ -34,7 +34,7 @@ pub struct Pipeline {
     pub(super) options: PipelineOptions,
     pub(super) executor: super::run::SharedExecutor,
     /// `None`: the default analyzer with the options' rule configuration.
-    pub(super) analyzer: Option<Box<dyn SafetyAnalyzer + Send + Sync>>,
+    pub(super) analyzer: Option<Box<dyn SafetyAnalyzer>>,
     pub(super) backup: Box<dyn BackupProvider>,
     pub(super) planner: Planner,
     pub(super) probes: Vec<Box<dyn HealthProbe>>,
@@ -112,7 +112,7 @@ impl Pipeline {
 
     /// Replaces the safety analyzer (the gate still applies approvals and data facts).
     #[must_use]
-    pub fn analyzer(mut self, analyzer: Box<dyn SafetyAnalyzer + Send + Sync>) -> Self {
+    pub fn analyzer(mut self, analyzer: Box<dyn SafetyAnalyzer>) -> Self {
         self.analyzer = Some(analyzer);
         self
     }
