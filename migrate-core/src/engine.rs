@@ -11,7 +11,7 @@ use crate::executor::{
 use crate::health::HealthProbe;
 use crate::ledger::{HistoryStatus, LockWait};
 use crate::monitor::{EventSink, WebhookOptions, WebhookSink};
-use crate::pipeline::{Pipeline, PipelineError, PipelineOptions, PipelineReport, Step};
+use crate::pipeline::{Pipeline, PipelineOptions, PipelineReport, Step};
 use crate::rollback::RollbackStrategy;
 use crate::safety::{SafetyAnalyzer, SafetyGate, SafetyReview, Scope};
 use crate::source::{MigrationSource, Migrations};
@@ -226,10 +226,7 @@ impl Engine {
         &self,
         events: &mut (dyn FnMut(&Event) + Send),
     ) -> Result<PipelineReport, Error> {
-        self.pipeline.run(events).map_err(|e| match e {
-            PipelineError::Refused { source, .. } => *source,
-            other => Error::Pipeline(Box::new(other)),
-        })
+        Ok(self.pipeline.run(events)?)
     }
 
     /// [`Engine::deploy`] for async services: the blocking deployment runs on tokio's blocking
@@ -287,11 +284,7 @@ impl Engine {
     ) -> Result<SafetyReview, Error> {
         let migrations = self.migrations()?;
         let live = client.map(|c| (c, self.url().schema()));
-        Ok(self
-            .pipeline
-            .settings()
-            .safety
-            .review(&migrations, &scope, live)?)
+        Ok(self.pipeline.review(&migrations, &scope, live)?)
     }
 
     /// What a deployment would do now, without writing.

@@ -20,7 +20,8 @@ pub enum Error {
     /// The safety gate refused the deployment.
     #[error(transparent)]
     Safety(#[from] crate::safety::SafetyError),
-    /// A pipeline step failed after the database was changed.
+    /// A pipeline step failed after the database was changed (a refusal before that is its
+    /// cause, see the `From` conversion).
     #[error(transparent)]
     Pipeline(Box<crate::pipeline::PipelineError>),
     /// Planning, deploying or resolving failed.
@@ -44,4 +45,15 @@ pub enum Error {
     /// An event sink could not be set up.
     #[error(transparent)]
     Monitor(#[from] crate::monitor::MonitorError),
+}
+
+impl From<crate::pipeline::PipelineError> for Error {
+    /// A refusal before anything changed is its cause ([`Error::Source`], [`Error::Safety`],
+    /// [`Error::Backup`]…); a failure after the database changed is [`Error::Pipeline`].
+    fn from(e: crate::pipeline::PipelineError) -> Self {
+        match e {
+            crate::pipeline::PipelineError::Refused { source, .. } => *source,
+            other => Self::Pipeline(Box::new(other)),
+        }
+    }
 }

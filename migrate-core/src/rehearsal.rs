@@ -212,11 +212,7 @@ pub fn rehearse(
 
     let pipeline = Pipeline::new(url.clone(), dir, pipeline_options)
         .backup_provider(Box::new(provider))
-        .run(events)
-        .map_err(|e| match e {
-            crate::pipeline::PipelineError::Refused { source, .. } => *source,
-            other => Error::Pipeline(Box::new(other)),
-        })?;
+        .run(events)?;
 
     let mut executor = PgExecutor::connect(&url)?;
     let again = executor.deploy(&migrations, &DeployOptions::default(), &mut |_| {})?;

@@ -57,12 +57,9 @@ fn engine(cli: &Cli, out: &Output) -> anyhow::Result<Engine> {
 }
 
 fn lock_wait(cli: &Cli) -> anyhow::Result<LockWait> {
-    let env = LockWait::from_env();
-    if env == LockWait::Skip {
-        return Ok(env);
-    }
-    let Some(secs) = cli.lock_timeout else {
-        return Ok(LockWait::WHILE_BUSY);
+    let default = LockWait::for_deployments();
+    let (Some(secs), false) = (cli.lock_timeout, default == LockWait::Skip) else {
+        return Ok(default);
     };
     anyhow::ensure!(
         secs.is_finite() && secs >= 0.0,

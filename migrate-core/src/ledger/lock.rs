@@ -59,6 +59,17 @@ impl LockWait {
             _ => Self::default(),
         }
     }
+
+    /// What deployments wait by default: [`LockWait::WHILE_BUSY`] (replicas start together:
+    /// wait out a long migration, not Prisma's 10 s), or [`LockWait::Skip`] as
+    /// [`from_env`](Self::from_env) says.
+    #[must_use]
+    pub fn for_deployments() -> Self {
+        match Self::from_env() {
+            Self::Skip => Self::Skip,
+            _ => Self::WHILE_BUSY,
+        }
+    }
 }
 
 /// The session holding the migration lock, as `pg_stat_activity` shows it.

@@ -85,11 +85,7 @@ impl Default for PipelineOptions {
     fn default() -> Self {
         Self {
             deploy: DeployOptions::default()
-                .lock_wait(match LockWait::from_env() {
-                    LockWait::Skip => LockWait::Skip,
-                    // Replicas start together: wait out a long migration, not Prisma's 10 s.
-                    _ => LockWait::WHILE_BUSY,
-                })
+                .lock_wait(LockWait::for_deployments())
                 .locks(crate::executor::LockPolicy::recommended()),
             safety: SafetyGate::default(),
             backup_dir: PathBuf::from("backups"),

@@ -99,9 +99,8 @@ impl Recorder {
 
     /// Records the schema now as the one this deployment left.
     fn expect_schema(&mut self) {
-        let (Some(id), target) = (self.id.clone(), self.url.target()) else {
-            return;
-        };
+        let Some(id) = self.id.clone() else { return };
+        let target = self.url.target();
         if let Ok(client) = self.db() {
             crate::journal::record_schema(client, &id, &target);
         }

@@ -53,6 +53,21 @@ impl Pipeline {
         off_runtime(|| steps::safety::pending_review(self))
     }
 
+    /// The safety gate's review of `scope` with this pipeline's analyzer (live data facts when
+    /// a session is given).
+    ///
+    /// # Errors
+    ///
+    /// Unreadable approvals.
+    pub fn review(
+        &self,
+        migrations: &Migrations,
+        scope: &crate::safety::Scope,
+        live: Option<(&mut postgres::Client, Option<&str>)>,
+    ) -> Result<SafetyReview, crate::safety::SafetyError> {
+        steps::safety::reviewed(self, migrations, scope, live)
+    }
+
     fn run_steps(&self, events: &mut dyn FnMut(&Event)) -> Result<PipelineReport, PipelineError> {
         // One run at a time per pipeline: the executor is one session.
         let mut executor = self
