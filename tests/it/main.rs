@@ -2,6 +2,7 @@
 //! embedded cluster per test binary, a fresh database per test).
 
 mod backup;
+mod backup_provider;
 mod bad_input;
 mod cli;
 mod common;

@@ -137,14 +137,15 @@ fn run_verify(
     store: &BackupStore,
     out: &Output,
 ) -> anyhow::Result<Outcome> {
-    let backup = store.get(&args.backup)?;
+    let provider = PgDumpBackup::default();
+    let backup = provider.find(store, &args.backup)?;
     let level: VerifyLevel = args.level.to_string().parse().map_err(anyhow::Error::msg)?;
     let mut options = VerifyOptions::default();
     if args.scratch_on_server {
         options.scratch = Scratch::Server(Box::new(super::engine(cli, out)?.url().clone()));
     }
     out.line(format!("Verifying {} at level {}", backup.id(), args.level));
-    let report = PgDumpBackup::default().verify(&backup, level, &options)?;
+    let report = provider.verify(&backup, level, &options)?;
     print_report(&report, out);
     if report.passed() {
         out.line(format!("{GREEN}All checks passed.{GREEN:#}"));

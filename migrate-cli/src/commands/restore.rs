@@ -56,7 +56,8 @@ pub(super) fn restore_json(report: &RestoreReport) -> Value {
 pub(super) fn run(cli: &Cli, args: &RestoreArgs, out: &Output) -> anyhow::Result<Outcome> {
     let engine = super::engine(cli, out)?;
     let store = BackupStore::new(&args.dir.backup_dir);
-    let backup = store.get(&args.backup)?;
+    let provider = PgDumpBackup::default();
+    let backup = provider.find(&store, &args.backup)?;
     out.line(format!(
         "Restoring {} (taken {}) into {}",
         backup.id(),
@@ -76,7 +77,7 @@ pub(super) fn run(cli: &Cli, args: &RestoreArgs, out: &Output) -> anyhow::Result
         options.jobs = jobs.max(1);
     }
     options.keep_previous = !args.drop_previous;
-    let report = PgDumpBackup::default().restore(&backup, engine.url(), &options)?;
+    let report = provider.restore(&backup, engine.url(), &options)?;
     print_restore(&report, out);
     Ok(Outcome::ok(json!({ "restore": restore_json(&report) })))
 }

@@ -13,6 +13,10 @@ use crate::ledger::{LedgerRow, RowState};
 /// The manifest format version written by this crate.
 pub const MANIFEST_VERSION: u32 = 1;
 
+/// The provider name of a manifest without a [`ProviderPart`]: the built-in
+/// [`PgDumpBackup`](super::PgDumpBackup).
+pub const PG_DUMP_PROVIDER: &str = "pg_dump";
+
 /// How the backup file is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -84,9 +88,55 @@ pub struct Manifest {
     /// Row counts and schema fingerprint, taken in the dump's snapshot.
     #[serde(flatten)]
     pub state: DatabaseState,
+    /// What a [`BackupProvider`](super::BackupProvider) other than `pg_dump` records about the
+    /// backup: its name and its own data, for example a cloud snapshot id. `None` for a
+    /// `pg_dump` backup, whose manifest then has no `provider` key (manifests written before
+    /// this field existed load unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<ProviderPart>,
+}
+
+/// The provider-specific part of a [`Manifest`]: which provider took the backup and what it
+/// needs to find and restore it.
+///
+/// ```
+/// use migrate_core::backup::ProviderPart;
+///
+/// let part = ProviderPart::new("ebs-snapshot", serde_json::json!({ "snapshot": "snap-123" }));
+/// assert_eq!(part.data["snapshot"], "snap-123");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct ProviderPart {
+    /// The provider's [`name`](super::BackupProvider::name).
+    pub name: String,
+    /// The provider's own data, for example a cloud snapshot id; any JSON. `null` (left out of
+    /// the file) when the provider has nothing to add.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub data: serde_json::Value,
+}
+
+impl ProviderPart {
+    /// The part of provider `name`, holding `data`.
+    #[must_use]
+    pub fn new(name: impl Into<String>, data: serde_json::Value) -> Self {
+        Self {
+            name: name.into(),
+            data,
+        }
+    }
 }
 
 impl Manifest {
+    /// The name of the provider that took the backup: its [`ProviderPart`]'s, or
+    /// [`PG_DUMP_PROVIDER`] when the manifest has none.
+    #[must_use]
+    pub fn provider_name(&self) -> &str {
+        self.provider
+            .as_ref()
+            .map_or(PG_DUMP_PROVIDER, |p| p.name.as_str())
+    }
+
     /// Where the manifest of backup `id` lives in `dir`: `<dir>/<id>.json`.
     #[must_use]
     pub fn path_in(dir: &Path, id: &str) -> PathBuf {
@@ -206,7 +256,7 @@ pub(crate) fn ledger_entries(rows: &[LedgerRow]) -> Vec<LedgerEntry> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::path::Component;
 
     use proptest::prelude::*;
@@ -214,7 +264,8 @@ mod tests {
     use super::*;
     use crate::backup::{DatabaseState, SchemaFingerprint, TableCount};
 
-    fn sample(id: &str, names: &[String]) -> Manifest {
+    /// A manifest of backup `id` with one table and one applied migration per name.
+    pub(crate) fn sample(id: &str, names: &[String]) -> Manifest {
         let at = DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
             .unwrap()
             .with_timezone(&Utc);
@@ -260,6 +311,7 @@ mod tests {
                     objects: names.len(),
                 },
             },
+            provider: None,
         }
     }
 
@@ -296,14 +348,84 @@ mod tests {
         assert!(err.contains("newer"), "{err}");
     }
 
+    #[test]
+    fn a_pg_dump_manifest_has_no_provider_key_and_older_ones_load_byte_identically() {
+        let manifest = sample("backup_20261125_100000", &["a".to_owned()]);
+        let json = serde_json::to_value(&manifest).unwrap();
+        assert!(json.get("provider").is_none(), "{json}");
+        assert_eq!(manifest.provider_name(), PG_DUMP_PROVIDER);
+        // What an earlier version wrote (no `provider` key) loads, and writes back the same.
+        let text = serde_json::to_string_pretty(&manifest).unwrap();
+        let loaded = Manifest::parse(&text, Path::new("m.json")).unwrap();
+        assert_eq!(loaded.provider, None);
+        assert_eq!(serde_json::to_string_pretty(&loaded).unwrap(), text);
+        let mut explicit_null = json.clone();
+        explicit_null["provider"] = serde_json::Value::Null;
+        assert_eq!(reparse(&explicit_null).unwrap(), manifest);
+    }
+
+    #[test]
+    fn a_provider_part_is_written_and_read_back() {
+        let mut manifest = sample("backup_20261125_100000", &[]);
+        manifest.provider = Some(ProviderPart::new(
+            "cloud-snapshot",
+            serde_json::json!({ "snapshot": "snap-123" }),
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let path = Manifest::path_in(dir.path(), &manifest.id);
+        manifest.write(&path).unwrap();
+        let written: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(
+            written["provider"],
+            serde_json::json!({ "name": "cloud-snapshot", "data": { "snapshot": "snap-123" } })
+        );
+        let read = Manifest::read(&path).unwrap();
+        assert_eq!(read, manifest);
+        assert_eq!(read.provider_name(), "cloud-snapshot");
+        // A part without data: `data` is left out, and reads back as null.
+        let mut bare = serde_json::to_value(sample("backup_1", &[])).unwrap();
+        bare["provider"] = serde_json::json!({ "name": "x" });
+        let parsed = reparse(&bare).unwrap();
+        assert_eq!(
+            parsed.provider,
+            Some(ProviderPart::new("x", serde_json::Value::Null))
+        );
+        assert_eq!(serde_json::to_value(&parsed).unwrap(), bare);
+        // A part must name its provider.
+        bare["provider"] = serde_json::json!({ "data": 1 });
+        assert!(reparse(&bare).is_err());
+    }
+
+    /// Any JSON value, a few levels deep, for a provider's data.
+    fn any_json() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<u64>().prop_map(serde_json::Value::from),
+            any::<String>().prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                proptest::collection::btree_map(any::<String>(), inner, 0..4)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
     proptest! {
-        /// What this crate writes, it reads back identically, whatever the names hold.
+        /// What this crate writes, it reads back identically, whatever the names and the
+        /// provider's data hold.
         #[test]
         fn written_manifests_read_back_identically(
             id in "backup_[A-Za-z0-9_]{1,24}",
             names in proptest::collection::vec(any::<String>(), 0..4),
+            part in proptest::option::of((any::<String>(), any_json())),
         ) {
-            let manifest = sample(&id, &names);
+            let mut manifest = sample(&id, &names);
+            manifest.provider = part.map(|(name, data)| ProviderPart::new(name, data));
             let text = serde_json::to_string_pretty(&manifest).unwrap();
             prop_assert_eq!(Manifest::parse(&text, Path::new("m.json")).unwrap(), manifest);
         }

@@ -22,7 +22,10 @@ pub use interrupted::{
     recover_interrupted_restore, recover_interrupted_restore_without_target,
     refuse_interrupted_restore,
 };
-pub use manifest::{is_backup_id, BackupFormat, LedgerEntry, Manifest, MANIFEST_VERSION};
+pub use manifest::{
+    is_backup_id, BackupFormat, LedgerEntry, Manifest, ProviderPart, MANIFEST_VERSION,
+    PG_DUMP_PROVIDER,
+};
 pub use pg_dump::{PgDumpBackup, PgDumpOptions};
 pub use provider::{
     backup_verified, backup_verified_observed, progress_events, BackupPolicy, BackupProvider,

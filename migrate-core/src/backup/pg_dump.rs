@@ -131,7 +131,7 @@ impl Drop for PartialFile {
 
 impl BackupProvider for PgDumpBackup {
     fn name(&self) -> &'static str {
-        "pg_dump"
+        super::manifest::PG_DUMP_PROVIDER
     }
 
     fn backup(&self, url: &DatabaseUrl, store: &BackupStore) -> Result<Backup, BackupError> {
@@ -271,6 +271,7 @@ impl BackupProvider for PgDumpBackup {
             ledger: ledger_entries(&rows),
             ledger_present,
             state,
+            provider: None,
         };
         let manifest_path = Manifest::path_in(store.dir(), &id);
         if let Err(e) = manifest.write(&manifest_path) {

@@ -6,13 +6,52 @@ use super::{
 };
 use crate::connection::DatabaseUrl;
 
-/// Takes restorable snapshots of a database before migrations run, and gives them back.
+/// Takes restorable snapshots of a database before migrations run, finds them again, and gives
+/// them back.
 ///
-/// [`PgDumpBackup`](super::PgDumpBackup) is the default. Verification and restore are optional
-/// capabilities: their defaults return [`BackupError::Unsupported`].
+/// [`PgDumpBackup`](super::PgDumpBackup) is the default. Another provider (a cloud snapshot, say)
+/// records what it needs in the manifest's [`ProviderPart`](super::ProviderPart), and, when its
+/// backups do not live as manifests in the [`BackupStore`]'s directory, overrides
+/// [`backups`](Self::backups) (and [`find`](Self::find) when it has a faster way than a search):
+/// the rollback planner and `migrate restore` find backups only through these. Verification and
+/// restore are optional capabilities: their defaults return [`BackupError::Unsupported`].
 pub trait BackupProvider: Send + Sync + std::fmt::Debug {
-    /// A short name for messages, e.g. `pg_dump`.
+    /// A short name for messages and for the manifest's [`ProviderPart`](super::ProviderPart),
+    /// e.g. `pg_dump`.
     fn name(&self) -> &'static str;
+
+    /// Every backup this provider can restore, oldest first (the order of
+    /// [`BackupStore::list`]). By default, the manifests in `store`'s directory:
+    /// `store.list()`.
+    ///
+    /// # Errors
+    ///
+    /// [`BackupError`] when the backups cannot be listed.
+    fn backups(&self, store: &BackupStore) -> Result<Vec<Backup>, BackupError> {
+        store.list()
+    }
+
+    /// The backup named `name` (an id, or whatever else the provider accepts). By default,
+    /// [`BackupStore::get`] (an id in the directory, or a path to a manifest or dump file), and
+    /// when that finds nothing, the newest of [`backups`](Self::backups) with that id.
+    ///
+    /// # Errors
+    ///
+    /// [`BackupError::NotFound`], or the errors of reading the backup.
+    fn find(&self, store: &BackupStore, name: &str) -> Result<Backup, BackupError> {
+        match store.get(name) {
+            Err(BackupError::NotFound { .. }) => self
+                .backups(store)?
+                .into_iter()
+                .rev()
+                .find(|b| b.id() == name)
+                .ok_or_else(|| BackupError::NotFound {
+                    name: name.to_owned(),
+                    dir: store.dir().to_owned(),
+                }),
+            found => found,
+        }
+    }
 
     /// Takes a backup of the database of `url` into `store` and writes its manifest.
     ///
@@ -213,5 +252,116 @@ impl BackupPolicy {
             return Ok(None);
         }
         backup_verified(&self.provider, url, &self.store, self.verify_level).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::backup::manifest::tests::sample;
+    use crate::backup::{Manifest, ProviderPart};
+
+    /// Keeps its backups in memory, not in the store's directory.
+    #[derive(Debug, Default)]
+    struct Remembering(Mutex<Vec<Backup>>);
+
+    impl BackupProvider for Remembering {
+        fn name(&self) -> &'static str {
+            "remembering"
+        }
+
+        fn backup(&self, _: &DatabaseUrl, _: &BackupStore) -> Result<Backup, BackupError> {
+            Err(BackupError::Unsupported {
+                provider: self.name(),
+                operation: "backup",
+            })
+        }
+
+        fn backups(&self, _: &BackupStore) -> Result<Vec<Backup>, BackupError> {
+            Ok(self.0.lock().unwrap().clone())
+        }
+    }
+
+    /// The default provider's way: no override.
+    #[derive(Debug)]
+    struct Directory;
+
+    impl BackupProvider for Directory {
+        fn name(&self) -> &'static str {
+            "directory"
+        }
+
+        fn backup(&self, _: &DatabaseUrl, _: &BackupStore) -> Result<Backup, BackupError> {
+            Err(BackupError::Unsupported {
+                provider: self.name(),
+                operation: "backup",
+            })
+        }
+    }
+
+    fn backup_in(dir: &std::path::Path, id: &str) -> Backup {
+        let mut manifest = sample(id, &[]);
+        manifest.provider = Some(ProviderPart::new(
+            "remembering",
+            serde_json::json!({ "snapshot": "snap-1" }),
+        ));
+        Backup {
+            manifest,
+            dir: dir.to_owned(),
+        }
+    }
+
+    #[test]
+    fn by_default_backups_and_find_read_the_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = BackupStore::new(tmp.path());
+        let backup = backup_in(tmp.path(), "backup_20261125_100000");
+        backup.manifest.write(&backup.manifest_path()).unwrap();
+        assert_eq!(
+            Directory.backups(&store).unwrap(),
+            std::slice::from_ref(&backup)
+        );
+        assert_eq!(Directory.find(&store, backup.id()).unwrap(), backup);
+        let err = Directory.find(&store, "backup_other").unwrap_err();
+        assert!(matches!(err, BackupError::NotFound { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_provider_that_lists_its_own_backups_is_searched_by_find() {
+        let tmp = tempfile::tempdir().unwrap();
+        let empty = BackupStore::new(tmp.path().join("none"));
+        let provider = Remembering::default();
+        let older = backup_in(tmp.path(), "backup_20261125_100000");
+        let newer = backup_in(tmp.path(), "backup_20261125_100001");
+        provider
+            .0
+            .lock()
+            .unwrap()
+            .extend([older.clone(), newer.clone()]);
+        assert!(empty.list().unwrap().is_empty());
+        assert_eq!(provider.backups(&empty).unwrap(), [older, newer.clone()]);
+        assert_eq!(provider.find(&empty, newer.id()).unwrap(), newer);
+        assert!(matches!(
+            provider.find(&empty, "backup_other"),
+            Err(BackupError::NotFound { .. })
+        ));
+        // A manifest in the directory is still found by id or path first.
+        let on_disk = backup_in(tmp.path(), "backup_20261125_090000");
+        on_disk.manifest.write(&on_disk.manifest_path()).unwrap();
+        let store = BackupStore::new(tmp.path());
+        assert_eq!(
+            provider
+                .find(&store, &on_disk.manifest_path().display().to_string())
+                .unwrap(),
+            on_disk
+        );
+        assert_eq!(
+            Manifest::read(&on_disk.manifest_path())
+                .unwrap()
+                .provider_name(),
+            "remembering"
+        );
     }
 }

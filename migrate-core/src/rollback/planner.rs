@@ -157,7 +157,7 @@ impl Planner {
             .filter(|n| !targets.iter().any(|t| t.name == *n))
             .collect();
         // The newest backup whose ledger is exactly the state before the targets.
-        let backup = store.list()?.into_iter().rev().find(|b| {
+        let backup = provider.backups(store)?.into_iter().rev().find(|b| {
             b.manifest.database == url.database() && b.manifest.applied_migrations() == before
         });
         let ctx = RollbackContext {
