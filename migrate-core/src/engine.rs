@@ -33,7 +33,7 @@ use crate::Error;
 ///
 /// let engine = migrate_core::Engine::from_env()?
 ///     .without(Step::Backup) // said as "backup off" in the events and the journal
-///     .probe(Box::new(SqlProbe::new("SELECT count(*) > 0 FROM \"User\"")));
+///     .probe(Box::new(SqlProbe::new("SELECT count(*) > 0 FROM \"User\"", None)?));
 /// let report = engine.deploy()?;
 /// log::info!("applied {:?}", report.applied);
 /// # Ok::<(), migrate_core::Error>(())

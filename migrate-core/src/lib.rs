@@ -24,11 +24,11 @@
 //! With explicit settings and progress events:
 //!
 //! ```no_run
-//! use migrate_core::{DatabaseUrl, DeployOptions, Engine, Event};
+//! use migrate_core::{DatabaseUrl, Engine, Event};
 //!
 //! let url: DatabaseUrl = "postgresql://app:secret@db:5432/app?schema=public".parse()?;
 //! let engine = Engine::new(url, "prisma/migrations");
-//! let report = engine.deploy_with(&DeployOptions::default(), &mut |event: &Event| {
+//! let report = engine.deploy_with(&mut |event: &Event| {
 //!     log::info!("{event}");
 //! })?;
 //! println!("applied {} migration(s)", report.applied.len());

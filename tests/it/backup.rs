@@ -1,6 +1,7 @@
 //! Backups with real `pg_dump`/`pg_restore`: the file and its manifest, the snapshot they
 //! share, verification levels 1–4 catching damage, tool discovery, retention, plain format.
 
+use crate::common::engine;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -8,7 +9,6 @@ use migrate_core::backup::{
     hash_file, Backup, BackupFormat, BackupProvider, BackupStore, DatabaseState, PgDumpBackup,
     PgDumpOptions, Retention, VerifyLevel, VerifyOptions, VerifyReport,
 };
-use migrate_core::Engine;
 use migrate_tests::{cluster, TestDb};
 
 use crate::common::{url, Dir};
@@ -36,7 +36,7 @@ pub fn seeded_db() -> (TestDb, Dir) {
                             title text NOT NULL, score int DEFAULT 0);
          CREATE INDEX post_author_idx ON post (author_id);",
     )]);
-    Engine::new(url(&db), dir.path()).deploy().unwrap();
+    engine(&db, dir.path()).deploy().unwrap();
     db.client()
         .batch_execute(
             "INSERT INTO author (name) SELECT 'author ' || g FROM generate_series(1, 50) g;

@@ -110,3 +110,8 @@ pub fn migrate(url: &str, args: &[&str]) -> std::process::Output {
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// The engine as an embedding service builds it, with its backups out of the repository.
+pub fn engine(db: &TestDb, dir: &Path) -> migrate_core::Engine {
+    migrate_core::Engine::new(url(db), dir).backup_dir(backup_dir())
+}

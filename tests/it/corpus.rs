@@ -2,12 +2,13 @@
 //! `Engine::deploy()`, safety gate included, as a service deploys it (no approval needed on a
 //! fresh database). Faults and races on the corpus: `tests/corpus/`.
 
+use crate::common::engine;
 use std::path::PathBuf;
 
-use migrate_core::{Engine, MigrationSource};
+use migrate_core::MigrationSource;
 use migrate_tests::TestDb;
 
-use crate::common::{rows, sha256_hex, url};
+use crate::common::{rows, sha256_hex};
 
 fn corpus_dir() -> PathBuf {
     std::env::var_os("MIGRATE_CORPUS_DIR").map_or_else(
@@ -40,7 +41,7 @@ fn every_corpus_history_deploys_and_matches_its_files() {
     for dir in projects {
         let db = TestDb::new();
         let migrations = MigrationSource::new(&dir).load().unwrap();
-        let engine = Engine::new(url(&db), &dir);
+        let engine = engine(&db, &dir);
         let started = std::time::Instant::now();
         let report = engine
             .deploy()

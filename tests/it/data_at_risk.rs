@@ -3,18 +3,18 @@
 //! nothing at risk; real rows keep their severity. Also: opaque `DO` blocks, length overflows of
 //! type changes, and row counts PostgreSQL has no estimate for.
 
+use crate::common::engine;
 use migrate_core::safety::{Finding, Scope, Severity};
-use migrate_core::Engine;
 use migrate_tests::TestDb;
 
-use crate::common::{url, Dir};
+use crate::common::Dir;
 
 const INIT: &str =
     "CREATE TABLE \"Post\" (\"id\" SERIAL PRIMARY KEY, \"title\" TEXT, \"email\" TEXT);\n";
 
 /// The findings of a review of `pending` against `db`.
 fn review(db: &TestDb, dir: &Dir, pending: &[&str]) -> Vec<Finding> {
-    let engine = Engine::new(url(db), dir.path());
+    let engine = engine(db, dir.path());
     let review = engine
         .review(
             Scope::pending(pending.iter().map(|p| (*p).to_owned())),
@@ -32,7 +32,7 @@ fn of<'a>(findings: &'a [Finding], rule: &str) -> Vec<&'a Finding> {
 fn absent_created_and_renamed_objects_are_judged_before_the_deployment() {
     let db = TestDb::new();
     let dir = Dir::with(&[("20240101000000_init", INIT)]);
-    Engine::new(url(&db), dir.path()).deploy().unwrap();
+    engine(&db, dir.path()).deploy().unwrap();
     db.client()
         .batch_execute("INSERT INTO \"Post\" (title) SELECT 't' || g FROM generate_series(1, 50) g")
         .unwrap();
@@ -103,7 +103,7 @@ fn a_fresh_database_deploys_drops_of_absent_tables_without_approval() {
         "20240101000000_init",
         "DROP TABLE IF EXISTS legacy.run_executions;\nCREATE TABLE \"A\" (id int);\nDROP TABLE \"A\";\n",
     )]);
-    let report = Engine::new(url(&db), dir.path()).deploy().unwrap();
+    let report = engine(&db, dir.path()).deploy().unwrap();
     assert_eq!(report.applied.len(), 1);
 }
 
@@ -111,7 +111,7 @@ fn a_fresh_database_deploys_drops_of_absent_tables_without_approval() {
 fn do_blocks_are_analysed_and_execute_is_a_warning() {
     let db = TestDb::new();
     let dir = Dir::with(&[("20240101000000_init", INIT)]);
-    Engine::new(url(&db), dir.path()).deploy().unwrap();
+    engine(&db, dir.path()).deploy().unwrap();
     db.client()
         .batch_execute("INSERT INTO \"Post\" (title) VALUES ('a'), ('b')")
         .unwrap();
@@ -138,7 +138,7 @@ fn do_blocks_are_analysed_and_execute_is_a_warning() {
 fn a_varchar_overflow_is_a_certain_failure_and_unknown_row_counts_are_counted() {
     let db = TestDb::new();
     let dir = Dir::with(&[("20240101000000_init", INIT)]);
-    Engine::new(url(&db), dir.path()).deploy().unwrap();
+    engine(&db, dir.path()).deploy().unwrap();
     // 1,000 rows, never analysed: PostgreSQL has no estimate (reltuples = -1).
     db.client()
         .batch_execute(
@@ -180,7 +180,7 @@ fn a_varchar_overflow_is_a_certain_failure_and_unknown_row_counts_are_counted() 
 fn absent_schemas_and_truncates_of_several_tables_are_judged_whole() {
     let db = TestDb::new();
     let dir = Dir::with(&[("20240101000000_init", INIT)]);
-    Engine::new(url(&db), dir.path()).deploy().unwrap();
+    engine(&db, dir.path()).deploy().unwrap();
     db.client()
         .batch_execute(
             "INSERT INTO \"Post\" (title) VALUES ('kept');
@@ -227,7 +227,7 @@ fn absent_schemas_and_truncates_of_several_tables_are_judged_whole() {
 fn what_cannot_be_told_keeps_its_severity() {
     let db = TestDb::new();
     let dir = Dir::with(&[("20240101000000_init", INIT)]);
-    Engine::new(url(&db), dir.path()).deploy().unwrap();
+    engine(&db, dir.path()).deploy().unwrap();
     db.client()
         .batch_execute("INSERT INTO \"Post\" (title) VALUES ('kept'); CREATE SCHEMA archive;")
         .unwrap();
@@ -271,7 +271,7 @@ fn what_cannot_be_told_keeps_its_severity() {
     dir.add("20240104000000_c", "DROP TABLE IF EXISTS \"Ghost\";\n");
     let mut gate = migrate_core::safety::SafetyGate::default();
     gate.data_budget = Some(std::time::Duration::ZERO);
-    let review = Engine::new(url(&db), dir.path())
+    let review = engine(&db, dir.path())
         .safety(gate)
         .review(
             Scope::pending(["20240104000000_c".to_owned()]),
@@ -293,7 +293,7 @@ fn what_cannot_be_told_keeps_its_severity() {
 fn if_not_exists_of_an_absent_column_creates_it() {
     let db = TestDb::new();
     let dir = Dir::with(&[("20240101000000_init", INIT)]);
-    Engine::new(url(&db), dir.path()).deploy().unwrap();
+    engine(&db, dir.path()).deploy().unwrap();
     db.client()
         .batch_execute("INSERT INTO \"Post\" (title) VALUES ('kept')")
         .unwrap();
@@ -316,7 +316,7 @@ fn if_not_exists_of_an_absent_column_creates_it() {
 fn a_type_change_of_an_empty_table_is_harmless() {
     let db = TestDb::new();
     let dir = Dir::with(&[("20240101000000_init", INIT)]);
-    Engine::new(url(&db), dir.path()).deploy().unwrap();
+    engine(&db, dir.path()).deploy().unwrap();
     dir.add(
         "20240102000000_text",
         "ALTER TABLE \"Post\" ALTER COLUMN \"id\" SET DATA TYPE TEXT;\n",

@@ -1,5 +1,6 @@
 //! Deploying: Prisma's ledger semantics, schemas, idempotence, P3005 and baseline.
 
+use crate::common::engine;
 use migrate_core::executor::{BaselineOptions, MigrationExecutor};
 use migrate_core::ledger::LedgerError;
 use migrate_core::{DeployOptions, Engine, Error, Event};
@@ -17,7 +18,7 @@ fn deploy_writes_rows_exactly_like_prisma() {
         ("20240101000000_init", INIT),
         ("20240102000000_add_post", POST),
     ]);
-    let engine = Engine::new(url(&db), dir.path());
+    let engine = engine(&db, dir.path());
     let before = chrono::Utc::now();
     let report = engine.deploy().unwrap();
     assert_eq!(report.applied.len(), 2);
@@ -120,7 +121,7 @@ fn non_empty_database_is_refused_then_baselined() {
     let db = TestDb::new();
     db.client().batch_execute(INIT).unwrap();
     let dir = Dir::with(&[("20240101000000_init", INIT)]);
-    let engine = Engine::new(url(&db), dir.path());
+    let engine = engine(&db, dir.path());
 
     let err = engine.deploy().unwrap_err();
     assert!(
@@ -155,14 +156,7 @@ fn postgis_tables_do_not_make_a_database_non_empty() {
         .batch_execute("CREATE TABLE spatial_ref_sys (srid int)")
         .unwrap();
     let dir = Dir::with(&[("20240101000000_init", INIT)]);
-    assert_eq!(
-        Engine::new(url(&db), dir.path())
-            .deploy()
-            .unwrap()
-            .applied
-            .len(),
-        1
-    );
+    assert_eq!(engine(&db, dir.path()).deploy().unwrap().applied.len(), 1);
 }
 
 #[test]
@@ -174,7 +168,7 @@ fn crlf_and_bom_files_are_hashed_raw_and_compared_tolerantly() {
         ("20240101000000_init", &crlf),
         ("20240102000000_add_post", &bom),
     ]);
-    let engine = Engine::new(url(&db), dir.path());
+    let engine = engine(&db, dir.path());
     engine.deploy().unwrap();
     let rows = rows(&db);
     assert_eq!(rows[0].checksum, sha256_hex(crlf.as_bytes()));
@@ -196,7 +190,7 @@ fn modified_and_missing_migrations_stop_deploy_unless_accepted() {
         ("20240101000000_init", INIT),
         ("20240102000000_add_post", POST),
     ]);
-    let engine = Engine::new(url(&db), dir.path());
+    let engine = engine(&db, dir.path());
     engine.deploy().unwrap();
 
     dir.add("20240101000000_init", &format!("{INIT}\n-- edited\n"));
@@ -216,7 +210,7 @@ fn modified_and_missing_migrations_stop_deploy_unless_accepted() {
 
     let mut warnings = Vec::new();
     let options = DeployOptions::default().accept_modified(true);
-    let modified = Engine::new(url(&db), dir.path()).with_deploy_options(options);
+    let modified = crate::common::engine(&db, dir.path()).with_deploy_options(options);
     modified
         .deploy_with(&mut |e| {
             if let Event::Warning { migration, .. } = e {
@@ -241,7 +235,7 @@ fn modified_and_missing_migrations_stop_deploy_unless_accepted() {
         ["20240102000000_add_post"]
     );
     let options = DeployOptions::default().accept_missing_locally(true);
-    Engine::new(url(&db), dir.path())
+    crate::common::engine(&db, dir.path())
         .with_deploy_options(options)
         .deploy()
         .unwrap();
@@ -258,7 +252,7 @@ fn concurrently_alone_works_and_mixed_is_refused_before_running() {
             "-- CreateIndex\nCREATE INDEX CONCURRENTLY \"User_id_idx\" ON \"User\"(\"id\");\n",
         ),
     ]);
-    let engine = Engine::new(url(&db), dir.path());
+    let engine = engine(&db, dir.path());
     engine.deploy().unwrap();
     assert!(table_exists(&db, "\"User_id_idx\""));
 

@@ -1,9 +1,9 @@
 //! Embedding in async services: the sync API called from inside a tokio runtime (how axum and
 //! actix services start) and the async facade, on both runtime flavours.
 
-use migrate_core::Engine;
+use crate::common::engine;
 
-use crate::common::{backup_dir, table_exists, url, Dir};
+use crate::common::{table_exists, Dir};
 
 const INIT: (&str, &str) = ("20240101000000_init", "CREATE TABLE item (id int);");
 
@@ -21,7 +21,7 @@ fn runtime(multi_thread: bool) -> tokio::runtime::Runtime {
 fn the_sync_one_liner_works_inside_a_multi_thread_runtime() {
     let db = migrate_tests::TestDb::new();
     let dir = Dir::with(&[INIT]);
-    let engine = Engine::new(url(&db), dir.path()).backup_dir(backup_dir());
+    let engine = engine(&db, dir.path());
     let report = runtime(true).block_on(async { engine.deploy() }).unwrap();
     assert_eq!(report.applied, [INIT.0]);
     assert!(report.backup_id.is_some(), "the same pipeline as the CLI");
@@ -32,7 +32,7 @@ fn the_sync_one_liner_works_inside_a_multi_thread_runtime() {
 fn the_sync_one_liner_works_inside_a_current_thread_runtime() {
     let db = migrate_tests::TestDb::new();
     let dir = Dir::with(&[INIT]);
-    let engine = Engine::new(url(&db), dir.path()).backup_dir(backup_dir());
+    let engine = engine(&db, dir.path());
     runtime(false).block_on(async { engine.deploy() }).unwrap();
     assert!(table_exists(&db, "public.item"));
 }
@@ -41,7 +41,7 @@ fn the_sync_one_liner_works_inside_a_current_thread_runtime() {
 fn deploy_async_runs_off_the_runtime_and_deploys() {
     let db = migrate_tests::TestDb::new();
     let dir = Dir::with(&[INIT]);
-    let engine = Engine::new(url(&db), dir.path()).backup_dir(backup_dir());
+    let engine = engine(&db, dir.path());
     let (report, ticked) = runtime(false).block_on(async {
         // Another task keeps running while the deployment blocks elsewhere.
         let ticker = tokio::spawn(async {

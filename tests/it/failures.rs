@@ -1,11 +1,12 @@
 //! A failing migration: Prisma's row, P3018 message, P3009 refusal, recovery.
 
+use crate::common::engine;
 use migrate_core::executor::ExecuteError;
 use migrate_core::ledger::RowState;
-use migrate_core::{Engine, Error, ResolveAction};
+use migrate_core::{Error, ResolveAction};
 use migrate_tests::TestDb;
 
-use crate::common::{rows, table_exists, url, Dir};
+use crate::common::{rows, table_exists, Dir};
 
 #[test]
 fn failure_is_atomic_recorded_and_blocks_until_resolved() {
@@ -18,7 +19,7 @@ fn failure_is_atomic_recorded_and_blocks_until_resolved() {
         ),
         ("20240103000000_after", "CREATE TABLE c (id int);"),
     ]);
-    let engine = Engine::new(url(&db), dir.path());
+    let engine = engine(&db, dir.path());
     let err = apply(&db, &dir).unwrap_err();
     let Error::Execute(ExecuteError::MigrationFailed(failure)) = &err else {
         panic!("expected a migration failure, got {err}");
@@ -113,10 +114,7 @@ fn missing_migration_sql_is_refused_before_anything_runs() {
     let db = TestDb::new();
     let dir = Dir::with(&[("20240101000000_init", "CREATE TABLE a (id int);")]);
     std::fs::create_dir(dir.path().join("20240102000000_empty")).unwrap();
-    let err = Engine::new(url(&db), dir.path())
-        .deploy()
-        .unwrap_err()
-        .to_string();
+    let err = engine(&db, dir.path()).deploy().unwrap_err().to_string();
     assert!(
         err.contains("P3015") && err.contains("20240102000000_empty/migration.sql"),
         "{err}"

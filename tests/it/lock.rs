@@ -1,13 +1,14 @@
 //! The advisory lock: bounded wait naming the holder, release on every path.
 
+use crate::common::engine;
 use std::time::Duration;
 
 use migrate_core::executor::{ExecuteError, MigrationExecutor};
 use migrate_core::ledger::{LedgerError, LockWait, LOCK_KEY};
-use migrate_core::{DeployOptions, Engine, Error};
+use migrate_core::{DeployOptions, Error};
 use migrate_tests::TestDb;
 
-use crate::common::{executor, table_exists, url, Dir};
+use crate::common::{executor, table_exists, Dir};
 
 #[test]
 fn timeout_names_the_holder_and_changes_nothing() {
@@ -24,8 +25,7 @@ fn timeout_names_the_holder_and_changes_nothing() {
         .unwrap();
 
     let dir = Dir::with(&[("20240101000000_a", "CREATE TABLE a (id int);")]);
-    let engine =
-        Engine::new(url(&db), dir.path()).lock_wait(LockWait::Bounded(Duration::from_millis(300)));
+    let engine = engine(&db, dir.path()).lock_wait(LockWait::Bounded(Duration::from_millis(300)));
     let started = std::time::Instant::now();
     let err = engine.deploy().unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -98,7 +98,7 @@ fn lock_is_released_after_success_and_failure_while_the_session_lives() {
 fn while_busy_waits_out_a_working_holder_and_gives_up_on_an_idle_one() {
     let db = TestDb::new();
     let dir = Dir::with(&[("20240101000000_a", "CREATE TABLE a (id int);")]);
-    let engine = Engine::new(url(&db), dir.path()).lock_wait(LockWait::WhileBusy {
+    let engine = engine(&db, dir.path()).lock_wait(LockWait::WhileBusy {
         idle: Duration::from_secs(1),
     });
 

@@ -194,7 +194,7 @@ fn a_prisma_deploy_blocked_on_the_lock_does_not_break_our_concurrent_build() {
             "CREATE INDEX CONCURRENTLY \"t_id_idx\" ON t (id);",
         ),
     ]);
-    let engine = migrate_core::Engine::new(crate::common::url(&db), dir.path());
+    let engine = crate::common::engine(&db, dir.path());
     let deploy = std::thread::spawn(move || {
         let mut events = Vec::new();
         let result = engine.deploy_with(&mut |e| {

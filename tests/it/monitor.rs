@@ -1,16 +1,17 @@
 //! Event sinks against real destinations: a local HTTP server (up, failing, slow, down), a file,
 //! and a real deployment's events.
 
+use crate::common::engine;
 use std::os::unix::fs::PermissionsExt;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use migrate_core::monitor::{EventSink, Fanout, NdjsonSink, Overflow, WebhookOptions, WebhookSink};
-use migrate_core::{Engine, Event};
+use migrate_core::Event;
 use migrate_tests::TestDb;
 use serde_json::Value;
 
-use crate::common::{url, Dir};
+use crate::common::Dir;
 use crate::health::server::{closed_port_url, Reply, TestServer};
 
 /// Keeps every event it is sent, to compare with what other sinks delivered.
@@ -82,7 +83,7 @@ fn deployment_events_reach_webhook_and_ndjson_in_order() {
         .push(NdjsonSink::create(&events_path).unwrap())
         .push(WebhookSink::new(server.url("/hook"), WebhookOptions::default()).unwrap());
     assert_eq!(fanout.len(), 3);
-    let report = Engine::new(url(&db), dir.path())
+    let report = engine(&db, dir.path())
         .deploy_with(&mut fanout.as_callback())
         .unwrap();
     assert_eq!(report.applied.len(), 2);
@@ -90,7 +91,12 @@ fn deployment_events_reach_webhook_and_ndjson_in_order() {
 
     let sent = recorder.0.lock().unwrap().clone();
     assert!(
-        matches!(sent.last(), Some(Event::Finished { applied: 2, .. })),
+        sent.iter()
+            .any(|e| matches!(e, Event::Finished { applied: 2, .. })),
+        "{sent:?}"
+    );
+    assert!(
+        matches!(sent.last(), Some(Event::Step { step, status, .. }) if step == "done" && status == "passed"),
         "{sent:?}"
     );
     assert!(sent.len() >= 5, "{sent:?}");

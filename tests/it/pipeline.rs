@@ -124,9 +124,7 @@ fn with_down_scripts_the_rollback_runs_them_in_place() {
     let rollback = err.report().rollback.as_ref().expect("rolled back");
     assert_eq!(rollback.strategy, StrategyKind::DownMigration);
     assert_eq!(app_state(&db), before, "schema and row counts equal");
-    let status = migrate_core::Engine::new(url(&db), dir.path())
-        .status()
-        .unwrap();
+    let status = crate::common::engine(&db, dir.path()).status().unwrap();
     assert_eq!(
         status.pending,
         [RISKY_NAME],

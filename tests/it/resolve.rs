@@ -1,17 +1,18 @@
 //! `resolve --applied` / `--rolled-back` with Prisma's row effects and errors.
 
+use crate::common::engine;
 use migrate_core::ledger::RowState;
-use migrate_core::{Engine, ResolveAction};
+use migrate_core::ResolveAction;
 use migrate_tests::TestDb;
 
-use crate::common::{rows, sha256_hex, table_exists, url, Dir};
+use crate::common::{rows, sha256_hex, table_exists, Dir};
 
 #[test]
 fn resolve_applied_records_without_running() {
     let db = TestDb::new();
     let sql = "CREATE TABLE hotfix (id int);";
     let dir = Dir::with(&[("20240101000000_hotfix", sql)]);
-    let engine = Engine::new(url(&db), dir.path());
+    let engine = engine(&db, dir.path());
     let outcome = engine
         .resolve(&ResolveAction::Applied("20240101000000_hotfix".into()))
         .unwrap();
@@ -47,7 +48,7 @@ fn resolve_applied_records_without_running() {
 fn resolve_rolled_back_without_ledger_is_an_error() {
     let db = TestDb::new();
     let dir = Dir::with(&[("20240101000000_a", "SELECT 1;")]);
-    let err = Engine::new(url(&db), dir.path())
+    let err = engine(&db, dir.path())
         .resolve(&ResolveAction::RolledBack("20240101000000_a".into()))
         .unwrap_err();
     assert!(err.to_string().contains("no _prisma_migrations"), "{err}");

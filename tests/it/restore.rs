@@ -1,10 +1,10 @@
 //! Restore that really restores: objects created after the backup vanish, the state equals the
 //! manifest, writes stop meanwhile, and the report says how long it took and what was lost.
 
+use crate::common::engine;
 use migrate_core::backup::{
     is_read_only, set_read_only, BackupProvider, BackupStore, ReadOnlyGuard, RestoreOptions,
 };
-use migrate_core::Engine;
 use migrate_tests::TestDb;
 
 use crate::backup::{provider, seeded_db, state_of};
@@ -38,7 +38,7 @@ pub fn deploy_risky(db: &TestDb, dir: &Dir, with_down: bool) {
     if with_down {
         std::fs::write(dir.path().join(RISKY_NAME).join("down.sql"), RISKY_DOWN).unwrap();
     }
-    let report = Engine::new(url(db), dir.path()).deploy().unwrap();
+    let report = engine(db, dir.path()).deploy().unwrap();
     assert_eq!(report.applied.len(), 1);
 }
 

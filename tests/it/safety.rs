@@ -1,16 +1,17 @@
 //! The safety gate of deploy, approvals, data-aware findings, `migrate plan`, and the corpus.
 
+use crate::common::engine;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use migrate_core::safety::{
     DefaultAnalyzer, Rule, SafetyAnalyzer, SafetyError, Scope, Severity, Via,
 };
-use migrate_core::{Engine, Error, MigrationSource};
+use migrate_core::{Error, MigrationSource};
 use migrate_tests::TestDb;
 use serde_json::Value;
 
-use crate::common::{migrate, rows, text, url, Dir};
+use crate::common::{migrate, rows, text, Dir};
 
 const INIT: &str =
     "CREATE TABLE \"User\" (\"id\" SERIAL PRIMARY KEY, \"legacy\" TEXT, \"email\" TEXT);\n";
@@ -30,7 +31,7 @@ fn has_column(db: &TestDb, column: &str) -> bool {
 fn deploy_refuses_unapproved_destructive_changes_before_writing() {
     let db = TestDb::new();
     let dir = Dir::with(&[("20240101000000_init", INIT)]);
-    let engine = Engine::new(url(&db), dir.path());
+    let engine = engine(&db, dir.path());
     engine.deploy().unwrap();
     db.client()
         .batch_execute("INSERT INTO \"User\" (legacy) VALUES ('keep me')")
@@ -61,7 +62,7 @@ fn deploy_refuses_unapproved_destructive_changes_before_writing() {
 fn data_proves_an_empty_column_drop_harmless() {
     let db = TestDb::new();
     let dir = Dir::with(&[("20240101000000_init", INIT)]);
-    let engine = Engine::new(url(&db), dir.path());
+    let engine = engine(&db, dir.path());
     engine.deploy().unwrap();
     db.client()
         .batch_execute("INSERT INTO \"User\" (email) VALUES ('a@b.c')")
@@ -108,7 +109,7 @@ fn data_proves_an_empty_column_drop_harmless() {
 fn data_aware_mode_predicts_failures() {
     let db = TestDb::new();
     let dir = Dir::with(&[("20240101000000_init", INIT)]);
-    let engine = Engine::new(url(&db), dir.path());
+    let engine = engine(&db, dir.path());
     engine.deploy().unwrap();
     db.client()
         .batch_execute("INSERT INTO \"User\" (email) VALUES (NULL), ('x'), ('x')")
@@ -148,7 +149,7 @@ fn data_aware_mode_predicts_failures() {
 fn data_aware_mode_tests_type_changes_with_their_using_expression() {
     let db = TestDb::new();
     let dir = Dir::with(&[("20240101000000_init", INIT)]);
-    let engine = Engine::new(url(&db), dir.path());
+    let engine = engine(&db, dir.path());
     engine.deploy().unwrap();
     db.client()
         .batch_execute("INSERT INTO \"User\" (legacy) VALUES ('12'), ('secret-value-7'), ('3')")

@@ -7,12 +7,12 @@ use crate::Event;
 ///
 /// ```no_run
 /// use migrate_core::monitor::{EventSink, Fanout, NdjsonSink};
-/// use migrate_core::{DeployOptions, Engine};
+/// use migrate_core::Engine;
 ///
 /// let mut fanout = Fanout::new();
 /// fanout.push(NdjsonSink::create("deploy-events.ndjson")?);
 /// let engine = Engine::from_env()?;
-/// engine.deploy_with(&DeployOptions::default(), &mut fanout.as_callback())?;
+/// engine.deploy_with(&mut fanout.as_callback())?;
 /// fanout.close(); // or drop it: pending webhook deliveries get a bounded wait
 /// # Ok::<(), migrate_core::Error>(())
 /// ```
