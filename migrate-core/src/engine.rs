@@ -268,7 +268,7 @@ impl Engine {
     /// [`Error::Source`], [`Error::Connect`], a read failure, or [`Error::Safety`] for bad
     /// approvals.
     pub fn review_pending(&self) -> Result<SafetyReview, Error> {
-        self.pipeline.review_pending()
+        Ok(self.pipeline.review_pending()?)
     }
 
     /// Analyses migrations for safety and applies approvals: the pending ones when the database
@@ -315,7 +315,10 @@ impl Engine {
     /// Connection and catalog failures.
     pub fn drift(&self) -> Result<Option<crate::journal::Drift>, Error> {
         let mut client = crate::connection::connect(self.url())?;
-        crate::journal::detect_drift(&mut client, &self.url().target())
+        Ok(crate::journal::detect_drift(
+            &mut client,
+            &self.url().target(),
+        )?)
     }
 
     /// Records a migration as applied or rolled back without running it

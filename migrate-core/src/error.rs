@@ -16,7 +16,7 @@ pub enum Error {
     Ledger(#[from] crate::ledger::LedgerError),
     /// The configuration is invalid or an environment cannot be used.
     #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
+    Config(crate::config::ConfigError),
     /// The safety gate refused the deployment.
     #[error(transparent)]
     Safety(#[from] crate::safety::SafetyError),
@@ -45,6 +45,9 @@ pub enum Error {
     /// An event sink could not be set up.
     #[error(transparent)]
     Monitor(#[from] crate::monitor::MonitorError),
+    /// The schema could not be described.
+    #[error(transparent)]
+    Schema(#[from] crate::schema::SchemaError),
 }
 
 impl From<crate::pipeline::PipelineError> for Error {
@@ -52,8 +55,41 @@ impl From<crate::pipeline::PipelineError> for Error {
     /// [`Error::Backup`]…); a failure after the database changed is [`Error::Pipeline`].
     fn from(e: crate::pipeline::PipelineError) -> Self {
         match e {
-            crate::pipeline::PipelineError::Refused { source, .. } => *source,
+            crate::pipeline::PipelineError::Refused { source, .. } => (*source).into(),
             other => Self::Pipeline(Box::new(other)),
+        }
+    }
+}
+
+/// A step's cause, as the variant of the part that failed.
+impl From<crate::pipeline::StepError> for Error {
+    fn from(e: crate::pipeline::StepError) -> Self {
+        use crate::pipeline::StepError as S;
+        match e {
+            S::Source(e) => e.into(),
+            S::Connect(e) => e.into(),
+            S::Ledger(e) => e.into(),
+            S::Journal(e) => e.into(),
+            S::Safety(e) => e.into(),
+            S::Execute(e) => e.into(),
+            S::Backup(e) => e.into(),
+            S::Rollback(e) => e.into(),
+            S::Health(e) => e.into(),
+            S::Schema(e) => e.into(),
+            S::Promotion(message) => crate::config::ConfigError::Promotion(message).into(),
+        }
+    }
+}
+
+/// A setting that named another part's problem is that part's error.
+impl From<crate::config::ConfigError> for Error {
+    fn from(e: crate::config::ConfigError) -> Self {
+        use crate::config::ConfigError as C;
+        match e {
+            C::Connect(e) => e.into(),
+            C::Safety(e) => e.into(),
+            C::Health(e) => e.into(),
+            other => Self::Config(other),
         }
     }
 }

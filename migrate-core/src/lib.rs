@@ -42,9 +42,11 @@
 //! | [`source`] | reading a Prisma migrations directory: ordering, lock file, checksums, `down.sql` |
 //! | [`sql`] | a psql-compatible statement splitter and what a script does to transactions |
 //! | [`connection`] | `DATABASE_URL` as Prisma users write it, TLS, redaction of secrets |
+//! | [`event`] | the progress events every part reports through, and who holds a lock |
+//! | [`schema`] | the catalog description of a database's schema and its fingerprint |
 //! | [`ledger`] | the `_prisma_migrations` table, its advisory lock, and the history diagnosis |
 //! | [`journal`] | every deployment recorded in `_migrate.deployments`; recovery of killed ones |
-//! | [`executor`] | the [`MigrationExecutor`] trait, deployment plans, events and reports |
+//! | [`executor`] | the [`MigrationExecutor`] trait, deployment plans and reports |
 //! | [`embedded`] | a throwaway PostgreSQL cluster started from the installed server binaries |
 //! | [`backup`] | `pg_dump` backups with a manifest, verification levels 1–4, restore, read-only mode |
 //! | [`rollback`] | rollback strategies (transactional, `down.sql`, restore) and the planner that picks one |
@@ -62,6 +64,7 @@ pub mod connection;
 pub mod embedded;
 pub mod engine;
 mod error;
+pub mod event;
 pub mod executor;
 pub mod health;
 pub mod journal;
@@ -71,6 +74,7 @@ pub mod pipeline;
 pub mod rehearsal;
 pub mod rollback;
 pub mod safety;
+pub mod schema;
 pub mod source;
 pub mod sql;
 
@@ -78,9 +82,8 @@ pub use backup::{BackupProvider, PgDumpBackup};
 pub use connection::DatabaseUrl;
 pub use engine::Engine;
 pub use error::Error;
-pub use executor::{
-    DeployOptions, DeployReport, Event, MigrationExecutor, PgExecutor, ResolveAction,
-};
+pub use event::Event;
+pub use executor::{DeployOptions, DeployReport, MigrationExecutor, PgExecutor, ResolveAction};
 pub use ledger::HistoryStatus;
 pub use rollback::RollbackStrategy;
 pub use source::{MigrationSource, Migrations};

@@ -11,7 +11,8 @@ use crate::backup::{
     Backup, BackupProvider, DatabaseState, PgDumpBackup, PgDumpOptions, RestoreOptions,
 };
 use crate::embedded::{EmbeddedCluster, EmbeddedOptions};
-use crate::executor::{DeployOptions, Event, MigrationExecutor, PgExecutor};
+use crate::event::Event;
+use crate::executor::{DeployOptions, MigrationExecutor, PgExecutor};
 use crate::health::{HealthProbe, ProbeContext, ProbeFailure};
 use crate::ledger::{self, HistoryStatus};
 use crate::pipeline::{Pipeline, PipelineOptions, PipelineReport, RowCountCheck};

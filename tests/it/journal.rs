@@ -161,3 +161,85 @@ fn kill_during_slow_migration(db: &TestDb, dir: &Dir) {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// A rerun after a crash continues the dead deployment: what that one created counts as created
+/// by this deployment, as when it was reviewed, while it holds no row. After a deployment that
+/// ended, it does not.
+#[test]
+fn a_rerun_continues_the_interrupted_deployments_review() {
+    let kept = (
+        "20240101000000_kept",
+        "CREATE TABLE kept (id int); INSERT INTO kept VALUES (1);",
+    );
+    let created = ("20240102000000_create", "CREATE TABLE t (c int);");
+    let renamed = (
+        "20240103000000_rename",
+        "ALTER TABLE t RENAME COLUMN c TO d;",
+    );
+    let refused = |db: &TestDb, dir: &Dir, sql: &str, rule: &str| {
+        dir.add("20240102120000_refused", sql);
+        let refusal = engine(db, dir.path()).deploy().unwrap_err().to_string();
+        assert!(refusal.contains(rule), "{refusal}");
+        std::fs::remove_dir_all(dir.path().join("20240102120000_refused")).unwrap();
+    };
+    let rerun = |outcome: &str| {
+        let db = TestDb::new();
+        let dir = Dir::with(&[kept]);
+        engine(&db, dir.path()).deploy().unwrap();
+        dir.add(created.0, created.1);
+        let id = engine(&db, dir.path())
+            .deploy()
+            .unwrap()
+            .deployment_id
+            .unwrap();
+        // What recovery writes when the deployment's process died.
+        db.client()
+            .execute(
+                "UPDATE _migrate.deployments SET outcome = $1 WHERE id = $2",
+                &[&outcome, &id],
+            )
+            .unwrap();
+        // A refused run since then changed nothing and does not break the continuation.
+        refused(&db, &dir, "DROP TABLE kept;", "drop-table");
+        dir.add(renamed.0, renamed.1);
+        (engine(&db, dir.path()).deploy(), db, dir)
+    };
+
+    let (continued, db, _dir) = rerun("interrupted");
+    let report = continued.expect("the rename is on a table the dead deployment created");
+    assert_eq!(report.applied, [renamed.0]);
+    assert!(
+        rows(&db).iter().all(|r| r.state() == RowState::Applied),
+        "{:?}",
+        rows(&db)
+    );
+
+    let (after_success, db, _dir) = rerun("succeeded");
+    let err = after_success.unwrap_err().to_string();
+    assert!(err.contains("renaming-column"), "{err}");
+    assert!(!rows(&db).iter().any(|r| r.migration_name == renamed.0));
+}
+
+/// Rows written since the crash into a table the dead deployment created are data at risk.
+#[test]
+fn a_continued_deployment_still_protects_rows_written_since_the_crash() {
+    let db = TestDb::new();
+    let dir = Dir::with(&[("20240102000000_create", "CREATE TABLE t (c int);")]);
+    let id = engine(&db, dir.path())
+        .deploy()
+        .unwrap()
+        .deployment_id
+        .unwrap();
+    let mut client = db.client();
+    client
+        .execute(
+            "UPDATE _migrate.deployments SET outcome = 'interrupted' WHERE id = $1",
+            &[&id],
+        )
+        .unwrap();
+    client.batch_execute("INSERT INTO t VALUES (7)").unwrap();
+    dir.add("20240103000000_drop", "DROP TABLE t;");
+    let err = engine(&db, dir.path()).deploy().unwrap_err().to_string();
+    assert!(err.contains("drop-table"), "{err}");
+    assert!(table_exists(&db, "public.t"));
+}

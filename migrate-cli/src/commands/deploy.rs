@@ -47,7 +47,9 @@ pub(super) fn run(cli: &Cli, args: &DeployArgs, out: &Output) -> anyhow::Result<
             }
             Ok(Outcome::ok(serde_json::to_value(&report)?))
         }
-        Err(PipelineError::Refused { source, .. }) => Err((*source).into()),
+        Err(PipelineError::Refused { source, .. }) => {
+            Err(migrate_core::Error::from(*source).into())
+        }
         Err(e @ (PipelineError::Failed { .. } | PipelineError::Drift { .. })) => {
             // The failure is an error for people: stderr, like every other error.
             let _ = std::io::Write::write_fmt(

@@ -68,6 +68,9 @@ pub enum BackupError {
     /// The ledger could not be read.
     #[error(transparent)]
     Ledger(#[from] crate::ledger::LedgerError),
+    /// The schema could not be described.
+    #[error(transparent)]
+    Schema(#[from] crate::schema::SchemaError),
     /// A manifest cannot be read or is invalid.
     #[error("invalid manifest {}: {reason}", path.display())]
     Manifest {

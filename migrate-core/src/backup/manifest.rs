@@ -262,7 +262,8 @@ pub(crate) mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::backup::{DatabaseState, SchemaFingerprint, TableCount};
+    use crate::backup::{DatabaseState, TableCount};
+    use crate::schema::SchemaFingerprint;
 
     /// A manifest of backup `id` with one table and one applied migration per name.
     pub(crate) fn sample(id: &str, names: &[String]) -> Manifest {

@@ -33,9 +33,7 @@ pub use provider::{
 pub use read_only::{is_read_only, set_read_only, ReadOnlyChange, ReadOnlyGuard};
 pub(crate) use restore::losses;
 pub use restore::{RestoreOptions, RestoreReport, TableLoss};
-pub use state::{
-    describe_schema, schema_fingerprint, DatabaseState, SchemaFingerprint, TableCount,
-};
+pub use state::{DatabaseState, TableCount};
 pub use store::{Backup, BackupStore, Retention};
 pub use tools::PgTools;
 pub use verify::{Check, Scratch, VerifyLevel, VerifyOptions, VerifyReport};

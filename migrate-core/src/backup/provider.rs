@@ -115,18 +115,18 @@ pub trait BackupProvider: Send + Sync + std::fmt::Debug {
 }
 
 /// A progress callback for [`BackupProvider::backup_observed`] that turns byte counts into
-/// [`Event::BackupProgress`](crate::executor::Event::BackupProgress) events, at most one per
+/// [`Event::BackupProgress`](crate::event::Event::BackupProgress) events, at most one per
 /// `interval`.
 pub fn progress_events<'a>(
     interval: std::time::Duration,
-    events: &'a mut dyn FnMut(&crate::executor::Event),
+    events: &'a mut dyn FnMut(&crate::event::Event),
 ) -> impl FnMut(u64) + 'a {
     let started = std::time::Instant::now();
     let mut last = started;
     move |bytes| {
         if last.elapsed() >= interval {
             last = std::time::Instant::now();
-            events(&crate::executor::Event::BackupProgress {
+            events(&crate::event::Event::BackupProgress {
                 bytes,
                 elapsed: started.elapsed(),
             });

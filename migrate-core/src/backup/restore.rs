@@ -446,7 +446,8 @@ impl Drop for DropOnFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backup::{SchemaFingerprint, TableCount};
+    use crate::backup::TableCount;
+    use crate::schema::SchemaFingerprint;
 
     fn state(tables: &[(&str, i64, Option<i64>)]) -> DatabaseState {
         DatabaseState {

@@ -52,4 +52,13 @@ pub enum ConfigError {
     /// The promotion gate refused the deployment.
     #[error("promotion gate: {0}")]
     Promotion(String),
+    /// The database URL is missing or invalid.
+    #[error(transparent)]
+    Connect(#[from] crate::connection::ConnectError),
+    /// An approval is invalid.
+    #[error(transparent)]
+    Safety(#[from] crate::safety::SafetyError),
+    /// A health probe is invalid.
+    #[error(transparent)]
+    Health(#[from] crate::health::HealthError),
 }

@@ -15,7 +15,6 @@ use crate::ledger::LockWait;
 use crate::pipeline::{PipelineOptions, RollbackMode, Step};
 use crate::safety::RunApproval;
 use crate::source::MigrationSource;
-use crate::Error;
 
 /// What the deployer gave explicitly (command-line flags, or an embedder's code): each
 /// `None`, empty or `false` field falls back to the environment variable, then to
@@ -95,10 +94,10 @@ impl DeploySettings {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] for an invalid file or unknown environment, [`Error::Connect`] when no
-    /// URL is given anywhere or it is invalid, [`Error::Safety`] for an invalid approval,
-    /// [`Error::Health`] for an invalid probe.
-    pub fn resolve(&self) -> Result<Resolved, Error> {
+    /// [`ConfigError`] for an invalid file or unknown environment; its `Connect` variant when no
+    /// URL is given anywhere or it is invalid, `Safety` for an invalid approval, `Health` for an
+    /// invalid probe (each becomes the matching [`Error`](crate::Error) variant).
+    pub fn resolve(&self) -> Result<Resolved, ConfigError> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let path = self
             .config
@@ -114,8 +113,7 @@ impl DeploySettings {
                     name: name.clone(),
                     path,
                     known: Vec::new(),
-                }
-                .into())
+                })
             }
             (None, _) => Environment::default(),
         };
@@ -170,7 +168,7 @@ impl DeploySettings {
         &self,
         env: &Environment,
         backup_dir: Option<PathBuf>,
-    ) -> Result<PipelineOptions, Error> {
+    ) -> Result<PipelineOptions, ConfigError> {
         let mut options = PipelineOptions::default();
         let mut deploy = options
             .deploy
@@ -231,15 +229,14 @@ impl DeploySettings {
                 return Err(ConfigError::Setting {
                     name: "health window",
                     reason: format!("must be a number of seconds >= 0, got {secs}"),
-                }
-                .into());
+                });
             }
             options.health_window.window = Duration::from_secs_f64(secs);
         }
         Ok(options)
     }
 
-    fn probes(&self) -> Result<Vec<Box<dyn HealthProbe>>, Error> {
+    fn probes(&self) -> Result<Vec<Box<dyn HealthProbe>>, ConfigError> {
         let mut probes: Vec<Box<dyn HealthProbe>> = Vec::new();
         for url in &self.health_urls {
             probes.push(Box::new(HttpProbe::from_flag(url)?));

@@ -2,7 +2,6 @@
 //! [`PgExecutor`], and the plans, events and reports they exchange with callers.
 
 mod error;
-mod event;
 mod failure;
 mod lock_policy;
 mod options;
@@ -13,8 +12,8 @@ mod run;
 mod traits;
 mod watchdog;
 
+pub use crate::event::{human_bytes, human_duration, Event};
 pub use error::{ExecuteError, MigrationFailure};
-pub use event::{human_bytes, human_duration, Event};
 pub use lock_policy::{LockClass, LockPolicy};
 pub use options::{BaselineOptions, DeployOptions, ResolveAction};
 pub use plan::{DeployPlan, PlannedMigration};

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::connection::ConnectError;
-use crate::executor::human_duration;
+use crate::event::human_duration;
 
 /// Why one attempt of a probe failed. Messages never contain a URL's secrets.
 #[derive(Debug, thiserror::Error)]

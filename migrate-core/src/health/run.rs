@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::error::error_chain;
 use super::{HealthError, HealthProbe, ProbeContext};
-use crate::executor::human_duration;
+use crate::event::human_duration;
 
 /// How long failing probes are retried, and how often.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

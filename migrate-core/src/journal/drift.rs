@@ -8,8 +8,8 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use postgres::Client;
 
-use super::Journal;
-use crate::backup::describe_schema;
+use super::{Journal, JournalError};
+use crate::schema::describe_schema;
 
 /// What to do when the schema drifted since the last deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -87,7 +87,7 @@ impl fmt::Display for Drift {
 
 /// The catalog description this ledger answers for: every schema but those holding a ledger of
 /// their own (`?schema=` tenants in the same database deploy, and drift, on their own).
-fn described(client: &mut Client, target: &str) -> Result<Vec<String>, crate::Error> {
+fn described(client: &mut Client, target: &str) -> Result<Vec<String>, JournalError> {
     let lines = describe_schema(client, target)?;
     let others: BTreeSet<String> = client
         .query(
@@ -96,9 +96,7 @@ fn described(client: &mut Client, target: &str) -> Result<Vec<String>, crate::Er
              AND n.nspname <> current_schema()",
             &[],
         )
-        .map_err(|e| {
-            crate::backup::BackupError::query("listing the ledgers", target.to_owned())(e)
-        })?
+        .map_err(JournalError::query("listing the ledgers"))?
         .into_iter()
         .map(|r| r.get(0))
         .collect();
@@ -120,10 +118,8 @@ fn described(client: &mut Client, target: &str) -> Result<Vec<String>, crate::Er
 pub(crate) fn detect_drift(
     client: &mut Client,
     target: &str,
-) -> Result<Option<Drift>, crate::Error> {
-    let Some((id, since, then)) =
-        Journal::last_schema(client).map_err(crate::executor::ExecuteError::from)?
-    else {
+) -> Result<Option<Drift>, JournalError> {
+    let Some((id, since, then)) = Journal::last_schema(client)? else {
         return Ok(None);
     };
     let now = described(client, target)?;
@@ -146,10 +142,8 @@ pub(crate) fn record_schema(client: &mut Client, id: &str, target: &str) {
     if !Journal::records_schemas(client) {
         return;
     }
-    let recorded = described(client, target).and_then(|lines| {
-        Journal::record_schema(client, id, &lines)
-            .map_err(|e| crate::executor::ExecuteError::from(e).into())
-    });
+    let recorded =
+        described(client, target).and_then(|lines| Journal::record_schema(client, id, &lines));
     if let Err(e) = recorded {
         log::warn!(target: "migrate_core::pipeline", "recording the schema of deployment {id}: {e}");
     }

@@ -16,6 +16,9 @@ pub enum JournalError {
     /// The ledger could not be read or written.
     #[error(transparent)]
     Ledger(#[from] crate::ledger::LedgerError),
+    /// The schema could not be described.
+    #[error(transparent)]
+    Schema(#[from] crate::schema::SchemaError),
 }
 
 impl JournalError {

@@ -264,7 +264,7 @@ impl Journal {
     }
 
     /// Records the schema a deployment left (the catalog description of
-    /// [`describe_schema`](crate::backup::describe_schema)), so that the next one can tell
+    /// [`describe_schema`](crate::schema::describe_schema)), so that the next one can tell
     /// whether someone changed it since.
     ///
     /// # Errors
@@ -321,6 +321,45 @@ impl Journal {
             "WHERE ledger_schema = current_schema() AND outcome IN ('verifying', 'rolling_back') \
              ORDER BY started_at DESC",
         )
+    }
+
+    /// The migrations already applied by the interrupted deployments (their process died) that
+    /// the next deployment continues, in Prisma's order: those of the latest
+    /// deployments when they ended interrupted, back to the last one that ended otherwise.
+    /// Refused and still running deployments changed nothing yet, so they do not break the run.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError`] when the journal or the ledger cannot be read.
+    pub fn continued(client: &mut Client) -> Result<Vec<String>, JournalError> {
+        if !Self::exists(client)? {
+            return Ok(Vec::new());
+        }
+        let rows = client
+            .query(
+                "SELECT started_at, outcome FROM _migrate.deployments \
+                 WHERE ledger_schema = current_schema() AND outcome NOT IN ('refused', 'running') \
+                 ORDER BY started_at DESC LIMIT 100",
+                &[],
+            )
+            .map_err(JournalError::query("looking for interrupted deployments"))?;
+        let began: Option<chrono::DateTime<chrono::Utc>> = rows
+            .iter()
+            .take_while(|r| r.get::<_, &str>(1) == Outcome::Interrupted.as_str())
+            .map(|r| r.get(0))
+            .last();
+        let Some(began) = began else {
+            return Ok(Vec::new());
+        };
+        let mut applied: Vec<String> = ledger::read_rows(client)?
+            .into_iter()
+            .filter(|r| r.state() == RowState::Applied && r.started_at >= began)
+            .map(|r| r.migration_name)
+            .collect();
+        // Prisma's order: by name.
+        applied.sort();
+        applied.dedup();
+        Ok(applied)
     }
 
     /// The latest deployments of this ledger schema, newest first.

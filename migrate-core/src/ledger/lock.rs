@@ -1,12 +1,12 @@
 //! The advisory lock Prisma Migrate takes, held through an RAII guard.
 
-use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 
 use postgres::Client;
 
 use super::LedgerError;
+use crate::event::LockHolder;
 
 /// Prisma's advisory lock key (`SELECT pg_advisory_lock(72707369)`): Prisma and this engine
 /// exclude each other.
@@ -69,35 +69,6 @@ impl LockWait {
             Self::Skip => Self::Skip,
             _ => Self::WHILE_BUSY,
         }
-    }
-}
-
-/// The session holding the migration lock, as `pg_stat_activity` shows it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct LockHolder {
-    /// Backend process id.
-    pub pid: i32,
-    /// `application_name` of the session.
-    pub application_name: String,
-    /// The last query of the session.
-    pub query: String,
-    /// `active`, `idle`, `idle in transaction`, …
-    pub state: String,
-    /// Seconds since that session's current state began.
-    pub state_seconds: f64,
-}
-
-impl fmt::Display for LockHolder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut query: String = self.query.split_whitespace().collect::<Vec<_>>().join(" ");
-        if query.chars().count() > 120 {
-            query = query.chars().take(117).collect::<String>() + "...";
-        }
-        write!(
-            f,
-            "pid {} (application {:?}, {} for {:.0}s, query {:?})",
-            self.pid, self.application_name, self.state, self.state_seconds, query
-        )
     }
 }
 

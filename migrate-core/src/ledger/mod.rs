@@ -7,10 +7,11 @@ mod lock;
 mod row;
 mod table;
 
+pub use crate::event::LockHolder;
 pub use error::LedgerError;
 pub use history::HistoryStatus;
 pub(crate) use lock::{jittered, poll_lock, LockQuery};
-pub use lock::{AdvisoryLock, LockHolder, LockWait, LOCK_KEY};
+pub use lock::{AdvisoryLock, LockWait, LOCK_KEY};
 pub use row::{LedgerRow, RowState};
 pub use table::{
     check_adoptable, create_table, ensure_schema, initialize, read_rows, read_rows_in,

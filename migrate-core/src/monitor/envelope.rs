@@ -3,7 +3,7 @@
 use chrono::{SecondsFormat, Utc};
 use serde_json::{Map, Value};
 
-use crate::Event;
+use crate::event::Event;
 
 /// `event`'s serde form (`{"event": "migration_applied", "name": …}`) with `seq` (its 1-based
 /// position in the sink's stream) and `ts` (now, RFC 3339 UTC with milliseconds) added.

@@ -1,7 +1,7 @@
 //! [`Fanout`]: one event to many sinks, as the engine's callback.
 
 use super::EventSink;
-use crate::Event;
+use crate::event::Event;
 
 /// Forwards every event to each of its sinks, in the order they were added.
 ///

@@ -1,4 +1,4 @@
-//! Monitoring: deployment [`Event`](crate::Event)s delivered to sinks — NDJSON lines
+//! Monitoring: deployment [`Event`](crate::event::Event)s delivered to sinks — NDJSON lines
 //! ([`NdjsonSink`]) and a webhook that never blocks the deployment ([`WebhookSink`]) — fanned out
 //! from the engine's progress callback by [`Fanout`].
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::{event_json, EventSink, MonitorError};
-use crate::Event;
+use crate::event::Event;
 
 /// Writes each event as one line of JSON ([`event_json`]: its serde form with `seq` and `ts`)
 /// and flushes it, so a reader tailing the file sees events as they happen. Write errors are

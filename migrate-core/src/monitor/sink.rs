@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::Event;
+use crate::event::Event;
 
 /// Somewhere deployment events go: a file, a chat channel, a metrics system.
 ///

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::{event_json, EventSink, MonitorError};
+use crate::event::Event;
 use crate::health::{redact_text, redact_url};
-use crate::Event;
 
 /// Log target of the sinks.
 const TARGET: &str = "migrate_core::monitor";

@@ -14,7 +14,7 @@ pub enum PipelineError {
         step: super::Step,
         /// The cause.
         #[source]
-        source: Box<crate::Error>,
+        source: Box<StepError>,
         /// What ran.
         report: Box<PipelineReport>,
     },
@@ -49,4 +49,44 @@ impl PipelineError {
             | Self::Drift { report, .. } => report,
         }
     }
+}
+
+/// What failed inside a step: the error of the part that failed, as that part reported it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StepError {
+    /// The migrations directory.
+    #[error(transparent)]
+    Source(#[from] crate::source::SourceError),
+    /// Connecting.
+    #[error(transparent)]
+    Connect(#[from] crate::connection::ConnectError),
+    /// The ledger or its lock.
+    #[error(transparent)]
+    Ledger(#[from] crate::ledger::LedgerError),
+    /// The deployment journal or the drift check.
+    #[error(transparent)]
+    Journal(#[from] crate::journal::JournalError),
+    /// The safety gate.
+    #[error(transparent)]
+    Safety(#[from] crate::safety::SafetyError),
+    /// The executor.
+    #[error(transparent)]
+    Execute(#[from] crate::executor::ExecuteError),
+    /// The backup provider.
+    #[error(transparent)]
+    Backup(#[from] crate::backup::BackupError),
+    /// The rollback planner or a strategy.
+    #[error(transparent)]
+    Rollback(#[from] crate::rollback::RollbackError),
+    /// The health probes.
+    #[error(transparent)]
+    Health(#[from] crate::health::HealthError),
+    /// Describing the schema.
+    #[error(transparent)]
+    Schema(#[from] crate::schema::SchemaError),
+    /// The promotion gate: the pending migrations are not yet deployed, with the same checksum,
+    /// on the environment before this one.
+    #[error("promotion gate: {0}")]
+    Promotion(String),
 }

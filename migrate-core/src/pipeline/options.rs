@@ -69,7 +69,7 @@ pub struct PipelineOptions {
     pub health_window: RetryWindow,
     /// How long to wait between the deploy and the first probe (e.g. the application's restart).
     pub health_delay: Duration,
-    /// At most one [`Event::BackupProgress`](crate::executor::Event::BackupProgress) per this
+    /// At most one [`Event::BackupProgress`](crate::event::Event::BackupProgress) per this
     /// interval while the backup is written. By default, 5 s.
     pub progress_interval: Duration,
     /// What to do when the schema changed since the last deployment recorded it. By default,

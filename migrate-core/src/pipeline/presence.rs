@@ -26,7 +26,7 @@ impl std::fmt::Debug for Presence {
 impl Presence {
     /// Announces this pipeline on a new session of `url`'s database, waiting (as `wait` says)
     /// while another pipeline finishes a dead one's job.
-    pub(crate) fn join(url: &DatabaseUrl, wait: LockWait) -> Result<Self, crate::Error> {
+    pub(crate) fn join(url: &DatabaseUrl, wait: LockWait) -> Result<Self, super::StepError> {
         let mut client = connect(url)?;
         // Idle for the whole run: a server-side idle timeout must not end it (it would look
         // dead to other runs). (PostgreSQL 14 and later; older servers have no such timeout.)

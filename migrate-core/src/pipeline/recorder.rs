@@ -4,7 +4,7 @@
 use postgres::Client;
 
 use crate::connection::{connect, DatabaseUrl};
-use crate::executor::Event;
+use crate::event::Event;
 use crate::journal::{Deployment, Journal, Outcome};
 
 /// Owns the run's bookkeeping session and its journal entry.
@@ -34,7 +34,7 @@ impl Recorder {
     }
 
     /// The bookkeeping session, opened again when a restore ended it.
-    pub fn db(&mut self) -> Result<&mut Client, crate::Error> {
+    pub fn db(&mut self) -> Result<&mut Client, super::StepError> {
         if self.client.as_ref().is_none_or(Client::is_closed) {
             self.client = Some(connect(&self.url)?);
         }
@@ -116,7 +116,7 @@ impl Recorder {
 
     fn surface(
         &self,
-        written: Result<(), crate::Error>,
+        written: Result<(), super::StepError>,
         what: &str,
         events: &mut dyn FnMut(&Event),
     ) {

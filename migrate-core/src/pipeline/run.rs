@@ -6,14 +6,15 @@ use std::time::{Duration, Instant};
 use super::presence::Presence;
 use super::recorder::Recorder;
 use super::step::Failure;
+use super::StepError;
 use super::{steps, Pipeline, PipelineError, PipelineReport, Step, StepStatus};
 use crate::backup::BackupStore;
 use crate::connection::off_runtime;
-use crate::executor::{Event, MigrationExecutor};
+use crate::event::Event;
+use crate::executor::MigrationExecutor;
 use crate::monitor::EventSink;
 use crate::safety::SafetyReview;
 use crate::source::Migrations;
-use crate::Error;
 
 impl Pipeline {
     /// Runs every step, reporting through `events` (and the pipeline's sinks).
@@ -49,7 +50,7 @@ impl Pipeline {
     ///
     /// Reading the directory, connecting (the database is created when missing, as the run
     /// would), planning, or unreadable approvals.
-    pub fn review_pending(&self) -> Result<SafetyReview, Error> {
+    pub fn review_pending(&self) -> Result<SafetyReview, StepError> {
         off_runtime(|| steps::safety::pending_review(self))
     }
 
@@ -169,7 +170,7 @@ impl<'a> Run<'a> {
     }
 
     /// A step failed before anything changed: the run stops there.
-    pub fn refuse(&mut self, step: Step, source: Error, t: Instant) -> PipelineError {
+    pub fn refuse(&mut self, step: Step, source: StepError, t: Instant) -> PipelineError {
         refusal(step, source, &mut self.report, t, self.events, self.started)
     }
 
@@ -201,7 +202,7 @@ impl<'a> Run<'a> {
 /// A refusal before the run has its [`Run`] (the preflight's own).
 pub(crate) fn refusal(
     step: Step,
-    source: Error,
+    source: StepError,
     report: &mut PipelineReport,
     t: Instant,
     events: &mut dyn FnMut(&Event),

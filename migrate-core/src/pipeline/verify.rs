@@ -120,6 +120,25 @@ pub fn verify_deployment(
     assertions: &[(String, String)],
 ) -> Result<Verification, crate::ledger::LedgerError> {
     let mut v = Verification::default();
+    check_ledger(&mut v, client, migrations, deployed)?;
+    check_invalid_indexes(&mut v, client);
+    check_not_valid(&mut v, client, migrations);
+    if let (Some(before), true) = (before, row_counts != RowCountCheck::Off) {
+        check_row_counts(&mut v, client, migrations, deployed, before, row_counts);
+    }
+    for (source, sql) in assertions {
+        check_assertion(&mut v, client, source, sql);
+    }
+    Ok(v)
+}
+
+/// Every migration applied, with the checksums of the files.
+fn check_ledger(
+    v: &mut Verification,
+    client: &mut Client,
+    migrations: &Migrations,
+    deployed: &[String],
+) -> Result<(), crate::ledger::LedgerError> {
     let rows = ledger::read_rows(client)?;
     let status = HistoryStatus::diagnose(migrations, Some(&rows));
     let incomplete: Vec<&String> = status.pending.iter().chain(&status.failed).collect();
@@ -157,7 +176,11 @@ pub fn verify_deployment(
             format!("differ for {mismatched:?}")
         },
     );
+    Ok(())
+}
 
+/// No index left invalid (a failed concurrent build).
+fn check_invalid_indexes(v: &mut Verification, client: &mut Client) {
     let invalid: Vec<String> = client
         .query(
             "SELECT c.relname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
@@ -177,7 +200,10 @@ pub fn verify_deployment(
             format!("INVALID: {invalid:?}")
         },
     );
+}
 
+/// No `NOT VALID` constraint but those the history leaves so on purpose.
+fn check_not_valid(v: &mut Verification, client: &mut Client, migrations: &Migrations) {
     let unvalidated: Vec<String> = client
         .query(
             "SELECT conname::text FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace \
@@ -208,51 +234,59 @@ pub fn verify_deployment(
             format!("not validated: {unintended:?}")
         },
     );
+}
 
-    if let (Some(before), true) = (before, row_counts != RowCountCheck::Off) {
-        let touched = touched_tables(migrations, deployed);
-        let after = untouched_counts(client, &touched).unwrap_or_default();
-        let changed: Vec<String> = before
-            .iter()
-            .filter_map(|(t, n)| {
-                let m = after.get(t).copied().unwrap_or(0);
-                let lost = m < *n;
-                let differs = m != *n;
-                match row_counts {
-                    RowCountCheck::Strict if differs => Some(format!("{t}: {n} → {m}")),
-                    RowCountCheck::Warn if lost => Some(format!("{t}: {n} → {m}")),
-                    _ => None,
-                }
-            })
-            .collect();
-        v.check(
-            "untouched tables' row counts",
-            changed.is_empty(),
-            row_counts == RowCountCheck::Warn,
-            if changed.is_empty() {
-                format!("{} table(s) unchanged", before.len())
-            } else {
-                changed.join(", ")
-            },
-        );
-    }
+/// The tables no deployed migration touches kept their rows.
+fn check_row_counts(
+    v: &mut Verification,
+    client: &mut Client,
+    migrations: &Migrations,
+    deployed: &[String],
+    before: &BTreeMap<String, i64>,
+    row_counts: RowCountCheck,
+) {
+    let touched = touched_tables(migrations, deployed);
+    let after = untouched_counts(client, &touched).unwrap_or_default();
+    let changed: Vec<String> = before
+        .iter()
+        .filter_map(|(t, n)| {
+            let m = after.get(t).copied().unwrap_or(0);
+            let lost = m < *n;
+            let differs = m != *n;
+            match row_counts {
+                RowCountCheck::Strict if differs => Some(format!("{t}: {n} → {m}")),
+                RowCountCheck::Warn if lost => Some(format!("{t}: {n} → {m}")),
+                _ => None,
+            }
+        })
+        .collect();
+    v.check(
+        "untouched tables' row counts",
+        changed.is_empty(),
+        row_counts == RowCountCheck::Warn,
+        if changed.is_empty() {
+            format!("{} table(s) unchanged", before.len())
+        } else {
+            changed.join(", ")
+        },
+    );
+}
 
-    for (source, sql) in assertions {
-        let outcome = client
-            .query_one(sql.as_str(), &[])
-            .map_err(|e| {
-                e.as_db_error()
-                    .map_or_else(|| e.to_string(), |d| d.message().to_owned())
-            })
-            .and_then(|row| row.try_get::<_, bool>(0).map_err(|e| e.to_string()));
-        let (passed, detail) = match outcome {
-            Ok(true) => (true, "true".to_owned()),
-            Ok(false) => (false, "returned false".to_owned()),
-            Err(e) => (false, e),
-        };
-        v.check(&format!("assertion {source}"), passed, false, detail);
-    }
-    Ok(v)
+/// A user's assertion: a query that must return true.
+fn check_assertion(v: &mut Verification, client: &mut Client, source: &str, sql: &str) {
+    let outcome = client
+        .query_one(sql, &[])
+        .map_err(|e| {
+            e.as_db_error()
+                .map_or_else(|| e.to_string(), |d| d.message().to_owned())
+        })
+        .and_then(|row| row.try_get::<_, bool>(0).map_err(|e| e.to_string()));
+    let (passed, detail) = match outcome {
+        Ok(true) => (true, "true".to_owned()),
+        Ok(false) => (false, "returned false".to_owned()),
+        Err(e) => (false, e),
+    };
+    v.check(&format!("assertion {source}"), passed, false, detail);
 }
 
 /// Constraints the history adds `NOT VALID` and never validates: left so on purpose.

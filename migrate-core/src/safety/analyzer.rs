@@ -19,6 +19,11 @@ pub struct Scope {
     pub targets: Option<HashSet<String>>,
     /// How "new table" is decided.
     pub new_tables: NewTables,
+    /// The migrations already applied by an interrupted deployment that this one continues
+    /// (its process died), in order. They are not analysed again. With a live database, what
+    /// they created counts as created by this deployment while it holds no row, as when they
+    /// were reviewed; offline, it is an existing table like any other.
+    pub continuing: Vec<String>,
 }
 
 /// When a table counts as new (no rows, no readers: locks and rewrites on it are harmless).
@@ -44,7 +49,15 @@ impl Scope {
         Self {
             targets: Some(names.into_iter().collect()),
             new_tables: NewTables::SinceFirstTarget,
+            continuing: Vec::new(),
         }
+    }
+
+    /// The same scope, continuing the interrupted deployment that applied `applied`.
+    #[must_use]
+    pub fn continuing(mut self, applied: Vec<String>) -> Self {
+        self.continuing = applied;
+        self
     }
 }
 

@@ -28,6 +28,7 @@ use crate::sql::quote_ident;
 pub fn enrich(
     report: &mut SafetyReport,
     migrations: &Migrations,
+    continuing: &[String],
     client: &mut Client,
     schema: Option<&str>,
     budget: Duration,
@@ -41,6 +42,21 @@ pub fn enrich(
         schema,
     };
     let mut timeline = Timeline::new(schema);
+    // The interrupted deployment this one continues: what it created is this deployment's.
+    // `IF NOT EXISTS` may have found the object there before it, so that stays the database's.
+    for name in continuing {
+        let Some(script) = migrations.get(name).and_then(|m| m.script()) else {
+            continue;
+        };
+        for statement in outer_statements(script.sql()) {
+            let if_not_exists = script.sql()[statement.span.clone()]
+                .to_ascii_uppercase()
+                .contains("IF NOT EXISTS");
+            for action in &statement.actions {
+                timeline.continue_from(name, action, !if_not_exists);
+            }
+        }
+    }
     for analysis in &mut report.migrations {
         let Some(script) = migrations.get(&analysis.migration).and_then(|m| m.script()) else {
             continue;
@@ -80,6 +96,41 @@ pub fn enrich(
     let _ = probe
         .client
         .batch_execute("RESET statement_timeout; RESET default_transaction_read_only");
+}
+
+/// A table the interrupted deployment this one continues created: harmless while it holds no
+/// row.
+fn continued_table(table: &Name, migration: &str, probe: &mut Probe<'_>) -> Before<(Name, String)> {
+    let Found::Yes(relation) = probe.relation(table) else {
+        return Before::Unknown(format!(
+            "{table}, created by the interrupted deployment this one continues ({migration}), \
+             could not be found"
+        ));
+    };
+    match probe.count(&format!("SELECT count(*) FROM {relation}")) {
+        Some(0) => Before::Nothing(format!(
+            "{table} is created by the interrupted deployment this one continues ({migration}) \
+             and holds no row"
+        )),
+        Some(_) => Before::Exists((table.clone(), relation)),
+        None => Before::Unknown(format!(
+            "whether {table} holds rows could not be checked in time"
+        )),
+    }
+}
+
+/// The statements of `sql` that are not inside a DO block or a routine body (those may run
+/// conditionally).
+fn outer_statements(sql: &str) -> Vec<super::parse::ParsedStatement> {
+    let mut outer_end = 0;
+    parse_script(sql)
+        .into_iter()
+        .filter(|statement| {
+            let nested = statement.span.start < outer_end;
+            outer_end = outer_end.max(statement.span.end);
+            !nested
+        })
+        .collect()
 }
 
 /// Whether the table or column that `action` creates is certainly not there when it runs:
@@ -197,6 +248,13 @@ fn before_deployment(
 ) -> Before<(Name, String)> {
     let before = if context.pending {
         match timeline.table(table) {
+            // Made by the interrupted deployment this one continues: nothing of it existed when
+            // that deployment was reviewed, but rows may have been written since.
+            TableOrigin::Created(migration) | TableOrigin::Filled(migration)
+                if timeline.is_continued(&migration) =>
+            {
+                return continued_table(table, &migration, probe);
+            }
             TableOrigin::Created(migration) => {
                 return Before::Nothing(format!(
                     "{table} is created earlier in this deployment ({migration}): no row of it \
@@ -304,6 +362,10 @@ fn judge(finding: &mut Finding, timeline: &Timeline, probe: &mut Probe<'_>, cont
             Some(ColumnOrigin::Database(column.clone()))
         };
         let column_before = match origin {
+            // Added by the interrupted deployment this one continues: it may hold values now.
+            Some(ColumnOrigin::Added(migration)) if timeline.is_continued(&migration) => {
+                column.clone()
+            }
             Some(ColumnOrigin::Added(migration)) => {
                 return harmless(
                     finding,

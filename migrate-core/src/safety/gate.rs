@@ -109,7 +109,14 @@ impl SafetyGate {
     ) -> Result<SafetyReview, SafetyError> {
         let mut report = analyzer.analyze(migrations, scope);
         if let (Some((client, schema)), Some(budget)) = (live, self.data_budget) {
-            enrich(&mut report, migrations, client, schema, budget);
+            enrich(
+                &mut report,
+                migrations,
+                &scope.continuing,
+                client,
+                schema,
+                budget,
+            );
         }
         let approvals = self.approvals_for(migrations.dir())?;
         let review = approvals.apply(&mut report, &|name| {

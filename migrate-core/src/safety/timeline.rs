@@ -3,7 +3,7 @@
 //! the deployment, so a finding about an object created earlier in the same deployment, or one
 //! that has since been renamed from an object that exists, is judged against that.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::ir::{Action, Ident, Name};
 
@@ -44,6 +44,9 @@ pub(crate) struct Timeline {
     tables: HashMap<TableKey, TableOrigin>,
     /// Columns touched, under their current table and name; `None`: dropped.
     columns: HashMap<(TableKey, Ident), Option<ColumnOrigin>>,
+    /// Migrations already applied by the interrupted deployment this one continues: what they
+    /// made exists now and may have been written to since.
+    continued: HashSet<String>,
 }
 
 impl Timeline {
@@ -53,7 +56,20 @@ impl Timeline {
             default_schema: default_schema.unwrap_or("public").to_owned(),
             tables: HashMap::new(),
             columns: HashMap::new(),
+            continued: HashSet::new(),
         }
+    }
+
+    /// Takes the already applied `migration` of the interrupted deployment this one continues
+    /// into account, as [`apply`](Self::apply) does its actions.
+    pub(crate) fn continue_from(&mut self, migration: &str, action: &Action, creates: bool) {
+        self.continued.insert(migration.to_owned());
+        self.apply(action, migration, creates);
+    }
+
+    /// Whether `migration` was applied by the interrupted deployment this one continues.
+    pub(crate) fn is_continued(&self, migration: &str) -> bool {
+        self.continued.contains(migration)
     }
 
     fn key(&self, name: &Name) -> TableKey {

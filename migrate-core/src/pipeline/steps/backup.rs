@@ -5,7 +5,7 @@ use std::time::Instant;
 use super::super::run::Run;
 use super::super::{PipelineError, Step, StepStatus};
 use crate::backup::{backup_verified_observed, progress_events};
-use crate::executor::Event;
+use crate::event::Event;
 
 pub(crate) fn take(run: &mut Run<'_>) -> Result<(), PipelineError> {
     let pipeline = run.pipeline;

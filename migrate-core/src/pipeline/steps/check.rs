@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use super::super::check_same_schema;
 use super::super::run::Run;
 use super::super::step::Failure;
 use super::super::verify::{file_assertions, verify_deployment};
 use super::super::{PipelineReport, Step, StepStatus, VerificationCheck};
-use crate::config::check_same_schema;
-use crate::executor::Event;
+use crate::event::Event;
 use crate::health::{run_probes, HealthReport, ProbeContext};
 use crate::journal::Outcome;
 
@@ -70,7 +70,7 @@ fn verify(run: &mut Run<'_>, before: Option<&BTreeMap<String, i64>>) -> Result<(
             options.row_counts,
             &assertions,
         )
-        .map_err(crate::Error::from)
+        .map_err(super::super::StepError::from)
     });
     let mut verification = verified.map_err(|e| Failure::new(Step::Verify, e.to_string()))?;
     if let Some((from, from_url)) = &options.promote_from {

@@ -16,7 +16,7 @@ pub(crate) fn check(run: &mut Run<'_>, t: Instant) -> Result<(), PipelineError> 
     let found = match run
         .recorder
         .db()
-        .and_then(|db| crate::journal::detect_drift(db, &target))
+        .and_then(|db| Ok(crate::journal::detect_drift(db, &target)?))
     {
         Ok(Some(found)) => found,
         Ok(None) => return Ok(()),
@@ -34,7 +34,7 @@ pub(crate) fn check(run: &mut Run<'_>, t: Instant) -> Result<(), PipelineError> 
             found.to_string(),
             t.elapsed(),
         );
-        run.event(&crate::executor::Event::Failed {
+        run.event(&crate::event::Event::Failed {
             step: Step::Preflight.as_str().to_owned(),
             error: found.to_string(),
         });

@@ -7,10 +7,11 @@ use std::time::Instant;
 use super::super::presence::Presence;
 use super::super::recorder::Recorder;
 use super::super::run::{refusal, Run};
+use super::super::StepError;
 use super::super::{Pipeline, PipelineError, PipelineReport, Step, StepStatus};
 use crate::connection::{connect_creating, ConnectError};
-use crate::executor::{Event, MigrationExecutor};
-use crate::Error;
+use crate::event::Event;
+use crate::executor::MigrationExecutor;
 
 /// Opens the run: reads the directory, connects, joins the live pipelines, and lets the
 /// executor recover a dead deployment.
@@ -61,7 +62,7 @@ pub(crate) fn open<'a>(
 fn connect(
     pipeline: &Pipeline,
     events: &mut dyn FnMut(&Event),
-) -> Result<(crate::source::Migrations, postgres::Client, Presence), Error> {
+) -> Result<(crate::source::Migrations, postgres::Client, Presence), StepError> {
     let url = &pipeline.url;
     let migrations = pipeline.source.load()?;
     let mut client = match connect_creating(url) {
@@ -103,7 +104,7 @@ pub(crate) fn plan(run: &mut Run<'_>) -> Result<Vec<String>, PipelineError> {
     }
     let pending: Vec<String> = plan.migrations.iter().map(|m| m.name.clone()).collect();
     if let Some((from, from_url)) = &options.promote_from {
-        let gate = crate::config::check_promotion(from, from_url, &run.migrations, &pending);
+        let gate = super::super::check_promotion(from, from_url, &run.migrations, &pending);
         if let Err(e) = gate {
             return Err(run.refuse(Step::PromotionGate, e, t));
         }

@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::super::run::{first_line, Run};
 use super::super::step::Failure;
 use super::super::{PipelineError, RollbackMode, Step, StepStatus};
-use crate::executor::Event;
+use crate::event::Event;
 use crate::journal::Outcome;
 use crate::rollback::{RollbackPlan, Selection};
 

@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use super::super::run::Run;
 use super::super::{Pipeline, PipelineError, Step, StepStatus};
-use crate::executor::Event;
+use crate::event::Event;
+use crate::journal::Journal;
 use crate::safety::{SafetyError, SafetyReview, Scope};
 use crate::source::Migrations;
 
@@ -16,9 +17,16 @@ pub(crate) fn review(run: &mut Run<'_>, pending: &[String]) -> Result<(), Pipeli
     }
     let t = Instant::now();
     let pipeline = run.pipeline;
-    let scope = Scope::pending(pending.to_vec());
+    let mut scope = Scope::pending(pending.to_vec());
     let live = match run.recorder.db() {
-        Ok(db) => Some((db, pipeline.url.schema())),
+        Ok(db) => {
+            // A rerun after a crash continues that deployment, reviewed when it started.
+            match Journal::continued(db) {
+                Ok(applied) => scope = scope.continuing(applied),
+                Err(e) => return Err(run.refuse(Step::Safety, e.into(), t)),
+            }
+            Some((db, pipeline.url.schema()))
+        }
         Err(_) => None,
     };
     let review = match reviewed(pipeline, &run.migrations, &scope, live) {
@@ -63,7 +71,7 @@ pub(crate) fn reviewed(
 
 /// The review the gate is about to make, before running: the pending migrations with live data
 /// facts (the database is created first when missing, as the run would).
-pub(crate) fn pending_review(pipeline: &Pipeline) -> Result<SafetyReview, crate::Error> {
+pub(crate) fn pending_review(pipeline: &Pipeline) -> Result<SafetyReview, super::super::StepError> {
     let migrations = pipeline.source.load()?;
     let mut client = crate::connection::connect_creating(&pipeline.url)?;
     let pending: Vec<String> = pipeline

@@ -1,11 +1,10 @@
-//! Progress events of a deployment.
+//! Progress events of a deployment: the ground floor every part reports through, so that the
+//! parts below the executor (backups, health probes, sinks) speak the same language as it.
 
 use std::fmt;
 use std::time::Duration;
 
 use serde::{Serialize, Serializer};
-
-use crate::ledger::LockHolder;
 
 /// Something that happened during a deployment, in order. Consumers (the CLI, a service's
 /// logger, the pipeline's sinks) render them; the library never prints.
@@ -410,6 +409,35 @@ pub fn human_bytes(bytes: u64) -> String {
         format!("{bytes} B")
     } else {
         format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// The session holding the migration lock, as `pg_stat_activity` shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LockHolder {
+    /// Backend process id.
+    pub pid: i32,
+    /// `application_name` of the session.
+    pub application_name: String,
+    /// The last query of the session.
+    pub query: String,
+    /// `active`, `idle`, `idle in transaction`, …
+    pub state: String,
+    /// Seconds since that session's current state began.
+    pub state_seconds: f64,
+}
+
+impl fmt::Display for LockHolder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut query: String = self.query.split_whitespace().collect::<Vec<_>>().join(" ");
+        if query.chars().count() > 120 {
+            query = query.chars().take(117).collect::<String>() + "...";
+        }
+        write!(
+            f,
+            "pid {} (application {:?}, {} for {:.0}s, query {:?})",
+            self.pid, self.application_name, self.state, self.state_seconds, query
+        )
     }
 }
 

@@ -2,13 +2,11 @@
 //! same checksum, on the environment before it; and at the same ledger point both schemas are
 //! the same (drift detection).
 
-use crate::backup::schema_fingerprint;
+use super::StepError;
 use crate::connection::{connect, DatabaseUrl};
 use crate::ledger::{self, RowState};
+use crate::schema::schema_fingerprint;
 use crate::source::Migrations;
-use crate::Error;
-
-use super::ConfigError;
 
 /// What the gate checked.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -24,14 +22,14 @@ pub struct Promotion {
 ///
 /// # Errors
 ///
-/// [`ConfigError::Promotion`] naming the migrations missing or different on the predecessor,
+/// [`StepError::Promotion`] naming the migrations missing or different on the predecessor,
 /// and connection errors.
 pub fn check_promotion(
     from: &str,
     from_url: &DatabaseUrl,
     migrations: &Migrations,
     pending: &[String],
-) -> Result<Promotion, Error> {
+) -> Result<Promotion, StepError> {
     let mut client = connect(from_url)?;
     let rows = if ledger::table_exists(&mut client)? {
         ledger::read_rows(&mut client)?
@@ -60,11 +58,10 @@ pub fn check_promotion(
         }
     }
     if !problems.is_empty() {
-        return Err(ConfigError::Promotion(format!(
+        return Err(StepError::Promotion(format!(
             "{}; deploy to {from} first (nothing was changed)",
             problems.join("; ")
-        ))
-        .into());
+        )));
     }
     Ok(Promotion {
         from: from.to_owned(),
@@ -82,10 +79,10 @@ pub fn check_promotion(
 pub fn check_same_schema(
     from_url: &DatabaseUrl,
     to_url: &DatabaseUrl,
-) -> Result<Option<(bool, String)>, Error> {
+) -> Result<Option<(bool, String)>, StepError> {
     let mut from = connect(from_url)?;
     let mut to = connect(to_url)?;
-    let point = |c: &mut postgres::Client| -> Result<Vec<(String, String)>, Error> {
+    let point = |c: &mut postgres::Client| -> Result<Vec<(String, String)>, StepError> {
         let mut applied: Vec<(String, String)> = ledger::read_rows(c)?
             .into_iter()
             .filter(|r| r.state() == RowState::Applied)
