@@ -78,6 +78,11 @@ pub mod schema;
 pub mod source;
 pub mod sql;
 
+// The README's examples compile (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;
+
 pub use backup::{BackupProvider, PgDumpBackup};
 pub use connection::DatabaseUrl;
 pub use engine::Engine;
