@@ -153,6 +153,10 @@ pub struct DeployArgs {
     /// Write every event as a JSON line to FILE (mode 0600).
     #[arg(long, value_name = "FILE")]
     pub events: Option<PathBuf>,
+    /// With --json: stream every event as a JSON line on stdout before the result object (the
+    /// result is then the last line). Without it, --json prints the result object alone.
+    #[arg(long, requires = "json")]
+    pub json_events: bool,
     /// POST every event to URL (Slack-compatible `text`); never blocks the deployment.
     #[arg(long, value_name = "URL")]
     pub webhook: Option<String>,

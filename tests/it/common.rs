@@ -82,16 +82,14 @@ pub fn backup_dir() -> PathBuf {
         .join(N.fetch_add(1, Ordering::Relaxed).to_string())
 }
 
-/// The result object of a `--json` run: its last line (events stream before it as NDJSON).
+/// The result object of a `--json` run: its whole stdout is that one object.
 pub fn last_json(stdout: &[u8]) -> serde_json::Value {
-    let text = String::from_utf8_lossy(stdout);
-    let last = text
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("");
-    serde_json::from_str(last)
-        .unwrap_or_else(|e| panic!("last stdout line is not JSON ({e}): {text}"))
+    serde_json::from_slice(stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON object ({e}): {}",
+            String::from_utf8_lossy(stdout)
+        )
+    })
 }
 
 /// Runs `migrate` with `args`, `DATABASE_URL` set to `url`, and no terminal.

@@ -67,6 +67,30 @@ fn a_killed_deployment_is_found_and_resumed_by_the_next_run() {
     // Kill it while the slow migration runs.
     kill_during_slow_migration(&db, &dir);
 
+    // Read before any rerun: the entry still says running in the table, but once the server
+    // has ended the dead process's sessions (within about a second), nobody holds it.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let history = loop {
+        let out = migrate(&db.url, &["history", "--json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let history = crate::common::last_json(&out.stdout);
+        if history["deployments"][0]["outcome"] != "running" || Instant::now() > deadline {
+            break history;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let dead = &history["deployments"][0];
+    assert_eq!(dead["outcome"], "interrupted", "{history}");
+    assert_eq!(
+        dead["applied"],
+        serde_json::json!(["20240101000000_a"]),
+        "{history}"
+    );
+    assert!(
+        dead["note"].as_str().unwrap().contains("resumes"),
+        "{history}"
+    );
+
     let out = migrate(
         &db.url,
         &["deploy", "--migrations-dir", dir.path().to_str().unwrap()],

@@ -413,3 +413,56 @@ fn webhook_secrets_never_reach_logs_errors_or_debug() {
         "{invalid}"
     );
 }
+
+#[test]
+fn deploy_json_is_one_object_and_json_events_streams_the_events_before_it() {
+    let db = TestDb::new();
+    let dir = Dir::with(&[("20240101000000_a", "CREATE TABLE a (id int);")]);
+    let path = dir.path().to_str().unwrap();
+    let out = crate::common::migrate(&db.url, &["deploy", "--json", "--migrations-dir", path]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        crate::common::text(&out.stderr)
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(result["applied"], serde_json::json!(["20240101000000_a"]));
+
+    dir.add("20240102000000_b", "CREATE TABLE b (id int);");
+    let out = crate::common::migrate(
+        &db.url,
+        &[
+            "deploy",
+            "--json",
+            "--json-events",
+            "--migrations-dir",
+            path,
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        crate::common::text(&out.stderr)
+    );
+    let lines: Vec<Value> = crate::common::text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let (result, events) = lines.split_last().unwrap();
+    assert_eq!(result["applied"], serde_json::json!(["20240102000000_b"]));
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "migration_applied" && e["name"] == "20240102000000_b"),
+        "{events:?}"
+    );
+
+    let out = crate::common::migrate(&db.url, &["status", "--json-events"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--json-events needs --json and deploy"
+    );
+}

@@ -140,15 +140,38 @@ fn rollback_by_down_sql_returns_to_the_pre_deployment_schema_and_counts() {
         without_ledger(&before).differences(&without_ledger(&state_of(&db))),
         Vec::<String>::new()
     );
-    let ledger = rows(&db);
-    let risky = ledger
-        .iter()
-        .find(|r| r.migration_name == RISKY_NAME)
-        .unwrap();
+    // Prisma's status finds a migration applied by any row of its name: the undone one's row
+    // leaves the ledger (kept in the journal), so status and deploy both see it not applied.
+    assert!(
+        !rows(&db).iter().any(|r| r.migration_name == RISKY_NAME),
+        "{:?}",
+        rows(&db)
+    );
+    let kept: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM _migrate.undone WHERE migration_name = $1 \
+             AND undone_by = 'down-migration' AND finished_at IS NOT NULL",
+            &[&RISKY_NAME],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(kept, 1, "the row is kept in the journal");
+    let journal = migrate_core::journal::Journal::list(&mut db.client(), 1).unwrap();
+    assert_eq!(journal[0].applied, [RISKY_NAME]);
     assert_eq!(
-        risky.state(),
-        RowState::RolledBack,
-        "like resolve --rolled-back"
+        journal[0].outcome,
+        migrate_core::journal::Outcome::RolledBack,
+        "the deployment no longer reads succeeded"
+    );
+    assert!(
+        journal[0]
+            .note
+            .as_deref()
+            .unwrap_or_default()
+            .contains("rolled back by down-migration"),
+        "{:?}",
+        journal[0].note
     );
     // Prisma then sees it as pending and deploys it again.
     let status = engine(&db, dir.path()).status().unwrap();
@@ -428,7 +451,15 @@ fn runbook_extended_rollback_with_down_scripts() {
     let (code, text) = cli(&db, &dir, b, &["status", "--json"]);
     assert_eq!(code, Some(1), "{text}");
     let status: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(status["rolled_back"][0], RISKY_NAME, "{status}");
+    // As Prisma's status and deploy see it: not applied (the undone row is in the journal).
+    assert_eq!(status["pending"][0], RISKY_NAME, "{status}");
+    let (code, text) = cli(&db, &dir, b, &["history", "--json"]);
+    assert_eq!(code, Some(0), "{text}");
+    let history: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        history["deployments"][0]["outcome"], "rolled_back",
+        "{history}"
+    );
     // A second rollback to the same point finds nothing to do: exit 1.
     let (code, text) = cli(&db, &dir, b, &["rollback", "--to", INIT, "--dry-run"]);
     assert_eq!(code, Some(1), "{text}");

@@ -27,7 +27,7 @@ pub(super) fn run(cli: &Cli, args: &DeployArgs, out: &Output) -> anyhow::Result<
     for probe in resolved.probes {
         pipeline = pipeline.probe(probe);
     }
-    for sink in sinks(cli, args, resolved.webhook)? {
+    for sink in sinks(args, resolved.webhook)? {
         pipeline = pipeline.sink(sink);
     }
 
@@ -97,17 +97,13 @@ fn settings(cli: &Cli, args: &DeployArgs) -> anyhow::Result<DeploySettings> {
 }
 
 /// The event sinks: the events file (or stdout's JSON lines), the webhook.
-fn sinks(
-    cli: &Cli,
-    args: &DeployArgs,
-    webhook: Option<String>,
-) -> anyhow::Result<Vec<Box<dyn EventSink>>> {
+fn sinks(args: &DeployArgs, webhook: Option<String>) -> anyhow::Result<Vec<Box<dyn EventSink>>> {
     let mut sinks: Vec<Box<dyn EventSink>> = Vec::new();
     if let Some(path) = &args.events {
         let sink =
             NdjsonSink::create(path).with_context(|| format!("--events {}", path.display()))?;
         sinks.push(Box::new(sink));
-    } else if cli.json {
+    } else if args.json_events {
         sinks.push(Box::new(NdjsonSink::stdout()));
     }
     if let Some(url) = webhook {

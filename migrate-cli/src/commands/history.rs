@@ -9,7 +9,7 @@ use crate::output::{Outcome, Output, DIM};
 pub(super) fn run(cli: &Cli, args: &HistoryArgs, out: &Output) -> anyhow::Result<Outcome> {
     let engine = super::engine(cli, out)?;
     let mut client = migrate_core::connection::connect(engine.url())?;
-    let deployments = Journal::list(&mut client, args.limit)?;
+    let deployments = Journal::history(&mut client, args.limit)?;
     if deployments.is_empty() {
         out.line("No deployment recorded yet.");
     }

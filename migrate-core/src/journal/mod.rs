@@ -12,4 +12,5 @@ pub(crate) use drift::{detect_drift, record_schema, record_schema_latest};
 pub use drift::{Drift, DriftPolicy};
 pub use error::JournalError;
 pub use record::{Deployment, Outcome};
+pub(crate) use store::PRESENCE_KEY;
 pub use store::{Decision, Journal, RecordedSchema, Recovery};

@@ -22,12 +22,29 @@ CREATE TABLE IF NOT EXISTS _migrate.deployments (
     note          TEXT,
     timings       JSONB NOT NULL DEFAULT '{}'
 );
-ALTER TABLE _migrate.deployments ADD COLUMN IF NOT EXISTS schema_after JSONB";
+ALTER TABLE _migrate.deployments ADD COLUMN IF NOT EXISTS schema_after JSONB;
+CREATE TABLE IF NOT EXISTS _migrate.undone (
+    ledger_schema       TEXT NOT NULL,
+    id                  VARCHAR(36) NOT NULL,
+    checksum            VARCHAR(64) NOT NULL,
+    finished_at         TIMESTAMPTZ,
+    migration_name      VARCHAR(255) NOT NULL,
+    logs                TEXT,
+    started_at          TIMESTAMPTZ NOT NULL,
+    applied_steps_count INTEGER NOT NULL,
+    undone_at           TIMESTAMPTZ NOT NULL,
+    undone_by           TEXT NOT NULL
+)";
 
-/// Whether the journal has every column of this version (older versions lack `schema_after`).
+/// Whether the journal has every column and table of this version (older versions lack
+/// `schema_after` and `undone`).
 const CURRENT: &str = "SELECT EXISTS (SELECT 1 FROM pg_attribute \
      WHERE attrelid = '_migrate.deployments'::regclass AND attname = 'schema_after' \
-     AND NOT attisdropped)";
+     AND NOT attisdropped) AND to_regclass('_migrate.undone') IS NOT NULL";
+
+/// First key of a running pipeline's presence lock ("mgpl"), held shared for its whole run on a
+/// session of its own; the second is the ledger schema's hash.
+pub(crate) const PRESENCE_KEY: i32 = 0x6d67_706c;
 
 /// A schema recorded by a deployment: its id, when it finished, the catalog description lines.
 pub type RecordedSchema = (String, chrono::DateTime<chrono::Utc>, Vec<String>);
@@ -362,6 +379,70 @@ impl Journal {
         Ok(applied)
     }
 
+    /// Takes the applied rows among `ids` out of Prisma's ledger into the journal's `undone`
+    /// table: their migrations were undone (`down.sql`), so `prisma migrate status` must report
+    /// them not applied and `prisma migrate deploy` apply them again. A row with both
+    /// `finished_at` and `rolled_back_at` set, Prisma never writes and its status takes as
+    /// applied. Returns how many rows moved. Call [`ensure`](Self::ensure) first, outside the
+    /// transaction this may run in.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError`] when the rows cannot be moved.
+    pub fn unrecord(
+        client: &mut impl postgres::GenericClient,
+        ids: &[String],
+        undone_by: &str,
+    ) -> Result<usize, JournalError> {
+        let moved = client
+            .execute(
+                "WITH gone AS (DELETE FROM _prisma_migrations WHERE id = ANY($1) \
+                   AND finished_at IS NOT NULL AND rolled_back_at IS NULL RETURNING *) \
+                 INSERT INTO _migrate.undone (ledger_schema, id, checksum, finished_at, \
+                   migration_name, logs, started_at, applied_steps_count, undone_at, undone_by) \
+                 SELECT current_schema(), id, checksum, finished_at, migration_name, logs, \
+                   started_at, applied_steps_count, now(), $2 FROM gone",
+                &[&ids, &undone_by],
+            )
+            .map_err(JournalError::query(
+                "moving undone migrations out of the ledger",
+            ))?;
+        Ok(usize::try_from(moved).unwrap_or(usize::MAX))
+    }
+
+    /// Records that `undone` (migration names) were rolled back by `strategy` outside the
+    /// deployments that applied them (`migrate rollback`): those deployments now read
+    /// `rolled_back`, with a note naming what was undone and when. A deployment still in
+    /// progress records its own outcome. Returns how many entries changed.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError`] when the journal cannot be written.
+    pub fn record_rollback(
+        client: &mut Client,
+        undone: &[String],
+        strategy: &str,
+    ) -> Result<usize, JournalError> {
+        if undone.is_empty() || !Self::exists(client)? {
+            return Ok(0);
+        }
+        let note = format!(
+            "rolled back by {strategy} at {}: {}",
+            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"),
+            undone.join(", ")
+        );
+        let changed = client
+            .execute(
+                "UPDATE _migrate.deployments SET outcome = 'rolled_back', \
+                 note = concat_ws('; ', note, $2::text) \
+                 WHERE ledger_schema = current_schema() AND outcome = 'succeeded' \
+                 AND applied ?| $1",
+                &[&undone, &note],
+            )
+            .map_err(JournalError::query("recording the rollback"))?;
+        Ok(usize::try_from(changed).unwrap_or(usize::MAX))
+    }
+
     /// The latest deployments of this ledger schema, newest first.
     ///
     /// # Errors
@@ -375,6 +456,74 @@ impl Journal {
                 limit.max(0)
             ),
         )
+    }
+
+    /// The latest deployments as a person reads them (`migrate history`): an entry still
+    /// `running` whose process is gone reads `interrupted`, and an unfinished entry lists the
+    /// migrations the ledger shows it applied (its own list is written when it ends).
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError`] when the journal or the ledger cannot be read.
+    pub fn history(client: &mut Client, limit: i64) -> Result<Vec<Deployment>, JournalError> {
+        let mut list = Self::list(client, limit)?;
+        let unfinished =
+            |d: &Deployment| matches!(d.outcome, Outcome::Running | Outcome::Interrupted);
+        if !list.iter().any(unfinished) {
+            return Ok(list);
+        }
+        let rows = if ledger::table_exists(client)? {
+            ledger::read_rows(client)?
+        } else {
+            Vec::new()
+        };
+        let alive = Self::anyone_deploying(client)?;
+        // Newest first: each entry's migrations are those started before the next one began.
+        let mut next_started = None;
+        for d in &mut list {
+            if unfinished(d) && d.applied.is_empty() {
+                let mut applied: Vec<String> = rows
+                    .iter()
+                    .filter(|r| {
+                        r.state() == RowState::Applied
+                            && r.started_at >= d.started_at
+                            && next_started.is_none_or(|next| r.started_at < next)
+                    })
+                    .map(|r| r.migration_name.clone())
+                    .collect();
+                applied.sort();
+                d.applied = applied;
+            }
+            if d.outcome == Outcome::Running && !alive {
+                d.outcome = Outcome::Interrupted;
+                let said = "its process is gone; the next deploy resumes it";
+                d.note = Some(
+                    d.note
+                        .take()
+                        .map_or_else(|| said.to_owned(), |n| format!("{n}; {said}")),
+                );
+            }
+            next_started = Some(d.started_at);
+        }
+        Ok(list)
+    }
+
+    /// Whether a deployment of this ledger schema is alive: a pipeline's presence lock or
+    /// Prisma's migration lock is held on this database.
+    fn anyone_deploying(client: &mut Client) -> Result<bool, JournalError> {
+        Ok(client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' \
+                 AND l.granted AND l.database = (SELECT oid FROM pg_database \
+                   WHERE datname = current_database()) \
+                 AND ((l.classid = $1::int::oid AND l.objid = hashtext(current_schema())::oid \
+                       AND l.objsubid = 2) \
+                   OR (l.classid = ($2::bigint >> 32)::oid \
+                       AND l.objid = ($2::bigint & 4294967295)::oid AND l.objsubid = 1)))",
+                &[&PRESENCE_KEY, &ledger::LOCK_KEY],
+            )
+            .map_err(JournalError::query("looking for a live deployment"))?
+            .get(0))
     }
 
     /// The entries that `tail` (a WHERE … ORDER BY … LIMIT built in this file, never from

@@ -5,10 +5,8 @@
 use postgres::Client;
 
 use crate::connection::{connect, ConnectError, DatabaseUrl};
+use crate::journal::PRESENCE_KEY;
 use crate::ledger::{poll_lock, LockQuery, LockWait};
-
-/// First key of the presence lock ("mgpl"); the second is the ledger schema's hash.
-const PRESENCE_KEY: i32 = 0x6d67_706c;
 
 /// A running pipeline's presence; gone when dropped (or when the process dies).
 pub(crate) struct Presence {

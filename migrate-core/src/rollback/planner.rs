@@ -252,6 +252,14 @@ impl Planner {
         // restore rewinds the journal, so the pipeline records it once the entry is back).
         if plan.strategy != StrategyKind::Restore {
             if let Ok(mut client) = crate::connection::connect(url) {
+                let recorded = crate::journal::Journal::record_rollback(
+                    &mut client,
+                    &outcome.rolled_back,
+                    outcome.strategy.name(),
+                );
+                if let Err(e) = recorded {
+                    log::warn!(target: "migrate_core::rollback", "{e}");
+                }
                 crate::journal::record_schema_latest(&mut client, &url.target());
             }
         }

@@ -10,6 +10,7 @@ use super::error::detail;
 use super::{RollbackError, Target};
 use crate::backup::{Backup, BackupProvider, DatabaseState, RestoreOptions, RestoreReport};
 use crate::connection::{connect, DatabaseUrl};
+use crate::journal::Journal;
 use crate::ledger::{AdvisoryLock, LockWait};
 use crate::sql::{split, TransactionShape};
 
@@ -103,7 +104,8 @@ pub struct RollbackOutcome {
     pub strategy: StrategyKind,
     /// The migrations undone, in the order they were undone.
     pub rolled_back: Vec<String>,
-    /// Ledger rows marked `rolled_back_at`.
+    /// Ledger rows changed: an undone migration's rows taken out (into the journal), a failed
+    /// attempt's marked `rolled_back_at`.
     pub ledger_rows_marked: usize,
     /// How long it took.
     #[serde(serialize_with = "as_secs")]
@@ -177,6 +179,16 @@ fn mark_rolled_back(
     Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
+/// The ledger after a migration's `down.sql` ran: its applied rows out (kept in the journal),
+/// its failed attempts rolled back.
+fn undo_rows(
+    client: &mut impl postgres::GenericClient,
+    ids: &[String],
+) -> Result<usize, RollbackError> {
+    let moved = Journal::unrecord(client, ids, StrategyKind::DownMigration.name())?;
+    Ok(moved + mark_rolled_back(client, ids)?)
+}
+
 fn locked(client: &mut Client, wait: LockWait) -> Result<AdvisoryLock<'_>, RollbackError> {
     Ok(AdvisoryLock::acquire(client, wait, &mut |_| {})?)
 }
@@ -239,8 +251,10 @@ impl RollbackStrategy for TransactionalRollback {
 }
 
 /// Runs the targets' `down.sql` newest first, in one transaction with the ledger updates when
-/// every script allows it (so a failure changes nothing), and marks their ledger rows
-/// `rolled_back_at`, as `prisma migrate resolve --rolled-back` would.
+/// every script allows it (so a failure changes nothing). An undone migration's applied rows
+/// leave Prisma's ledger for the journal (`Journal::unrecord`), so that `prisma migrate status`
+/// and `deploy` both see it as not applied; failed attempts are marked `rolled_back_at`, as
+/// `prisma migrate resolve --rolled-back` would.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DownMigrationRollback;
 
@@ -293,6 +307,7 @@ impl RollbackStrategy for DownMigrationRollback {
         let start = Instant::now();
         let mut client = connect(ctx.url)?;
         let mut lock = locked(&mut client, ctx.lock_wait)?;
+        Journal::ensure(&mut lock)?;
         let scripts: Vec<(&Target, Option<&str>)> = ctx
             .targets
             .iter()
@@ -324,7 +339,7 @@ impl RollbackStrategy for DownMigrationRollback {
                             source,
                         })?;
                 }
-                marked += mark_rolled_back(&mut tx, &target.ledger_ids)?;
+                marked += undo_rows(&mut tx, &target.ledger_ids)?;
             }
             tx.commit()
                 .map_err(RollbackError::query("committing the rollback"))?;
@@ -340,7 +355,7 @@ impl RollbackStrategy for DownMigrationRollback {
                             source,
                         })?;
                 }
-                marked += mark_rolled_back(&mut *lock, &target.ledger_ids)?;
+                marked += undo_rows(&mut *lock, &target.ledger_ids)?;
             }
         }
         Ok(RollbackOutcome {
