@@ -31,4 +31,5 @@ mod resolve;
 mod restore;
 mod rollback;
 mod safety;
+mod terminal;
 mod tls;
