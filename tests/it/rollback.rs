@@ -392,6 +392,22 @@ fn runbook_immediate_rollback_by_restore() {
         Some(1),
         "the rolled-back migration is pending again\n{text}"
     );
+    // The journal outlived the restore (the backup's own copy predates the deployment), and
+    // the deployment the restore undid says so.
+    let journal = migrate_core::journal::Journal::list(&mut db.client(), 10).unwrap();
+    let risky = journal
+        .iter()
+        .find(|d| d.applied == [RISKY_NAME])
+        .expect("the deployment after the backup is still in the journal");
+    assert_eq!(risky.outcome, migrate_core::journal::Outcome::RolledBack);
+    assert!(
+        risky.note.as_deref().unwrap_or_default().contains(&id),
+        "{:?}",
+        risky.note
+    );
+    assert!(journal
+        .iter()
+        .any(|d| d.outcome == migrate_core::journal::Outcome::Succeeded));
 }
 
 #[test]

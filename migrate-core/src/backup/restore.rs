@@ -289,6 +289,7 @@ pub(crate) fn restore(
         });
     }
     phase("verify against the manifest", &mut phases);
+    carry_journal(url, &fresh_url, backup, &target);
 
     // The swap: nobody may connect to the old database while it is renamed.
     let admin = guard.admin();
@@ -395,6 +396,33 @@ pub(crate) fn restore(
         report.duration.as_secs_f64()
     );
     Ok(report)
+}
+
+/// The deployment journal outlives the restore: the replaced database's entries (writes are
+/// stopped, so it no longer changes) go into the restored copy, the ones the restore undoes
+/// marked so. A failure here costs the history, not the restore: a warning.
+fn carry_journal(url: &DatabaseUrl, fresh_url: &DatabaseUrl, backup: &Backup, target: &str) {
+    let kept = backup.manifest.applied_migrations();
+    let carried = connect(url).and_then(|mut from| {
+        let mut to = connect(fresh_url)?;
+        Ok(crate::journal::Journal::carry(
+            &mut from,
+            &mut to,
+            backup.id(),
+            &kept,
+        ))
+    });
+    match carried {
+        Ok(Ok(n)) => {
+            log::info!(target: "migrate_core::backup", "{target}: {n} journal entries carried into the restored database")
+        }
+        Ok(Err(e)) => {
+            log::warn!(target: "migrate_core::backup", "{target}: the deployment journal was not carried over: {e}")
+        }
+        Err(e) => {
+            log::warn!(target: "migrate_core::backup", "{target}: the deployment journal was not carried over: {e}")
+        }
+    }
 }
 
 /// Names are at most 63 bytes; keep room for the suffix.

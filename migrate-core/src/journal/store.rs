@@ -443,6 +443,77 @@ impl Journal {
         Ok(usize::try_from(changed).unwrap_or(usize::MAX))
     }
 
+    /// Carries the journal of `from` (the database a restore replaces) into `to` (the restored
+    /// copy, whose journal is the backup's older one), so that no entry is lost with the swap.
+    /// Deployments the restore undoes (their migrations are not in `kept`, the backup's ledger)
+    /// and those still in progress now read `rolled_back`, with a note naming `backup`. Returns
+    /// how many entries were carried.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError`] when either journal cannot be read or written.
+    pub fn carry(
+        from: &mut Client,
+        to: &mut Client,
+        backup: &str,
+        kept: &[&str],
+    ) -> Result<usize, JournalError> {
+        if !Self::exists(from)? {
+            return Ok(0);
+        }
+        Self::ensure(from)?;
+        Self::ensure(to)?;
+        let read = |client: &mut Client, table: &str| -> Result<serde_json::Value, JournalError> {
+            Ok(client
+                .query_one(
+                    &format!("SELECT coalesce(json_agg(t), '[]')::jsonb FROM _migrate.{table} t"),
+                    &[],
+                )
+                .map_err(JournalError::query("reading the journal to carry"))?
+                .get(0))
+        };
+        let deployments = read(from, "deployments")?;
+        let undone = read(from, "undone")?;
+        let carried = deployments.as_array().map_or(0, Vec::len);
+        let note = format!(
+            "rolled back by the restore of {backup} at {}",
+            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
+        );
+        let mut tx = to
+            .transaction()
+            .map_err(JournalError::query("carrying the journal"))?;
+        tx.execute("DELETE FROM _migrate.deployments", &[])
+            .and_then(|_| tx.execute("DELETE FROM _migrate.undone", &[]))
+            .and_then(|_| {
+                tx.execute(
+                    "INSERT INTO _migrate.deployments \
+                     SELECT * FROM jsonb_populate_recordset(NULL::_migrate.deployments, $1)",
+                    &[&deployments],
+                )
+            })
+            .and_then(|_| {
+                tx.execute(
+                    "INSERT INTO _migrate.undone \
+                     SELECT * FROM jsonb_populate_recordset(NULL::_migrate.undone, $1)",
+                    &[&undone],
+                )
+            })
+            .and_then(|_| {
+                tx.execute(
+                    "UPDATE _migrate.deployments SET outcome = 'rolled_back', \
+                     finished_at = coalesce(finished_at, now()), \
+                     note = concat_ws('; ', note, $2::text) \
+                     WHERE outcome IN ('running', 'verifying', 'rolling_back') \
+                     OR (outcome = 'succeeded' AND NOT applied <@ $1)",
+                    &[&serde_json::json!(kept), &note],
+                )
+            })
+            .map_err(JournalError::query("carrying the journal"))?;
+        tx.commit()
+            .map_err(JournalError::query("carrying the journal"))?;
+        Ok(carried)
+    }
+
     /// The latest deployments of this ledger schema, newest first.
     ///
     /// # Errors
