@@ -27,6 +27,8 @@ pub struct TableInfo {
     pub not_valid: HashSet<String>,
     /// `NOT VALID` checks of the form `col IS NOT NULL`, by constraint name.
     unvalidated_not_null: HashMap<String, String>,
+    /// `CHECK` constraints by name (unnamed ones get a placeholder), validated or not.
+    checks: HashSet<String>,
 }
 
 impl TableInfo {
@@ -99,6 +101,9 @@ impl Catalog {
                 for constraint in constraints {
                     info.add_constraint(constraint, false);
                 }
+                for column in columns.iter().filter(|c| c.check) {
+                    info.checks.insert(format!("{} check", column.name));
+                }
                 self.tables.insert(table.name.clone(), info);
             }
             A::DropTable { tables } => {
@@ -166,6 +171,12 @@ impl Catalog {
                     t.add_constraint(constraint, *not_valid);
                 }
             }
+            A::DropConstraint { table, name } => {
+                if let Some(t) = self.tables.get_mut(&table.name) {
+                    t.checks.remove(name);
+                    t.not_valid.remove(name);
+                }
+            }
             A::ValidateConstraint { table, name } => {
                 if let Some(t) = self.tables.get_mut(&table.name) {
                     t.not_valid.remove(name);
@@ -212,6 +223,12 @@ impl TableInfo {
                 self.not_valid.insert(name.to_owned());
             }
         }
+        if let Constraint::Check { name, .. } = constraint {
+            let name = name
+                .clone()
+                .unwrap_or_else(|| format!("unnamed check {}", self.checks.len()));
+            self.checks.insert(name);
+        }
         if let Constraint::Check {
             not_null_of: Some(column),
             name,
@@ -228,6 +245,13 @@ impl TableInfo {
                 (true, None) => {}
             }
         }
+    }
+
+    /// True when the table has a validated `CHECK` constraint: `ATTACH PARTITION` skips its scan
+    /// when one implies the partition bound (which the model does not compare).
+    #[must_use]
+    pub fn has_valid_check(&self) -> bool {
+        self.checks.iter().any(|c| !self.not_valid.contains(c))
     }
 
     /// True when `column` has a validated `CHECK (column IS NOT NULL)`, or one added `NOT VALID`
