@@ -672,3 +672,24 @@ fn unknown_default_functions_are_judged_by_pg_proc() {
         "{facts:?}"
     );
 }
+
+/// Every built-in rule is listed by `migrate plan --list-rules` and named in the README's rules
+/// list.
+#[test]
+fn every_rule_is_listed_and_documented() {
+    let out = migrate("postgres://unused", &["plan", "--list-rules"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let listed = text(&out.stdout);
+    let readme =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .unwrap();
+    for rule in Rule::ALL {
+        assert!(
+            listed
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(rule.name())),
+            "{rule} not in --list-rules"
+        );
+        assert!(readme.contains(rule.name()), "{rule} not in README.md");
+    }
+}
