@@ -623,8 +623,8 @@ fn peer_hazards_are_flagged_and_their_safe_forms_are_not() {
     }
 }
 
-/// A default calling a function the analyzer does not know is volatile offline; with a
-/// database, `pg_proc.provolatile` decides.
+/// A default calling a function the analyzer does not know is volatile offline, unless the
+/// history declares it `IMMUTABLE` or `STABLE`; with a database, `pg_proc.provolatile` decides.
 #[test]
 fn unknown_default_functions_are_judged_by_pg_proc() {
     let db = TestDb::new();
@@ -632,40 +632,53 @@ fn unknown_default_functions_are_judged_by_pg_proc() {
     let engine = engine(&db, dir.path());
     engine.deploy().unwrap();
     db.client().batch_execute(HAZARDS_ROWS).unwrap();
+    // Created outside the migrations: only the database knows them.
+    db.client()
+        .batch_execute(
+            "CREATE FUNCTION db_stable() RETURNS timestamptz LANGUAGE sql STABLE AS $$ SELECT now() $$;\n\
+             CREATE FUNCTION db_jitter() RETURNS float8 LANGUAGE sql AS $$ SELECT random() $$;",
+        )
+        .unwrap();
     let judged = |name: &str, sql: &str, client: Option<&mut postgres::Client>| {
         dir.add(name, sql);
         let review = engine
             .review(Scope::pending([name.to_owned()]), client)
             .unwrap();
         std::fs::remove_dir_all(dir.path().join(name)).unwrap();
-        let f = review
+        let found = review
             .report
             .findings()
             .find(|f| f.rule == Rule::AddingColumnWithVolatileDefault)
-            .cloned()
-            .unwrap_or_else(|| panic!("{sql} not flagged"));
-        (f.severity, f.facts)
+            .map(|f| (f.severity, f.facts.clone()));
+        found
     };
-    let stable = r#"ALTER TABLE "User" ADD COLUMN "since" TIMESTAMPTZ DEFAULT "stable_now"();"#;
-    let (severity, _) = judged("20240102000000_stable", stable, None);
+    // The history declares "stable_now" STABLE: not flagged, even offline.
+    let declared = r#"ALTER TABLE "User" ADD COLUMN "since" TIMESTAMPTZ DEFAULT "stable_now"();"#;
+    assert_eq!(judged("20240102000000_declared", declared, None), None);
+
+    let stable = r#"ALTER TABLE "User" ADD COLUMN "since" TIMESTAMPTZ DEFAULT db_stable();"#;
+    let (severity, _) = judged("20240102000000_stable", stable, None).expect("flagged offline");
     assert_eq!(severity, Severity::Warning, "offline: unknown is volatile");
-    let (severity, facts) = judged("20240102000000_stable", stable, Some(&mut db.client()));
+    let (severity, facts) =
+        judged("20240102000000_stable", stable, Some(&mut db.client())).expect("kept, downgraded");
     assert_eq!(severity, Severity::Info, "{facts:?}");
     assert!(
         facts
             .iter()
-            .any(|f| f.contains("stable_now() immutable or stable")),
+            .any(|f| f.contains("db_stable() immutable or stable")),
         "{facts:?}"
     );
-    let volatile = r#"ALTER TABLE "User" ADD COLUMN "seed" FLOAT8 DEFAULT "jitter"();"#;
-    let (severity, facts) = judged("20240102000000_volatile", volatile, Some(&mut db.client()));
+    let volatile = r#"ALTER TABLE "User" ADD COLUMN "seed" FLOAT8 DEFAULT db_jitter();"#;
+    let (severity, facts) =
+        judged("20240102000000_volatile", volatile, Some(&mut db.client())).expect("flagged");
     assert_eq!(severity, Severity::Warning, "{facts:?}");
     assert!(
-        facts.iter().any(|f| f.contains("jitter() is volatile")),
+        facts.iter().any(|f| f.contains("db_jitter() is volatile")),
         "{facts:?}"
     );
     let missing = r#"ALTER TABLE "User" ADD COLUMN "n" INT DEFAULT "not_there"();"#;
-    let (severity, facts) = judged("20240102000000_missing", missing, Some(&mut db.client()));
+    let (severity, facts) =
+        judged("20240102000000_missing", missing, Some(&mut db.client())).expect("flagged");
     assert_eq!(severity, Severity::Warning, "{facts:?}");
     assert!(
         facts.iter().any(|f| f.contains("not in pg_proc")),

@@ -52,6 +52,8 @@ pub struct Catalog {
     tables: HashMap<String, TableInfo>,
     enums: HashMap<String, Vec<String>>,
     indexes: HashMap<String, String>,
+    /// Functions the history creates: name → declared `IMMUTABLE` or `STABLE`.
+    functions: HashMap<String, bool>,
 }
 
 impl Catalog {
@@ -65,6 +67,13 @@ impl Catalog {
     #[must_use]
     pub fn enum_values(&self, name: &str) -> Option<&[String]> {
         self.enums.get(name).map(Vec::as_slice)
+    }
+
+    /// Whether the history creates function `name` (any schema) declared `IMMUTABLE` or
+    /// `STABLE`; `None` when it does not create it.
+    #[must_use]
+    pub fn function_is_non_volatile(&self, name: &str) -> Option<bool> {
+        self.functions.get(name).copied()
     }
 
     /// The table an index belongs to.
@@ -191,6 +200,9 @@ impl Catalog {
                 ..
             } => {
                 self.indexes.insert(name.clone(), table.name.clone());
+            }
+            A::CreateFunction { name, non_volatile } => {
+                self.functions.insert(name.name.clone(), *non_volatile);
             }
             A::CreateEnum { name, values } => {
                 self.enums.insert(name.name.clone(), values.clone());

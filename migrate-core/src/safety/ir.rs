@@ -442,6 +442,12 @@ pub enum Action {
         tables: Vec<Name>,
         mode: crate::safety::LockLevel,
     },
+    /// `CREATE [OR REPLACE] FUNCTION`, with its declared volatility.
+    CreateFunction {
+        name: Name,
+        /// Declared `IMMUTABLE` or `STABLE` (PostgreSQL's default is `VOLATILE`).
+        non_volatile: bool,
+    },
     /// `ALTER DOMAIN … ADD CONSTRAINT`.
     AlterDomainAddConstraint {
         domain: Name,

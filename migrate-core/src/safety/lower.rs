@@ -211,6 +211,13 @@ pub(crate) fn lower(stmt: &sp::Statement, has_word: &dyn Fn(&str) -> bool) -> Ve
                 .collect::<Vec<_>>()
                 .join(", "),
         }],
+        S::CreateFunction(f) => vec![Action::CreateFunction {
+            name: name(&f.name),
+            non_volatile: matches!(
+                f.behavior,
+                Some(sp::FunctionBehavior::Immutable | sp::FunctionBehavior::Stable)
+            ),
+        }],
         S::Lock(l) => vec![Action::LockTable {
             tables: l.tables.iter().map(|t| name(&t.name)).collect(),
             mode: l

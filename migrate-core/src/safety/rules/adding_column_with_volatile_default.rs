@@ -1,8 +1,9 @@
 //! ## What it does
 //! Flags `ADD COLUMN` with a volatile default (`gen_random_uuid()`, `random()`,
 //! `clock_timestamp()`, a `serial` type…) on an existing table. A default calling a function
-//! the analyzer does not know (`uuid()`, `myfunc()`) counts as volatile; with a database, the
-//! function's `pg_proc.provolatile` decides (immutable or stable: downgraded to info).
+//! the analyzer does not know (`uuid()`, `myfunc()`) counts as volatile, unless the history
+//! creates it `IMMUTABLE` or `STABLE`; with a database, the function's `pg_proc.provolatile`
+//! decides (immutable or stable: downgraded to info).
 //!
 //! ## Why is this bad?
 //! Since PostgreSQL 11 a constant or stable default is stored in the catalog, but a volatile one
@@ -34,6 +35,14 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
             "Adding {table}.{} with a volatile default rewrites every row under ACCESS EXCLUSIVE.",
             column.name
         ),
+        Some(DefaultKind::UnknownFunctions)
+            if column
+                .unknown_functions
+                .iter()
+                .all(|f| cx.catalog.function_is_non_volatile(f) == Some(true)) =>
+        {
+            return;
+        }
         Some(DefaultKind::UnknownFunctions) => format!(
             "Adding {table}.{} with a default calling {}(), which may be volatile, rewrites \
              every row under ACCESS EXCLUSIVE if it is.",
@@ -91,6 +100,25 @@ mod tests {
         }
         lint_ok(
             "CREATE TABLE u (id int);\nALTER TABLE u ADD COLUMN x uuid DEFAULT uuid();",
+            Rule::AddingColumnWithVolatileDefault,
+        );
+    }
+
+    #[test]
+    fn functions_the_history_declares_decide() {
+        let stable = "CREATE FUNCTION app.today() RETURNS date LANGUAGE sql STABLE AS $$ SELECT current_date $$;\n";
+        lint_ok(
+            &format!("{stable}ALTER TABLE u ADD COLUMN d date DEFAULT app.today();"),
+            Rule::AddingColumnWithVolatileDefault,
+        );
+        let volatile =
+            "CREATE FUNCTION today() RETURNS date LANGUAGE sql AS $$ SELECT current_date $$;\n";
+        lint_one(
+            &format!("{volatile}ALTER TABLE u ADD COLUMN d date DEFAULT today();"),
+            Rule::AddingColumnWithVolatileDefault,
+        );
+        lint_one(
+            &format!("{stable}ALTER TABLE u ADD COLUMN d date DEFAULT coalesce(today(), other());"),
             Rule::AddingColumnWithVolatileDefault,
         );
     }
