@@ -18,14 +18,15 @@
 //! ```sql
 //! SET statement_timeout = '5min';
 //! ```
-//! at the top of the file (or the deploy's statement timeout), sized to what the application
-//! can afford to wait; better, the non-blocking form each finding suggests.
+//! at the top of the file (or the deployment's `LockPolicy::statement_timeout`, set for every
+//! migration), sized to what the application can afford to wait; better, the non-blocking form
+//! each finding suggests.
 
 use super::prelude::*;
 
 pub(crate) const NAME: &str = "missing-statement-timeout";
 pub(crate) const HELP: &str = "Begin the file with SET statement_timeout sized to what the \
-application can wait (or set the deploy's statement timeout).";
+application can wait, or give the deployment one (LockPolicy::statement_timeout).";
 
 /// Rules whose findings are scans or rewrites under a lock that blocks the application. This
 /// rule runs after them in the registry, so it sees their findings on the current statement.
