@@ -403,6 +403,7 @@ const HAZARDS_INIT: &str = r#"CREATE TABLE "User" ("id" SERIAL PRIMARY KEY, "ema
 CREATE TABLE "Post" ("id" SERIAL PRIMARY KEY, "authorId" INTEGER, "title" TEXT);
 CREATE INDEX "Post_authorId_idx" ON "Post"("authorId");
 CREATE TABLE "Log" ("message" TEXT);
+CREATE TABLE "Empty" ("id" INTEGER);
 CREATE DOMAIN "email_address" AS TEXT;
 CREATE TABLE "Contact" ("id" SERIAL PRIMARY KEY, "address" "email_address");
 CREATE TABLE "Event" ("id" INTEGER NOT NULL, "at" DATE NOT NULL) PARTITION BY RANGE ("at");
@@ -619,6 +620,51 @@ fn peer_hazards_are_flagged_and_their_safe_forms_are_not() {
                     );
                 }
             }
+        }
+    }
+}
+
+/// With a database, rewriting or rebuilding an empty table is instant: the finding becomes info,
+/// saying why; with rows it keeps its severity and says how many.
+#[test]
+fn rewrites_of_empty_tables_are_harmless_with_a_database() {
+    let db = TestDb::new();
+    let dir = Dir::with(&[("20240101000000_init", HAZARDS_INIT)]);
+    let engine = engine(&db, dir.path());
+    engine.deploy().unwrap();
+    db.client().batch_execute(HAZARDS_ROWS).unwrap();
+    for (table, severity, fact) in [
+        ("Empty", Severity::Info, "the table is empty"),
+        ("Log", Severity::Warning, "1 rows, rewritten or reindexed"),
+    ] {
+        for (rule, sql) in [
+            (
+                Rule::RewriteByStorageChange,
+                format!("ALTER TABLE \"{table}\" SET UNLOGGED;"),
+            ),
+            (
+                Rule::ReindexNonConcurrently,
+                format!("REINDEX TABLE \"{table}\";"),
+            ),
+        ] {
+            let name = "20240102000000_rewrite";
+            dir.add(name, &sql);
+            let review = engine
+                .review(Scope::pending([name.to_owned()]), Some(&mut db.client()))
+                .unwrap();
+            std::fs::remove_dir_all(dir.path().join(name)).unwrap();
+            let f = review
+                .report
+                .findings()
+                .find(|f| f.rule == rule)
+                .unwrap_or_else(|| panic!("{sql} not flagged"))
+                .clone();
+            assert_eq!(f.severity, severity, "{sql}: {:?}", f.facts);
+            assert!(
+                f.facts.iter().any(|x| x.contains(fact)),
+                "{sql}: {:?}",
+                f.facts
+            );
         }
     }
 }

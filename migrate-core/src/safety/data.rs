@@ -542,6 +542,19 @@ impl Probe<'_> {
                 Some(n) => Verdict::Fact(format!("{n} rows affected")),
                 None => Verdict::Unknown,
             },
+            // A rewrite or rebuild of an empty table is instant.
+            (
+                Rule::RewriteByStorageChange
+                | Rule::VacuumFullOrCluster
+                | Rule::ReindexNonConcurrently,
+                _,
+            ) => match rows(self) {
+                Some(0) => Verdict::Harmless("the table is empty: the rewrite is instant".into()),
+                Some(n) => {
+                    Verdict::Fact(format!("{n} rows, rewritten or reindexed under the lock"))
+                }
+                None => Verdict::Unknown,
+            },
             (Rule::AttachPartitionWithoutCheck, _) => match rows(self) {
                 Some(0) => Verdict::Harmless("the partition is empty: its scan is instant".into()),
                 Some(n) => match self.count(&format!(
