@@ -6,7 +6,7 @@ use super::catalog::Catalog;
 use super::checker::{Checker, FileFacts};
 use super::config::AnalyzerConfig;
 use super::finding::Finding;
-use super::ir::Action;
+use super::ir::{Action, TransactionControl};
 use super::lock::{lock_of, LockLevel};
 use super::parse::{parse_script, ParsedStatement, Via};
 use super::rule::{Rule, Severity, Stage};
@@ -185,6 +185,7 @@ impl DefaultAnalyzer {
                 .filter(|s| s.via != Via::MetaCommand)
                 .count(),
             exclusively_locked: exclusively_locked(&statements, catalog, new_from),
+            unclosed_begins: unclosed_begins(&statements),
             ..FileFacts::default()
         };
         let mut findings = Vec::new();
@@ -271,6 +272,16 @@ impl SafetyAnalyzer for DefaultAnalyzer {
 fn remember(file: &mut FileFacts, action: &Action) {
     match action {
         Action::Set { name, .. } if name == "lock_timeout" => file.lock_timeout_set = true,
+        Action::Set { name, .. } if name == "statement_timeout" => {
+            file.statement_timeout_set = true;
+        }
+        Action::Transaction { control } => match control {
+            TransactionControl::Begin => file.in_explicit_transaction = true,
+            TransactionControl::Commit | TransactionControl::Rollback => {
+                file.in_explicit_transaction = false;
+            }
+            TransactionControl::Other => {}
+        },
         Action::AddEnumValue { value, .. } => file.enum_values_added.push(value.clone()),
         Action::AddConstraint {
             constraint,
@@ -283,6 +294,25 @@ fn remember(file: &mut FileFacts, action: &Action) {
         }
         _ => {}
     }
+}
+
+/// The statements that open a transaction (`BEGIN`) which no later statement of the file closes.
+fn unclosed_begins(statements: &[ParsedStatement]) -> HashSet<usize> {
+    let mut open = None;
+    for (i, statement) in statements.iter().enumerate() {
+        for action in &statement.actions {
+            match action {
+                Action::Transaction {
+                    control: TransactionControl::Begin,
+                } => open = open.or(Some(i)),
+                Action::Transaction {
+                    control: TransactionControl::Commit | TransactionControl::Rollback,
+                } => open = None,
+                _ => {}
+            }
+        }
+    }
+    open.into_iter().collect()
 }
 
 /// Existing tables locked `ACCESS EXCLUSIVE` anywhere in the file.

@@ -27,6 +27,8 @@ pub struct TableInfo {
     pub not_valid: HashSet<String>,
     /// `NOT VALID` checks of the form `col IS NOT NULL`, by constraint name.
     unvalidated_not_null: HashMap<String, String>,
+    /// `CHECK` constraints by name (unnamed ones get a placeholder), validated or not.
+    checks: HashSet<String>,
 }
 
 impl TableInfo {
@@ -50,6 +52,8 @@ pub struct Catalog {
     tables: HashMap<String, TableInfo>,
     enums: HashMap<String, Vec<String>>,
     indexes: HashMap<String, String>,
+    /// Functions the history creates: name → declared `IMMUTABLE` or `STABLE`.
+    functions: HashMap<String, bool>,
 }
 
 impl Catalog {
@@ -63,6 +67,13 @@ impl Catalog {
     #[must_use]
     pub fn enum_values(&self, name: &str) -> Option<&[String]> {
         self.enums.get(name).map(Vec::as_slice)
+    }
+
+    /// Whether the history creates function `name` (any schema) declared `IMMUTABLE` or
+    /// `STABLE`; `None` when it does not create it.
+    #[must_use]
+    pub fn function_is_non_volatile(&self, name: &str) -> Option<bool> {
+        self.functions.get(name).copied()
     }
 
     /// The table an index belongs to.
@@ -98,6 +109,9 @@ impl Catalog {
                 };
                 for constraint in constraints {
                     info.add_constraint(constraint, false);
+                }
+                for column in columns.iter().filter(|c| c.check) {
+                    info.checks.insert(format!("{} check", column.name));
                 }
                 self.tables.insert(table.name.clone(), info);
             }
@@ -166,6 +180,12 @@ impl Catalog {
                     t.add_constraint(constraint, *not_valid);
                 }
             }
+            A::DropConstraint { table, name } => {
+                if let Some(t) = self.tables.get_mut(&table.name) {
+                    t.checks.remove(name);
+                    t.not_valid.remove(name);
+                }
+            }
             A::ValidateConstraint { table, name } => {
                 if let Some(t) = self.tables.get_mut(&table.name) {
                     t.not_valid.remove(name);
@@ -180,6 +200,9 @@ impl Catalog {
                 ..
             } => {
                 self.indexes.insert(name.clone(), table.name.clone());
+            }
+            A::CreateFunction { name, non_volatile } => {
+                self.functions.insert(name.name.clone(), *non_volatile);
             }
             A::CreateEnum { name, values } => {
                 self.enums.insert(name.name.clone(), values.clone());
@@ -212,6 +235,12 @@ impl TableInfo {
                 self.not_valid.insert(name.to_owned());
             }
         }
+        if let Constraint::Check { name, .. } = constraint {
+            let name = name
+                .clone()
+                .unwrap_or_else(|| format!("unnamed check {}", self.checks.len()));
+            self.checks.insert(name);
+        }
         if let Constraint::Check {
             not_null_of: Some(column),
             name,
@@ -228,6 +257,13 @@ impl TableInfo {
                 (true, None) => {}
             }
         }
+    }
+
+    /// True when the table has a validated `CHECK` constraint: `ATTACH PARTITION` skips its scan
+    /// when one implies the partition bound (which the model does not compare).
+    #[must_use]
+    pub fn has_valid_check(&self) -> bool {
+        self.checks.iter().any(|c| !self.not_valid.contains(c))
     }
 
     /// True when `column` has a validated `CHECK (column IS NOT NULL)`, or one added `NOT VALID`

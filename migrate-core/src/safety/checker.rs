@@ -27,6 +27,14 @@ pub(crate) struct FileFacts {
     pub not_valid_added: HashSet<String>,
     /// Existing tables that some statement of the file locks `ACCESS EXCLUSIVE`.
     pub exclusively_locked: HashSet<String>,
+    /// A `SET statement_timeout` ran earlier in the file.
+    pub statement_timeout_set: bool,
+    /// `missing-statement-timeout` already reported for this file.
+    pub statement_timeout_reported: bool,
+    /// A `BEGIN` of the file is open (no `COMMIT` or `ROLLBACK` since).
+    pub in_explicit_transaction: bool,
+    /// Indexes of the `BEGIN` statements that no later `COMMIT` or `ROLLBACK` of the file closes.
+    pub unclosed_begins: HashSet<usize>,
 }
 
 /// The context of one rule check.

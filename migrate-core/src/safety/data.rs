@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use postgres::Client;
 
-use super::ir::{Action, Constraint, Name, ObjectKind};
+use super::ir::{Action, Column, Constraint, DefaultKind, Name, ObjectKind};
 use super::timeline::{ColumnOrigin, TableOrigin, Timeline};
 use super::{parse_script, Finding, Rule, SafetyReport, Severity};
 use crate::ledger::{self, RowState};
@@ -558,6 +558,38 @@ impl Probe<'_> {
         self.query_one(sql).and_then(|r| r.try_get(0).ok())
     }
 
+    /// What `pg_proc` says of functions the analyzer does not know: a default calling only
+    /// immutable or stable ones is stored in the catalog, without a rewrite.
+    fn volatility(&mut self, functions: &[String]) -> Verdict {
+        for function in functions {
+            let row = self.query_one(&format!(
+                "SELECT count(*), coalesce(bool_or(provolatile = 'v'), false) FROM pg_proc \
+                 WHERE proname = '{}'",
+                function.replace('\'', "''")
+            ));
+            let Some((found, volatile)) = row
+                .and_then(|r| Some((r.try_get::<_, i64>(0).ok()?, r.try_get::<_, bool>(1).ok()?)))
+            else {
+                return Verdict::Unknown;
+            };
+            if found == 0 {
+                return Verdict::Fact(format!(
+                    "{function}() is not in pg_proc (created by this deployment?): treated as \
+                     volatile"
+                ));
+            }
+            if volatile {
+                return Verdict::Fact(format!(
+                    "pg_proc: {function}() is volatile: every row is rewritten"
+                ));
+            }
+        }
+        Verdict::Harmless(format!(
+            "pg_proc: {}() immutable or stable: the default is stored in the catalog, no rewrite",
+            functions.join("(), ")
+        ))
+    }
+
     fn verdict(&mut self, rule: Rule, action: &Action, relation: &str) -> Verdict {
         let rows = |p: &mut Self| p.count(&format!("SELECT count(*) FROM {relation}"));
         match (rule, action) {
@@ -572,6 +604,46 @@ impl Probe<'_> {
                 Some(n) => Verdict::Fact(format!("{n} rows affected")),
                 None => Verdict::Unknown,
             },
+            // A rewrite or rebuild of an empty table is instant.
+            (
+                Rule::RewriteByStorageChange
+                | Rule::VacuumFullOrCluster
+                | Rule::ReindexNonConcurrently,
+                _,
+            ) => match rows(self) {
+                Some(0) => Verdict::Harmless("the table is empty: the rewrite is instant".into()),
+                Some(n) => {
+                    Verdict::Fact(format!("{n} rows, rewritten or reindexed under the lock"))
+                }
+                None => Verdict::Unknown,
+            },
+            (Rule::AttachPartitionWithoutCheck, _) => match rows(self) {
+                Some(0) => Verdict::Harmless("the partition is empty: its scan is instant".into()),
+                Some(n) => match self.count(&format!(
+                    "SELECT count(*) FROM pg_constraint WHERE conrelid = '{}'::regclass \
+                     AND contype = 'c' AND convalidated",
+                    relation.replace('\'', "''")
+                )) {
+                    Some(0) | None => Verdict::Fact(format!("{n} rows to scan")),
+                    Some(checks) => Verdict::Fact(format!(
+                        "{n} rows; {checks} validated CHECK constraint(s) on the partition: the \
+                         scan is skipped if one implies the bound"
+                    )),
+                },
+                None => Verdict::Unknown,
+            },
+            (
+                Rule::AddingColumnWithVolatileDefault,
+                Action::AddColumn {
+                    column:
+                        Column {
+                            default: Some(DefaultKind::UnknownFunctions),
+                            unknown_functions,
+                            ..
+                        },
+                    ..
+                },
+            ) => self.volatility(unknown_functions),
             (Rule::DropColumn, Action::DropColumn { column, .. }) => {
                 match self.count(&format!(
                     "SELECT count({}) FROM {relation}",

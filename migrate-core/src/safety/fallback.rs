@@ -2,7 +2,8 @@
 //! EXISTS`, `CREATE FUNCTION … $$ … $$`, `CREATE TRIGGER`, and PostgreSQL syntax newer than the
 //! parser. It recognizes statements by their leading keywords and extracts the names rules need.
 
-use super::ir::{Action, Name, ObjectKind, TransactionControl};
+use super::ir::{Action, Name, ObjectKind, ReindexTarget, StorageChange, TransactionControl};
+use super::lock::LockLevel;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Tok {
@@ -177,10 +178,45 @@ impl Cursor {
         names
     }
 
+    /// Whether the words come in this order, one right after the other, anywhere.
+    fn has_seq(&self, words: &[&str]) -> bool {
+        self.toks.windows(words.len()).any(|w| {
+            w.iter()
+                .zip(words)
+                .all(|(t, word)| matches!(t, Tok::Word(x) if x == word))
+        })
+    }
+
     fn has(&self, word: &str) -> bool {
         self.toks
             .iter()
             .any(|t| matches!(t, Tok::Word(w) if w == word))
+    }
+
+    /// Whether the option `word` is on: present, and not followed by `FALSE`, `OFF` or `0`
+    /// (`VACUUM (FULL FALSE)`, `REINDEX (CONCURRENTLY OFF)`).
+    fn option_on(&self, word: &str) -> bool {
+        self.toks.iter().enumerate().any(|(i, t)| {
+            matches!(t, Tok::Word(w) if w == word)
+                && !matches!(
+                    self.toks.get(i + 1),
+                    Some(Tok::Word(v)) if v == "FALSE" || v == "OFF"
+                )
+                && self.toks.get(i + 1) != Some(&Tok::Punct('0'))
+        })
+    }
+
+    /// Skips a parenthesized option list (`VACUUM (FULL, ANALYZE)`), if one comes next.
+    fn skip_options(&mut self) {
+        if self.toks.get(self.pos) != Some(&Tok::Punct('(')) {
+            return;
+        }
+        while let Some(t) = self.toks.get(self.pos) {
+            self.pos += 1;
+            if *t == Tok::Punct(')') {
+                break;
+            }
+        }
     }
 
     fn string(&mut self) -> Option<String> {
@@ -254,8 +290,39 @@ pub(crate) fn classify(sql: &str) -> Option<Vec<Action>> {
             c.eat(&["INTO"]);
             Some(vec![Action::Insert { table: c.name()? }])
         }
-        "VACUUM" if c.has("FULL") => Some(vec![Action::VacuumFull { table: None }]),
-        "CLUSTER" => Some(vec![Action::Cluster { table: None }]),
+        "VACUUM" if c.option_on("FULL") => {
+            c.skip_options();
+            while c.eat(&["FULL"])
+                || c.eat(&["FREEZE"])
+                || c.eat(&["VERBOSE"])
+                || c.eat(&["ANALYZE"])
+            {}
+            Some(vec![Action::VacuumFull {
+                table: c.names().into_iter().next(),
+            }])
+        }
+        "CLUSTER" => {
+            c.skip_options();
+            c.eat(&["VERBOSE"]);
+            // `CLUSTER index ON table` is the pre-8.3 spelling.
+            let first = c.name();
+            let table = if c.eat(&["ON"]) { c.name() } else { first };
+            Some(vec![Action::Cluster { table }])
+        }
+        "LOCK" => {
+            c.eat(&["TABLE"]);
+            c.eat(&["ONLY"]);
+            let tables = c.names();
+            let mode = if c.eat(&["IN"]) {
+                lock_mode(&mut c)
+            } else {
+                None
+            };
+            Some(vec![Action::LockTable {
+                tables,
+                mode: mode.unwrap_or(LockLevel::AccessExclusive),
+            }])
+        }
         "REFRESH" => {
             c.eat(&["MATERIALIZED", "VIEW"]);
             let concurrently = c.eat(&["CONCURRENTLY"]);
@@ -264,15 +331,49 @@ pub(crate) fn classify(sql: &str) -> Option<Vec<Action>> {
                 concurrently,
             }])
         }
-        "REINDEX" => Some(vec![Action::Reindex {
-            concurrently: c.has("CONCURRENTLY"),
-        }]),
-        "VACUUM" | "ANALYZE" | "COMMENT" | "GRANT" | "REVOKE" | "SELECT" | "WITH" | "RESET"
-        | "LOCK" | "NOTIFY" | "SECURITY" | "CALL" | "PERFORM" | "IMPORT" | "REASSIGN" => {
-            other(&first)
+        "REINDEX" => {
+            let concurrently = c.option_on("CONCURRENTLY");
+            c.skip_options();
+            let target = match c.peek_word()? {
+                "INDEX" => ReindexTarget::Index,
+                "TABLE" => ReindexTarget::Table,
+                "SCHEMA" => ReindexTarget::Schema,
+                "DATABASE" | "SYSTEM" => ReindexTarget::Database,
+                _ => return None,
+            };
+            c.pos += 1;
+            c.eat(&["CONCURRENTLY"]);
+            Some(vec![Action::Reindex {
+                target,
+                name: c.name(),
+                concurrently,
+            }])
         }
+        "VACUUM" | "ANALYZE" | "COMMENT" | "GRANT" | "REVOKE" | "SELECT" | "WITH" | "RESET"
+        | "NOTIFY" | "SECURITY" | "CALL" | "PERFORM" | "IMPORT" | "REASSIGN" => other(&first),
         _ => None,
     }
+}
+
+/// The mode of `LOCK … IN mode MODE`, after `IN`.
+fn lock_mode(c: &mut Cursor) -> Option<LockLevel> {
+    const MODES: &[(&[&str], LockLevel)] = &[
+        (&["ACCESS", "SHARE"], LockLevel::AccessShare),
+        (&["ROW", "SHARE"], LockLevel::RowShare),
+        (&["ROW", "EXCLUSIVE"], LockLevel::RowExclusive),
+        (
+            &["SHARE", "UPDATE", "EXCLUSIVE"],
+            LockLevel::ShareUpdateExclusive,
+        ),
+        (&["SHARE", "ROW", "EXCLUSIVE"], LockLevel::ShareRowExclusive),
+        (&["SHARE"], LockLevel::Share),
+        (&["EXCLUSIVE"], LockLevel::Exclusive),
+        (&["ACCESS", "EXCLUSIVE"], LockLevel::AccessExclusive),
+    ];
+    MODES
+        .iter()
+        .find(|(words, _)| c.eat(words))
+        .map(|(_, mode)| *mode)
 }
 
 fn tx(control: TransactionControl) -> Option<Vec<Action>> {
@@ -350,6 +451,7 @@ fn drop(c: &mut Cursor) -> Option<Vec<Action>> {
         }
         "FUNCTION" | "PROCEDURE" => object(c, ObjectKind::Function),
         "SEQUENCE" => object(c, ObjectKind::Sequence),
+        "DATABASE" => object(c, ObjectKind::Database),
         _ => object(c, ObjectKind::Other),
     }
 }
@@ -384,6 +486,21 @@ fn alter(c: &mut Cursor) -> Option<Vec<Action>> {
                     table,
                     name: c.ident()?,
                 }
+            } else if c.eat(&["SET", "TABLESPACE"]) {
+                Action::ChangeStorage {
+                    table,
+                    change: StorageChange::SetTablespace,
+                }
+            } else if c.eat(&["SET", "LOGGED"]) {
+                Action::ChangeStorage {
+                    table,
+                    change: StorageChange::SetLogged,
+                }
+            } else if c.eat(&["SET", "UNLOGGED"]) {
+                Action::ChangeStorage {
+                    table,
+                    change: StorageChange::SetUnlogged,
+                }
             } else {
                 Action::Other {
                     kind: "ALTER TABLE".into(),
@@ -407,6 +524,19 @@ fn alter(c: &mut Cursor) -> Option<Vec<Action>> {
             } else {
                 Some(vec![Action::Other {
                     kind: "ALTER TYPE".into(),
+                }])
+            }
+        }
+        "DOMAIN" => {
+            let domain = c.name()?;
+            if c.eat(&["ADD"]) {
+                Some(vec![Action::AlterDomainAddConstraint {
+                    domain,
+                    not_valid: c.has_seq(&["NOT", "VALID"]),
+                }])
+            } else {
+                Some(vec![Action::Other {
+                    kind: "ALTER DOMAIN".into(),
                 }])
             }
         }
@@ -467,5 +597,53 @@ mod tests {
             matches!(&idx[0], Action::CreateIndex { concurrently: true, unique: true, table, .. } if table.name == "T")
         );
         assert!(classify("FROBNICATE everything").is_none());
+    }
+
+    #[test]
+    fn classifies_maintenance_and_locking_statements() {
+        assert_eq!(
+            classify("REINDEX (VERBOSE) INDEX CONCURRENTLY public.\"i\"").unwrap(),
+            [Action::Reindex {
+                target: ReindexTarget::Index,
+                name: Some(Name {
+                    schema: Some("public".into()),
+                    name: "i".into()
+                }),
+                concurrently: true
+            }]
+        );
+        assert_eq!(
+            classify("LOCK TABLE ONLY a, b IN SHARE ROW EXCLUSIVE MODE NOWAIT").unwrap(),
+            [Action::LockTable {
+                tables: vec![Name::bare("a"), Name::bare("b")],
+                mode: LockLevel::ShareRowExclusive
+            }]
+        );
+        assert_eq!(
+            classify("ALTER DOMAIN d ADD CONSTRAINT c CHECK (VALUE > 0) NOT VALID").unwrap(),
+            [Action::AlterDomainAddConstraint {
+                domain: Name::bare("d"),
+                not_valid: true
+            }]
+        );
+        assert_eq!(
+            classify("ALTER TABLE t SET TABLESPACE fast").unwrap(),
+            [Action::ChangeStorage {
+                table: Name::bare("t"),
+                change: StorageChange::SetTablespace
+            }]
+        );
+        assert_eq!(
+            classify("CLUSTER VERBOSE t USING i").unwrap(),
+            [Action::Cluster {
+                table: Some(Name::bare("t"))
+            }]
+        );
+        assert_eq!(
+            classify("VACUUM (FULL FALSE, ANALYZE) t").unwrap(),
+            [Action::Other {
+                kind: "VACUUM".into()
+            }]
+        );
     }
 }

@@ -138,6 +138,9 @@ pub enum DefaultKind {
     /// A volatile expression (`random()`, `gen_random_uuid()`, `nextval()`…): every row is
     /// rewritten.
     Volatile,
+    /// Calls functions the analyzer does not know ([`Column::unknown_functions`]): treated as
+    /// volatile, unless the database's `pg_proc` says they are not.
+    UnknownFunctions,
 }
 
 /// A column definition.
@@ -161,6 +164,11 @@ pub struct Column {
     pub unique: bool,
     /// An inline `REFERENCES` clause.
     pub references: Option<Name>,
+    /// An inline `CHECK` clause.
+    pub check: bool,
+    /// The functions its default calls that the analyzer does not know (lower case): see
+    /// [`DefaultKind::UnknownFunctions`].
+    pub unknown_functions: Vec<Ident>,
 }
 
 /// A table constraint.
@@ -234,8 +242,48 @@ pub enum ObjectKind {
     Function,
     /// `DROP SEQUENCE`.
     Sequence,
+    /// `DROP DATABASE`.
+    Database,
     /// `DROP TRIGGER`, `EXTENSION`, `POLICY`, … (not destructive of data).
     Other,
+}
+
+/// What a `REINDEX` rebuilds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReindexTarget {
+    /// `REINDEX INDEX`: one index.
+    Index,
+    /// `REINDEX TABLE`: every index of a table.
+    Table,
+    /// `REINDEX SCHEMA`: every index of every table of a schema.
+    Schema,
+    /// `REINDEX DATABASE` / `SYSTEM`: every index of the database.
+    Database,
+}
+
+/// Why an `ALTER TABLE` rewrites the whole table without changing a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StorageChange {
+    /// `SET LOGGED`: every row is written to the WAL.
+    SetLogged,
+    /// `SET UNLOGGED`.
+    SetUnlogged,
+    /// `SET TABLESPACE`: every file is copied.
+    SetTablespace,
+}
+
+impl StorageChange {
+    /// The clause as written in SQL.
+    #[must_use]
+    pub fn sql(self) -> &'static str {
+        match self {
+            Self::SetLogged => "SET LOGGED",
+            Self::SetUnlogged => "SET UNLOGGED",
+            Self::SetTablespace => "SET TABLESPACE",
+        }
+    }
 }
 
 /// Transaction control statements.
@@ -384,7 +432,42 @@ pub enum Action {
         concurrently: bool,
     },
     Reindex {
+        target: ReindexTarget,
+        /// The index, table, schema or database; `None` for `REINDEX SYSTEM` written bare.
+        name: Option<Name>,
         concurrently: bool,
+    },
+    /// `LOCK TABLE … IN … MODE` (`ACCESS EXCLUSIVE` when no mode is written).
+    LockTable {
+        tables: Vec<Name>,
+        mode: crate::safety::LockLevel,
+    },
+    /// `CREATE [OR REPLACE] FUNCTION`, with its declared volatility.
+    CreateFunction {
+        name: Name,
+        /// Declared `IMMUTABLE` or `STABLE` (PostgreSQL's default is `VOLATILE`).
+        non_volatile: bool,
+    },
+    /// `ALTER DOMAIN … ADD CONSTRAINT`.
+    AlterDomainAddConstraint {
+        domain: Name,
+        not_valid: bool,
+    },
+    /// `ALTER TABLE parent DETACH PARTITION partition`.
+    DetachPartition {
+        table: Name,
+        partition: Name,
+        concurrently: bool,
+    },
+    /// `ALTER TABLE parent ATTACH PARTITION partition FOR VALUES …`.
+    AttachPartition {
+        table: Name,
+        partition: Name,
+    },
+    /// `ALTER TABLE … SET LOGGED | UNLOGGED | TABLESPACE`: a full rewrite.
+    ChangeStorage {
+        table: Name,
+        change: StorageChange,
     },
     /// `SET name = value` (`lock_timeout`, `statement_timeout`, …).
     Set {
@@ -423,8 +506,20 @@ impl Action {
             | Self::CreateIndex { table, .. }
             | Self::Delete { table, .. }
             | Self::Update { table, .. }
-            | Self::Insert { table } => Some(table),
-            Self::DropTable { tables } | Self::Truncate { tables } => tables.first(),
+            | Self::Insert { table }
+            | Self::DetachPartition { table, .. }
+            | Self::ChangeStorage { table, .. } => Some(table),
+            // The partition is what ATTACH locks exclusively and scans; the parent only gets
+            // SHARE UPDATE EXCLUSIVE.
+            Self::AttachPartition { partition, .. } => Some(partition),
+            Self::DropTable { tables }
+            | Self::Truncate { tables }
+            | Self::LockTable { tables, .. } => tables.first(),
+            Self::Reindex {
+                target: ReindexTarget::Table,
+                name,
+                ..
+            } => name.as_ref(),
             Self::VacuumFull { table } | Self::Cluster { table } => table.as_ref(),
             _ => None,
         }
@@ -466,6 +561,7 @@ impl Action {
                 | Self::Insert { .. }
                 | Self::Set { .. }
                 | Self::Transaction { .. }
+                | Self::LockTable { .. }
                 | Self::Other { .. }
         )
     }

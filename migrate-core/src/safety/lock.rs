@@ -8,6 +8,8 @@ use super::ir::Action;
 pub enum LockLevel {
     /// `ACCESS SHARE` (SELECT).
     AccessShare,
+    /// `ROW SHARE` (SELECT … FOR UPDATE): blocks nothing of the application.
+    RowShare,
     /// `ROW EXCLUSIVE` (INSERT, UPDATE, DELETE): blocks nothing of the application.
     RowExclusive,
     /// `SHARE UPDATE EXCLUSIVE` (CONCURRENTLY builds, VALIDATE CONSTRAINT): blocks DDL only.
@@ -40,6 +42,7 @@ impl LockLevel {
     pub fn sql_name(self) -> &'static str {
         match self {
             Self::AccessShare => "ACCESS SHARE",
+            Self::RowShare => "ROW SHARE",
             Self::RowExclusive => "ROW EXCLUSIVE",
             Self::ShareUpdateExclusive => "SHARE UPDATE EXCLUSIVE",
             Self::Share => "SHARE",
@@ -79,9 +82,22 @@ pub fn lock_of(action: &Action) -> Option<LockLevel> {
             concurrently: true, ..
         } => L::Exclusive,
         A::Delete { .. } | A::Update { .. } | A::Insert { .. } => L::RowExclusive,
-        A::Reindex { concurrently: true } => L::ShareUpdateExclusive,
+        A::Reindex {
+            concurrently: true, ..
+        }
+        | A::DetachPartition {
+            concurrently: true, ..
+        } => L::ShareUpdateExclusive,
+        // SHARE on the table and ACCESS EXCLUSIVE on each index rebuilt: the planner opens
+        // every index of a table, so reads wait as well as writes.
         A::Reindex {
             concurrently: false,
+            ..
+        } => L::AccessExclusive,
+        A::LockTable { mode, .. } => *mode,
+        // SHARE on every table with a column of the domain, for the validating scan.
+        A::AlterDomainAddConstraint {
+            not_valid: false, ..
         } => L::Share,
         A::DropTable { .. }
         | A::RenameTable { .. }
@@ -100,7 +116,10 @@ pub fn lock_of(action: &Action) -> Option<LockLevel> {
         | A::Truncate { .. }
         | A::VacuumFull { .. }
         | A::Cluster { .. }
-        | A::RefreshMaterializedView { .. } => L::AccessExclusive,
+        | A::RefreshMaterializedView { .. }
+        | A::DetachPartition { .. }
+        | A::AttachPartition { .. }
+        | A::ChangeStorage { .. } => L::AccessExclusive,
         _ => return None,
     })
 }

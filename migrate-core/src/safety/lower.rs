@@ -7,20 +7,68 @@ use sqlparser::ast::{
 };
 
 use super::ir::{
-    Action, Column, Constraint, DefaultKind, Name, ObjectKind, TransactionControl, TypeName,
+    Action, Column, Constraint, DefaultKind, Name, ObjectKind, StorageChange, TransactionControl,
+    TypeName,
 };
+use super::lock::LockLevel;
 
-/// Functions whose result changes per row: a default calling one rewrites the table.
+/// Functions whose result changes per row (`provolatile = 'v'` in `pg_proc`): a default calling
+/// one rewrites the table.
 const VOLATILE_FUNCTIONS: &[&str] = &[
-    "random(",
-    "gen_random_uuid(",
-    "uuid_generate_v1(",
-    "uuid_generate_v4(",
-    "clock_timestamp(",
-    "timeofday(",
-    "nextval(",
-    "txid_current(",
-    "statement_timestamp(",
+    "random",
+    "gen_random_uuid",
+    "uuidv4",
+    "uuidv7",
+    "uuid_generate_v1",
+    "uuid_generate_v1mc",
+    "uuid_generate_v4",
+    "gen_random_bytes",
+    "clock_timestamp",
+    "timeofday",
+    "nextval",
+    "setval",
+];
+
+/// Built-in functions that are immutable or stable (`provolatile` `i` or `s`): PostgreSQL
+/// evaluates such a default once and stores it in the catalog. Any other function counts as
+/// volatile, unless the database says otherwise.
+const NON_VOLATILE_FUNCTIONS: &[&str] = &[
+    "now",
+    "current_timestamp",
+    "current_date",
+    "current_time",
+    "localtime",
+    "localtimestamp",
+    "transaction_timestamp",
+    "statement_timestamp",
+    "current_user",
+    "session_user",
+    "current_schema",
+    "current_database",
+    "coalesce",
+    "nullif",
+    "greatest",
+    "least",
+    "lower",
+    "upper",
+    "btrim",
+    "trim",
+    "concat",
+    "length",
+    "date_trunc",
+    "to_char",
+    "to_timestamp",
+    "to_date",
+    "make_interval",
+    "timezone",
+    "to_json",
+    "to_jsonb",
+    "json_build_object",
+    "jsonb_build_object",
+    "json_build_array",
+    "jsonb_build_array",
+    "array_to_string",
+    "string_to_array",
 ];
 
 /// The actions of a parsed statement. `words` are the statement's bare words (upper-cased), used
@@ -79,6 +127,10 @@ pub(crate) fn lower(stmt: &sp::Statement, has_word: &dyn Fn(&str) -> bool) -> Ve
                 },
                 ObjectType::Sequence => Action::DropObject {
                     kind: ObjectKind::Sequence,
+                    names,
+                },
+                ObjectType::Database => Action::DropObject {
+                    kind: ObjectKind::Database,
                     names,
                 },
                 _ => Action::DropObject {
@@ -159,6 +211,20 @@ pub(crate) fn lower(stmt: &sp::Statement, has_word: &dyn Fn(&str) -> bool) -> Ve
                 .collect::<Vec<_>>()
                 .join(", "),
         }],
+        S::CreateFunction(f) => vec![Action::CreateFunction {
+            name: name(&f.name),
+            non_volatile: matches!(
+                f.behavior,
+                Some(sp::FunctionBehavior::Immutable | sp::FunctionBehavior::Stable)
+            ),
+        }],
+        S::Lock(l) => vec![Action::LockTable {
+            tables: l.tables.iter().map(|t| name(&t.name)).collect(),
+            mode: l
+                .lock_mode
+                .as_ref()
+                .map_or(LockLevel::AccessExclusive, lock_mode),
+        }],
         S::StartTransaction { .. } => vec![Action::Transaction {
             control: TransactionControl::Begin,
         }],
@@ -176,6 +242,20 @@ pub(crate) fn lower(stmt: &sp::Statement, has_word: &dyn Fn(&str) -> bool) -> Ve
             }]
         }
         other_stmt => other(&kind_of(other_stmt)),
+    }
+}
+
+fn lock_mode(mode: &sp::LockTableMode) -> LockLevel {
+    use sp::LockTableMode as M;
+    match mode {
+        M::AccessShare => LockLevel::AccessShare,
+        M::RowShare => LockLevel::RowShare,
+        M::RowExclusive => LockLevel::RowExclusive,
+        M::ShareUpdateExclusive => LockLevel::ShareUpdateExclusive,
+        M::Share => LockLevel::Share,
+        M::ShareRowExclusive => LockLevel::ShareRowExclusive,
+        M::Exclusive => LockLevel::Exclusive,
+        M::AccessExclusive => LockLevel::AccessExclusive,
     }
 }
 
@@ -267,6 +347,24 @@ fn alter_table(table: &Name, op: &AlterTableOperation) -> Vec<Action> {
                 },
             }]
         }
+        Op::DetachPartitionOf { partition, mode } => vec![Action::DetachPartition {
+            table,
+            partition: name(partition),
+            // FINALIZE completes an interrupted concurrent detach, with its lock.
+            concurrently: mode.is_some(),
+        }],
+        Op::AttachPartitionOf { partition, .. } => vec![Action::AttachPartition {
+            table,
+            partition: name(partition),
+        }],
+        Op::SetLogged => vec![Action::ChangeStorage {
+            table,
+            change: StorageChange::SetLogged,
+        }],
+        Op::SetUnlogged => vec![Action::ChangeStorage {
+            table,
+            change: StorageChange::SetUnlogged,
+        }],
         _ => other("ALTER TABLE"),
     }
 }
@@ -282,6 +380,8 @@ fn column(def: &sp::ColumnDef) -> Column {
         primary_key: false,
         unique: false,
         references: None,
+        check: false,
+        unknown_functions: Vec::new(),
     };
     if matches!(col.ty.base.as_str(), "serial" | "bigserial" | "smallserial") {
         col.default = Some(DefaultKind::Volatile);
@@ -290,7 +390,12 @@ fn column(def: &sp::ColumnDef) -> Column {
     for option in &def.options {
         match &option.option {
             ColumnOption::NotNull => col.not_null = true,
-            ColumnOption::Default(expr) => col.default = Some(default_kind(expr)),
+            ColumnOption::Default(expr) => {
+                let (kind, unknown) = default_kind(expr);
+                col.default = Some(kind);
+                col.unknown_functions = unknown;
+            }
+            ColumnOption::Check(_) => col.check = true,
             ColumnOption::PrimaryKey(_) => {
                 col.primary_key = true;
                 col.not_null = true;
@@ -314,12 +419,71 @@ fn column(def: &sp::ColumnDef) -> Column {
     col
 }
 
-fn default_kind(expr: &Expr) -> DefaultKind {
-    let text = expr.to_string().to_ascii_lowercase().replace(' ', "");
-    if VOLATILE_FUNCTIONS.iter().any(|f| text.contains(f)) {
+/// How a default behaves, and the functions it calls that the analyzer does not know: those make
+/// it volatile until the database's catalog says otherwise.
+fn default_kind(expr: &Expr) -> (DefaultKind, Vec<String>) {
+    let mut functions = Vec::new();
+    called_functions(expr, &mut functions);
+    let volatile = functions
+        .iter()
+        .any(|f| VOLATILE_FUNCTIONS.contains(&f.as_str()));
+    let unknown: Vec<String> = functions
+        .into_iter()
+        .filter(|f| {
+            !VOLATILE_FUNCTIONS.contains(&f.as_str())
+                && !NON_VOLATILE_FUNCTIONS.contains(&f.as_str())
+        })
+        .collect();
+    let kind = if volatile {
         DefaultKind::Volatile
+    } else if !unknown.is_empty() {
+        DefaultKind::UnknownFunctions
     } else {
         DefaultKind::NonVolatile
+    };
+    (kind, unknown)
+}
+
+/// The lower-case names of the functions `expr` calls (schema dropped). An expression shape
+/// a default rarely has is named by its text, so that it counts as unknown.
+fn called_functions(expr: &Expr, out: &mut Vec<String>) {
+    match expr {
+        Expr::Function(f) => {
+            if let Some(sp::ObjectNamePart::Identifier(i)) = f.name.0.last() {
+                out.push(i.value.to_lowercase());
+            }
+            if let sp::FunctionArguments::List(list) = &f.args {
+                for arg in &list.args {
+                    let (sp::FunctionArg::Unnamed(arg)
+                    | sp::FunctionArg::Named { arg, .. }
+                    | sp::FunctionArg::ExprNamed { arg, .. }) = arg;
+                    if let sp::FunctionArgExpr::Expr(e) = arg {
+                        called_functions(e, out);
+                    }
+                }
+            }
+        }
+        Expr::BinaryOp { left, right, .. } => {
+            called_functions(left, out);
+            called_functions(right, out);
+        }
+        Expr::AtTimeZone {
+            timestamp,
+            time_zone,
+        } => {
+            called_functions(timestamp, out);
+            called_functions(time_zone, out);
+        }
+        Expr::UnaryOp { expr: e, .. } | Expr::Nested(e) | Expr::Cast { expr: e, .. } => {
+            called_functions(e, out);
+        }
+        Expr::Array(a) => a.elem.iter().for_each(|e| called_functions(e, out)),
+        Expr::Value(_)
+        | Expr::TypedString(_)
+        | Expr::Interval(_)
+        | Expr::Identifier(_)
+        | Expr::CompoundIdentifier(_) => {}
+        other => out.push(other.to_string()),
     }
 }
 

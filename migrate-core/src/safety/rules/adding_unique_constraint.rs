@@ -1,5 +1,7 @@
 //! ## What it does
-//! Flags `ADD CONSTRAINT … UNIQUE` or `PRIMARY KEY` that builds its index, on an existing table.
+//! Flags `ADD CONSTRAINT … UNIQUE` or `PRIMARY KEY` that builds its index, on an existing table,
+//! and the same constraints declared inline on `ADD COLUMN` (`ADD COLUMN x text UNIQUE`,
+//! `ADD COLUMN id SERIAL PRIMARY KEY`).
 //!
 //! ## Why is this bad?
 //! The index is built while `ACCESS EXCLUSIVE` is held: reads and writes wait for the whole
@@ -12,7 +14,8 @@
 //! ```
 //! ## Use instead
 //! `CREATE UNIQUE INDEX CONCURRENTLY` in its own migration, then
-//! `ADD CONSTRAINT … UNIQUE USING INDEX` (instant).
+//! `ADD CONSTRAINT … UNIQUE USING INDEX` (instant). For a new column: add it plain, build the
+//! index concurrently, then attach the constraint.
 
 use super::prelude::*;
 
@@ -21,19 +24,20 @@ pub(crate) const HELP: &str = "Build the index with CREATE UNIQUE INDEX CONCURRE
 CONSTRAINT … USING INDEX.";
 
 pub(crate) fn check(cx: &mut Checker<'_>) {
-    let Some(Action::AddConstraint {
-        table, constraint, ..
-    }) = cx.action
-    else {
-        return;
-    };
-    let kind = match constraint {
-        Constraint::Unique {
-            using_index: false, ..
-        } => "UNIQUE",
-        Constraint::PrimaryKey {
-            using_index: false, ..
-        } => "PRIMARY KEY",
+    let (table, kind) = match cx.action {
+        Some(Action::AddConstraint {
+            table, constraint, ..
+        }) => match constraint {
+            Constraint::Unique {
+                using_index: false, ..
+            } => (table, "UNIQUE"),
+            Constraint::PrimaryKey {
+                using_index: false, ..
+            } => (table, "PRIMARY KEY"),
+            _ => return,
+        },
+        Some(Action::AddColumn { table, column }) if column.primary_key => (table, "PRIMARY KEY"),
+        Some(Action::AddColumn { table, column }) if column.unique => (table, "UNIQUE"),
         _ => return,
     };
     if cx.is_existing(table) {
@@ -59,6 +63,29 @@ mod tests {
         );
         lint_ok(
             "ALTER TABLE u ADD CONSTRAINT k UNIQUE USING INDEX i;",
+            Rule::AddingUniqueConstraint,
+        );
+    }
+
+    #[test]
+    fn flags_constraints_declared_inline_on_add_column() {
+        assert!(lint_one(
+            "ALTER TABLE u ADD COLUMN x text UNIQUE;",
+            Rule::AddingUniqueConstraint
+        )
+        .message
+        .contains("UNIQUE"));
+        let pk = lint_one(
+            "ALTER TABLE u ADD COLUMN id SERIAL PRIMARY KEY;",
+            Rule::AddingUniqueConstraint,
+        );
+        assert!(pk.message.contains("PRIMARY KEY") && pk.blocks_reads);
+        lint_ok(
+            "ALTER TABLE u ADD COLUMN x text;",
+            Rule::AddingUniqueConstraint,
+        );
+        lint_ok(
+            "CREATE TABLE u (a int);\nALTER TABLE u ADD COLUMN x text UNIQUE;",
             Rule::AddingUniqueConstraint,
         );
     }

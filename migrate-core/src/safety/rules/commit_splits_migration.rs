@@ -1,11 +1,15 @@
 //! ## What it does
-//! Flags `COMMIT` (or `END`, `ROLLBACK`) inside a migration file when statements follow it.
+//! Flags `COMMIT` (or `END`) inside a migration file when statements follow it, and a `COMMIT`
+//! that closes no `BEGIN` of the file (`SELECT 1; COMMIT;`), wherever it is. `ROLLBACK` is
+//! `rollback-in-migration`'s.
 //!
 //! ## Why is this bad?
 //! The file is sent as one query and runs as one transaction; its own `COMMIT` ends that
 //! transaction early. If a later statement fails, what came before stays committed while the
 //! migration is recorded as failed: the database is half-migrated. About 3% of real Prisma
-//! histories contain such blocks (enum rebuilds).
+//! histories contain such blocks (enum rebuilds). A `COMMIT` without a `BEGIN` ends the
+//! transaction the deployment opened for the file, even as its last line: the ledger update
+//! that follows it no longer commits with the file's changes.
 //!
 //! ## Example
 //! ```sql
@@ -26,17 +30,25 @@ pub(crate) const HELP: &str = "Remove BEGIN/COMMIT from the file (it is already 
 transaction), or split it into two migrations.";
 
 pub(crate) fn check(cx: &mut Checker<'_>) {
-    let ends = matches!(
+    let commits = matches!(
         cx.action,
         Some(Action::Transaction {
-            control: TransactionControl::Commit | TransactionControl::Rollback
+            control: TransactionControl::Commit
         })
     );
+    if !commits {
+        return;
+    }
     let after = cx.file.statements.saturating_sub(cx.file.index + 1);
-    if ends && after > 0 {
+    if after > 0 {
         cx.report(
             Rule::CommitSplitsMigration,
             format!("This ends the migration's transaction with {after} statement(s) after it: a later failure leaves the part before committed."),
+        );
+    } else if !cx.file.in_explicit_transaction {
+        cx.report(
+            Rule::CommitSplitsMigration,
+            "This COMMIT closes no BEGIN of the file: it ends the deployment's transaction, so the ledger update no longer commits with the file's changes.",
         );
     }
 }
@@ -55,6 +67,25 @@ mod tests {
         assert_eq!(f.line, 3);
         lint_ok(
             "BEGIN;\nCREATE TABLE a (id int);\nCOMMIT;",
+            Rule::CommitSplitsMigration,
+        );
+    }
+
+    #[test]
+    fn flags_a_commit_without_begin_even_last() {
+        let f = lint_one("SELECT 1;\nCOMMIT;", Rule::CommitSplitsMigration);
+        assert!(f.message.contains("closes no BEGIN"), "{f:?}");
+        lint_one("COMMIT;", Rule::CommitSplitsMigration);
+        lint_ok(
+            "SELECT 1;\nBEGIN;\nSELECT 2;\nEND;",
+            Rule::CommitSplitsMigration,
+        );
+    }
+
+    #[test]
+    fn leaves_rollback_to_its_own_rule() {
+        lint_ok(
+            "BEGIN;\nSELECT 1;\nROLLBACK;\nSELECT 2;",
             Rule::CommitSplitsMigration,
         );
     }

@@ -30,7 +30,13 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
             } | Action::DropIndex {
                 concurrently: true,
                 ..
-            } | Action::Reindex { concurrently: true }
+            } | Action::Reindex {
+                concurrently: true,
+                ..
+            } | Action::DetachPartition {
+                concurrently: true,
+                ..
+            }
         )
     );
     if concurrent && cx.file.statements > 1 {

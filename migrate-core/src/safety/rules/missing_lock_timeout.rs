@@ -53,4 +53,25 @@ mod tests {
             Rule::MissingLockTimeout,
         );
     }
+
+    #[test]
+    fn lock_table_takes_the_mode_it_names() {
+        let f = lint("LOCK TABLE u IN SHARE MODE;", Rule::MissingLockTimeout);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].lock, Some(crate::safety::LockLevel::Share));
+        assert!(f[0].blocks_writes && !f[0].blocks_reads);
+        let bare = lint("LOCK u;", Rule::MissingLockTimeout);
+        assert_eq!(
+            bare[0].lock,
+            Some(crate::safety::LockLevel::AccessExclusive)
+        );
+        lint_ok(
+            "LOCK TABLE u IN ACCESS SHARE MODE;",
+            Rule::MissingLockTimeout,
+        );
+        lint_ok(
+            "SET lock_timeout = '2s';\nLOCK TABLE u IN ACCESS EXCLUSIVE MODE;",
+            Rule::MissingLockTimeout,
+        );
+    }
 }

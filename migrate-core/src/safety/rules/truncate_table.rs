@@ -5,6 +5,13 @@
 //! Every row is deleted at once, without per-row triggers, under `ACCESS EXCLUSIVE`; with
 //! `CASCADE` the tables referencing it are emptied too.
 //!
+//!
+//! Linters such as squawk (`ban-truncate-cascade`) only flag `TRUNCATE … CASCADE`. This rule
+//! flags every `TRUNCATE` of an existing table on purpose: this analyzer gates deployments on
+//! data loss (an `error` needs an approval, and a backup is taken first), and a plain
+//! `TRUNCATE` loses every row just as surely; with a database, an empty table downgrades the
+//! finding to `info`.
+//!
 //! ## Example
 //! ```sql
 //! TRUNCATE TABLE "AuditLog";

@@ -44,4 +44,25 @@ mod tests {
         );
         lint_ok("VACUUM ANALYZE \"Event\";", Rule::VacuumFullOrCluster);
     }
+
+    #[test]
+    fn reads_vacuum_options() {
+        for sql in [
+            "VACUUM (FULL) t;",
+            "VACUUM (FULL, ANALYZE) t;",
+            "VACUUM (FULL TRUE) t;",
+        ] {
+            let f = lint_one(sql, Rule::VacuumFullOrCluster);
+            assert_eq!(f.table.as_deref(), Some("t"), "{sql}");
+            assert!(f.blocks_reads, "{sql}");
+        }
+        for sql in [
+            "VACUUM (FULL FALSE) t;",
+            "VACUUM (FULL OFF, ANALYZE) t;",
+            "VACUUM (FULL 0) t;",
+            "VACUUM (ANALYZE) t;",
+        ] {
+            lint_ok(sql, Rule::VacuumFullOrCluster);
+        }
+    }
 }
