@@ -199,7 +199,21 @@ pub enum Event {
     },
 }
 
-fn millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+/// Names as a person reads them: `a, b, c`, or `none`.
+pub(crate) fn names<S: AsRef<str>>(names: &[S]) -> String {
+    if names.is_empty() {
+        return "none".to_owned();
+    }
+    names
+        .iter()
+        .map(AsRef::as_ref)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Serializes a duration as milliseconds (to the microsecond), the one shape of every duration
+/// in the JSON output (fields named `…_ms`).
+pub(crate) fn millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64((d.as_secs_f64() * 1e6).round() / 1e3)
 }
 
@@ -277,12 +291,13 @@ impl fmt::Display for Event {
                 automatic,
             } => write!(
                 f,
-                "{} {migrations:?} by {strategy}; data lost: {data_loss}",
+                "{} {} by {strategy}; data lost: {data_loss}",
                 if *automatic {
                     "rolling back"
                 } else {
                     "would roll back (report only)"
-                }
+                },
+                migrations.join(", ")
             ),
             Self::RollbackFinished {
                 strategy,
@@ -290,7 +305,8 @@ impl fmt::Display for Event {
                 duration,
             } => write!(
                 f,
-                "rolled back {migrations:?} by {strategy} in {}",
+                "rolled back {} by {strategy} in {}",
+                migrations.join(", "),
                 human_duration(*duration)
             ),
             Self::Failed { step, error } => write!(f, "{step} failed: {error}"),
@@ -301,12 +317,17 @@ impl fmt::Display for Event {
                 unresolved,
             } => write!(
                 f,
-                "deployment {deployment} was interrupted (its process died): resuming {resumed:?}, \
-                 found complete {completed:?}{}",
+                "deployment {deployment} was interrupted (its process died): resuming {}, \
+                 found complete {}{}",
+                names(resumed),
+                names(completed),
                 if unresolved.is_empty() {
                     String::new()
                 } else {
-                    format!(", unresolved {unresolved:?} (need `migrate resolve`)")
+                    format!(
+                        ", unresolved {} (need `migrate resolve`)",
+                        names(unresolved)
+                    )
                 }
             ),
             Self::SafetyReviewed { findings, approved } => write!(

@@ -38,7 +38,7 @@ pub struct StatementProfile {
     /// 1-based line in `migration.sql`.
     pub line: usize,
     /// How long it ran.
-    #[serde(serialize_with = "millis", rename = "duration_ms")]
+    #[serde(serialize_with = "crate::event::millis", rename = "duration_ms")]
     pub duration: Duration,
     /// Table locks held right after it, as `relation: MODE`.
     pub locks: Vec<String>,
@@ -50,7 +50,7 @@ pub struct MigrationProfile {
     /// The migration.
     pub name: String,
     /// Its whole duration.
-    #[serde(serialize_with = "millis", rename = "duration_ms")]
+    #[serde(serialize_with = "crate::event::millis", rename = "duration_ms")]
     pub duration: Duration,
     /// Its statements (empty when it must run as one, e.g. `CREATE INDEX CONCURRENTLY`).
     pub statements: Vec<StatementProfile>,
@@ -62,7 +62,7 @@ pub struct Drill {
     /// The strategy the planner chose.
     pub strategy: Option<String>,
     /// Time to roll back.
-    #[serde(serialize_with = "millis", rename = "rollback_ms")]
+    #[serde(serialize_with = "crate::event::millis", rename = "rollback_ms")]
     pub rollback: Duration,
     /// True when schema and row counts came back to the pre-deployment state.
     pub state_restored: bool,
@@ -75,7 +75,7 @@ pub struct RehearsalReport {
     /// Major version of the throwaway server.
     pub server_major_version: u32,
     /// Time to start the cluster, create the database and load the backup.
-    #[serde(serialize_with = "millis", rename = "setup_ms")]
+    #[serde(serialize_with = "crate::event::millis", rename = "setup_ms")]
     pub setup: Duration,
     /// Per-migration and per-statement timings and locks.
     pub profile: Vec<MigrationProfile>,
@@ -89,10 +89,6 @@ pub struct RehearsalReport {
     pub checksum_mismatches: Vec<String>,
     /// True when a second deployment found nothing to do.
     pub second_deploy_noop: bool,
-}
-
-fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64() * 1e3)
 }
 
 impl RehearsalReport {

@@ -507,7 +507,7 @@ fn runbook_emergency_read_only_and_restore() {
     let (code, text) = cli(&db, &dir, b, &["restore", &id, "--yes", "--json"]);
     assert_eq!(code, Some(0), "{text}");
     let report: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert!(report["restore"]["duration"].as_f64().unwrap() > 0.0);
+    assert!(report["restore"]["duration_ms"].as_f64().unwrap() > 0.0);
     let post = report["restore"]["lost"]
         .as_array()
         .unwrap()

@@ -65,7 +65,7 @@ fn print_plan(plan: &RollbackPlan, out: &Output) {
                 ));
             }
         }
-        _ => {}
+        other => out.line(format!("Data lost: {other}.")),
     }
 }
 

@@ -66,9 +66,10 @@ pub struct RestoreReport {
     /// Where the replaced database went, when kept.
     pub previous_database: Option<String>,
     /// From the start to the restored database in place and verified: the recovery time.
-    #[serde(serialize_with = "as_secs")]
+    #[serde(serialize_with = "crate::event::millis", rename = "duration_ms")]
     pub duration: Duration,
-    /// Time per phase, in order.
+    /// Time per phase in seconds, in order (in JSON: `{"phase", "duration_ms"}` objects).
+    #[serde(serialize_with = "phases_ms")]
     pub phases: Vec<(String, f64)>,
     /// Tables whose content changed since the backup; their later writes are lost.
     pub lost: Vec<TableLoss>,
@@ -78,8 +79,16 @@ pub struct RestoreReport {
     pub recovered: Vec<String>,
 }
 
-fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64())
+fn phases_ms<S: serde::Serializer>(phases: &[(String, f64)], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = s.serialize_seq(Some(phases.len()))?;
+    for (phase, secs) in phases {
+        seq.serialize_element(&serde_json::json!({
+            "phase": phase,
+            "duration_ms": (secs * 1e6).round() / 1e3,
+        }))?;
+    }
+    seq.end()
 }
 
 impl RestoreReport {

@@ -10,6 +10,7 @@ pub struct AppliedMigration {
     /// Prisma's checksum recorded in the ledger.
     pub checksum: String,
     /// How long its script took.
+    #[serde(serialize_with = "crate::event::millis", rename = "duration_ms")]
     pub duration: Duration,
 }
 
@@ -23,8 +24,10 @@ pub struct DeployReport {
     /// True when this deployment created `_prisma_migrations`.
     pub ledger_created: bool,
     /// How long we waited for the migration lock.
+    #[serde(serialize_with = "crate::event::millis", rename = "lock_wait_ms")]
     pub lock_wait: Duration,
     /// Total time.
+    #[serde(serialize_with = "crate::event::millis", rename = "duration_ms")]
     pub duration: Duration,
     /// The journal entry of this deployment (`None` when nothing was pending).
     pub deployment_id: Option<String>,

@@ -46,7 +46,7 @@ pub struct ProbeOutcome {
     /// Attempts made (at least 1).
     pub attempts: u32,
     /// Time from the start of the run to its last attempt's end.
-    #[serde(serialize_with = "millis", rename = "elapsed_ms")]
+    #[serde(serialize_with = "crate::event::millis", rename = "elapsed_ms")]
     pub elapsed: Duration,
     /// The error of its last failed attempt, sources included; `None` when it passed.
     pub last_error: Option<String>,
@@ -59,7 +59,7 @@ pub struct HealthReport {
     /// One outcome per probe, in the order given to [`run_probes`].
     pub probes: Vec<ProbeOutcome>,
     /// Time of the whole run.
-    #[serde(serialize_with = "millis", rename = "elapsed_ms")]
+    #[serde(serialize_with = "crate::event::millis", rename = "elapsed_ms")]
     pub elapsed: Duration,
 }
 
@@ -99,10 +99,6 @@ impl HealthReport {
             total: self.probes.len(),
         })
     }
-}
-
-fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Runs every probe concurrently (one thread each), retrying a failing one every

@@ -3,6 +3,7 @@
 use postgres::Client;
 
 use super::{Deployment, JournalError, Outcome};
+use crate::event::names;
 use crate::ledger::{self, RowState};
 
 const DDL: &str = "CREATE SCHEMA IF NOT EXISTS _migrate;
@@ -719,8 +720,10 @@ impl Journal {
                 continue;
             }
             let note = format!(
-                "interrupted (process died); next run resumed {:?}, found complete {:?}, unresolved {:?}",
-                recovery.resumed, recovery.completed, recovery.unresolved
+                "interrupted (process died); next run resumed {}, found complete {}, unresolved {}",
+                names(&recovery.resumed),
+                names(&recovery.completed),
+                names(&recovery.unresolved)
             );
             let closed = if running {
                 client.execute(

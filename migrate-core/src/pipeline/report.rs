@@ -45,12 +45,8 @@ pub struct PipelineReport {
     /// Health probes after the rollback.
     pub health_after_rollback: Option<HealthReport>,
     /// Total time.
-    #[serde(serialize_with = "millis", rename = "duration_ms")]
+    #[serde(serialize_with = "crate::event::millis", rename = "duration_ms")]
     pub duration: Duration,
-}
-
-fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64() * 1e3)
 }
 
 impl PipelineReport {

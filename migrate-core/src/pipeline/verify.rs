@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use postgres::Client;
 
 use super::RowCountCheck;
+use crate::event::names;
 use crate::ledger::{self, HistoryStatus, RowState};
 use crate::safety::{ir::Action, parse_script};
 use crate::source::Migrations;
@@ -149,7 +150,7 @@ fn check_ledger(
         if incomplete.is_empty() {
             format!("{} migration(s) applied", status.applied.len())
         } else {
-            format!("not applied: {incomplete:?}")
+            format!("not applied: {}", names(&incomplete))
         },
     );
     let mismatched: Vec<&String> = deployed
@@ -173,7 +174,7 @@ fn check_ledger(
         if mismatched.is_empty() {
             "ledger checksums equal the files'".to_owned()
         } else {
-            format!("differ for {mismatched:?}")
+            format!("differ for {}", names(&mismatched))
         },
     );
     Ok(())
@@ -197,7 +198,7 @@ fn check_invalid_indexes(v: &mut Verification, client: &mut Client) {
         if invalid.is_empty() {
             "none".to_owned()
         } else {
-            format!("INVALID: {invalid:?}")
+            format!("INVALID: {}", names(&invalid))
         },
     );
 }
@@ -231,7 +232,7 @@ fn check_not_valid(v: &mut Verification, client: &mut Client, migrations: &Migra
         if unintended.is_empty() {
             format!("{} NOT VALID by design", unvalidated.len())
         } else {
-            format!("not validated: {unintended:?}")
+            format!("not validated: {}", names(&unintended))
         },
     );
 }

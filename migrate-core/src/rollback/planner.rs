@@ -54,6 +54,35 @@ pub enum DataLoss {
     },
 }
 
+impl std::fmt::Display for DataLoss {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Nothing => f.write_str("nothing"),
+            Self::DroppedByDownScripts { drops } if drops.is_empty() => {
+                f.write_str("nothing the down scripts drop")
+            }
+            Self::DroppedByDownScripts { drops } => {
+                write!(f, "what the down scripts drop ({})", drops.join("; "))
+            }
+            Self::SinceBackup { backup, tables } if tables.is_empty() => {
+                write!(f, "nothing (no write since backup {backup})")
+            }
+            Self::SinceBackup { backup, tables } => {
+                let tables: Vec<String> = tables
+                    .iter()
+                    .map(|t| format!("{}.{}", t.schema, t.table))
+                    .collect();
+                write!(
+                    f,
+                    "every write since backup {backup}, in {}",
+                    tables.join(", ")
+                )
+            }
+            Self::Custom { loss } => write!(f, "{loss}"),
+        }
+    }
+}
+
 /// A rollback, decided but not run.
 #[derive(Debug, Clone)]
 #[must_use]

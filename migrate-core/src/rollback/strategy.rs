@@ -72,6 +72,16 @@ pub enum LossClass {
     WritesSinceBackup,
 }
 
+impl fmt::Display for LossClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Nothing => "nothing",
+            Self::CreatedObjects => "the objects the migrations created, with their rows",
+            Self::WritesSinceBackup => "every write since the backup",
+        })
+    }
+}
+
 /// A strategy's judgement of a rollback it can run: what it loses and why it fits.
 #[derive(Debug, Clone)]
 pub struct Assessment {
@@ -108,14 +118,10 @@ pub struct RollbackOutcome {
     /// attempt's marked `rolled_back_at`.
     pub ledger_rows_marked: usize,
     /// How long it took.
-    #[serde(serialize_with = "as_secs")]
+    #[serde(serialize_with = "crate::event::millis", rename = "duration_ms")]
     pub duration: Duration,
     /// The restore's report, for the restore strategy.
     pub restore: Option<RestoreReport>,
-}
-
-fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64())
 }
 
 /// A way to undo migrations. The planner asks each strategy whether it can undo the targets,

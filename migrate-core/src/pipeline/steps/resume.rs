@@ -82,8 +82,10 @@ fn resume(run: &mut Run<'_>, orphan: &Deployment) -> Result<(), PipelineError> {
     let failure = match orphan.outcome {
         Outcome::Verifying => {
             run.warn(format!(
-                "deployment {} ({}) died during its checks after applying {:?}: checking now",
-                orphan.id, orphan.actor, run.report.applied
+                "deployment {} ({}) died during its checks after applying {}: checking now",
+                orphan.id,
+                orphan.actor,
+                crate::event::names(&run.report.applied)
             ));
             super::check::check(run, None).err()
         }

@@ -80,9 +80,7 @@ fn plan(run: &mut Run<'_>, names: Vec<String>, t: Instant) -> Option<RollbackPla
             run.event(&Event::RollbackStarted {
                 strategy: plan.strategy.to_string(),
                 migrations: names,
-                data_loss: serde_json::to_value(&plan.data_loss)
-                    .map(|v| v.to_string())
-                    .unwrap_or_default(),
+                data_loss: plan.data_loss.to_string(),
                 automatic: pipeline.options.rollback == RollbackMode::Automatic,
             });
             Some(plan)
