@@ -55,29 +55,33 @@ fn failed_migration_exits_1_and_resolve_recovers() {
     let out = migrate(&db.url, &["deploy", "--migrations-dir", d]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("P3018")
-            && stderr.contains("migrate resolve --rolled-back 20240101000000_bad"),
-        "{stderr}"
-    );
-
     // The pipeline rolled the failed attempt back (PostgreSQL had undone it): it is pending
-    // again, not failed, and the report says so.
+    // again, not failed, and the error says what to do, not Prisma's resolve (nothing to
+    // resolve).
+    assert!(stderr.contains("P3018"), "{stderr}");
     assert!(
-        stderr.contains("rolled back 1 migration(s) by transactional"),
+        stderr.contains("rolled back 1 migration(s) by transactional")
+            && stderr.contains("fix the cause and deploy again"),
         "{stderr}"
     );
+    assert!(!stderr.contains("resolve --rolled-back"), "{stderr}");
     let out = migrate(&db.url, &["status", "--json", "--migrations-dir", d]);
     let status = json(&out);
     assert_eq!(status["failed"], serde_json::json!([]));
     assert_eq!(status["pending"], serde_json::json!(["20240101000000_bad"]));
 
-    // Without the pipeline's rollback (report only), the failed row stays, as with Prisma.
+    // Without the pipeline's rollback (report only), the failed row stays, as with Prisma,
+    // and so does Prisma's advice.
     let out = migrate(
         &db.url,
         &["deploy", "--no-auto-rollback", "--migrations-dir", d],
     );
     assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("migrate resolve --rolled-back 20240101000000_bad"),
+        "{stderr}"
+    );
     let out = migrate(&db.url, &["status", "--json", "--migrations-dir", d]);
     assert_eq!(
         json(&out)["failed"],

@@ -33,8 +33,18 @@ pub struct MigrationFailure {
     pub outside_transaction: bool,
 }
 
-impl std::fmt::Display for MigrationFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl MigrationFailure {
+    /// What failed and what it left, without the advice on how to go on: for a caller that
+    /// recovers by itself (the pipeline's automatic rollback) and gives its own.
+    #[must_use]
+    pub fn without_advice(&self) -> String {
+        let mut text = String::new();
+        let _ = self.describe(&mut text);
+        text
+    }
+
+    /// What failed and what it left, each a full sentence.
+    fn describe(&self, f: &mut impl std::fmt::Write) -> std::fmt::Result {
         let name = &self.name;
         write!(f, "migration {name} failed to apply (P3018)")?;
         if let Some(code) = &self.code {
@@ -53,28 +63,41 @@ impl std::fmt::Display for MigrationFailure {
             Some(at) => write!(
                 f,
                 "The file's own COMMIT at line {} had already committed the statements before it: \
-                 they remain applied. Revert them by hand (or with its down.sql), then ",
+                 they remain applied.",
                 at.line
             )?,
             None if self.outside_transaction => f.write_str(
                 "The statement ran outside a transaction; the INVALID index it left was dropped, so \
-                 nothing of it remains. To recover: ",
+                 nothing of it remains.",
             )?,
             None => f.write_str(
-                "PostgreSQL rolled the whole migration back (it ran as one transaction). To recover: ",
+                "PostgreSQL rolled the whole migration back (it ran as one transaction).",
             )?,
         }
-        write!(
-            f,
-            "fix the migration, run `migrate resolve --rolled-back {name}`, and deploy again; if \
-             you applied it by hand instead, run `migrate resolve --applied {name}`."
-        )?;
         if !self.recorded {
             f.write_str(
                 " The failure could not be recorded in _prisma_migrations (connection lost).",
             )?;
         }
         Ok(())
+    }
+}
+
+/// With Prisma's advice: the failed row stays until it is resolved (P3009).
+impl std::fmt::Display for MigrationFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = &self.name;
+        self.describe(f)?;
+        if self.committed_through.is_some() {
+            f.write_str(" Revert them by hand (or with its down.sql), then ")?;
+        } else {
+            f.write_str(" To recover: ")?;
+        }
+        write!(
+            f,
+            "fix the migration, run `migrate resolve --rolled-back {name}`, and deploy again; if \
+             you applied it by hand instead, run `migrate resolve --applied {name}`."
+        )
     }
 }
 

@@ -70,7 +70,7 @@ impl PipelineReport {
     pub fn rollback_summary(&self) -> String {
         match &self.rollback {
             Some(r) => format!(
-                "rolled back {} migration(s) by {} in {:.1}s",
+                "rolled back {} migration(s) by {} in {:.1}s; fix the cause and deploy again",
                 r.rolled_back.len(),
                 r.strategy,
                 r.duration.as_secs_f64()

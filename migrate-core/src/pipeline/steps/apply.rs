@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::super::run::Run;
 use super::super::step::Failure;
 use super::super::verify::{touched_tables, untouched_counts};
-use super::super::{Step, StepStatus};
+use super::super::{RollbackMode, Step, StepStatus};
 use crate::executor::ExecuteError;
 use crate::journal::Outcome;
 
@@ -49,11 +49,19 @@ pub(crate) fn apply(
                 run.recorder.adopt(f.deployment_id.clone());
                 run.report.deployment_id.clone_from(&f.deployment_id);
             }
+            // The automatic rollback decides what comes next and says so; Prisma's advice
+            // (resolve, then deploy) is for a failure left in the ledger.
+            let rolls_back = run.pipeline.options.runs(Step::Rollback)
+                && run.pipeline.options.rollback == RollbackMode::Automatic;
+            let message = match &e {
+                ExecuteError::MigrationFailed(f) if rolls_back => f.without_advice(),
+                other => other.to_string(),
+            };
             run.report
-                .step(Step::Apply, StepStatus::Failed, e.to_string(), t.elapsed());
+                .step(Step::Apply, StepStatus::Failed, message.clone(), t.elapsed());
             Err(Failure {
                 step: Step::Apply,
-                message: e.to_string(),
+                message,
                 migration: match &e {
                     ExecuteError::MigrationFailed(f) => Some(f.name.clone()),
                     _ => None,
