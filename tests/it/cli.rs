@@ -352,21 +352,55 @@ fn the_terminal_prompt_names_the_target_and_shows_the_data_facts() {
         .unwrap()
         .get(0);
     assert_eq!(kept, 2, "the column and its values are still there");
+
+    let out = answered_on_a_terminal(&db.url, &dir, Some("n"));
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "declined: the gate refuses: {all}"
+    );
+    let out = answered_on_a_terminal(&db.url, &dir, Some("y"));
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "approved: applied: {all}");
+    let left: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM information_schema.columns WHERE column_name = 'legacy'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "the approved drop ran");
 }
 
 /// `migrate deploy --dangerous-no-backup` of `dir` into `url` on a pseudo-terminal (`script`
 /// from util-linux), as a person's shell runs it; nobody answers a question.
 fn deploy_on_a_terminal(url: &str, dir: &Dir) -> std::process::Output {
+    answered_on_a_terminal(url, dir, None)
+}
+
+/// The same, typing `answer` (the terminal holds it until the question reads it).
+fn answered_on_a_terminal(url: &str, dir: &Dir, answer: Option<&str>) -> std::process::Output {
+    use std::io::Write;
     let command = format!(
         "{} deploy --dangerous-no-backup --migrations-dir {}",
         crate::common::migrate_bin().display(),
         dir.path().display()
     );
-    std::process::Command::new("script")
+    let mut child = std::process::Command::new("script")
         .args(["-qec", &command, "/dev/null"])
         .env("DATABASE_URL", url)
         .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("script(1) from util-linux")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script(1) from util-linux");
+    let mut stdin = child.stdin.take().unwrap();
+    if let Some(answer) = answer {
+        stdin.write_all(format!("{answer}\n").as_bytes()).unwrap();
+    }
+    drop(stdin);
+    child.wait_with_output().unwrap()
 }

@@ -31,5 +31,4 @@ mod resolve;
 mod restore;
 mod rollback;
 mod safety;
-mod terminal;
 mod tls;

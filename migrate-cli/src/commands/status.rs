@@ -25,10 +25,23 @@ pub(super) fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
         &status.pending,
         "Apply them with `migrate deploy`.",
     );
+    let failed: Vec<String> = status
+        .failed
+        .iter()
+        .filter(|n| !status.interrupted.contains(n))
+        .cloned()
+        .collect();
     section(
         "Following migration(s) have failed:",
-        &status.failed,
+        &failed,
         "Resolve with `migrate resolve --rolled-back NAME` (to retry) or `--applied NAME`.",
+    );
+    section(
+        "Following migration(s) were interrupted (their attempt has no outcome):",
+        &status.interrupted,
+        "If no deployment is running, `migrate deploy` resumes them: it checks what PostgreSQL \
+         kept and applies the rest. (An attempt another tool started and left is resolved as \
+         a failed one.)",
     );
     section(
         "Following applied migration(s) were modified on disk since:",

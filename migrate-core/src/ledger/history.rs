@@ -16,6 +16,10 @@ pub struct HistoryStatus {
     /// Migrations with a failed row (`finished_at` and `rolled_back_at` NULL): deploy refuses to
     /// run until they are resolved (Prisma's P3009).
     pub failed: Vec<String>,
+    /// Of `failed`, those whose attempt has no outcome (no `logs`): still running, or its
+    /// process died mid-migration. `migrate deploy` resumes the attempts of its own
+    /// deployments by itself, once no deployment is running.
+    pub interrupted: Vec<String>,
     /// Applied migrations whose `migration.sql` changed or vanished since.
     pub modified: Vec<String>,
     /// Applied migrations that have no directory here.
@@ -42,6 +46,12 @@ impl HistoryStatus {
                 .collect();
             if mine.iter().any(|r| r.state() == RowState::Failed) {
                 status.failed.push(name.to_owned());
+                if mine
+                    .iter()
+                    .any(|r| r.state() == RowState::Failed && r.logs.is_none())
+                {
+                    status.interrupted.push(name.to_owned());
+                }
             }
             if !applied.is_empty() {
                 status.applied.push(name.to_owned());

@@ -57,8 +57,12 @@ pub(crate) fn apply(
                 ExecuteError::MigrationFailed(f) if rolls_back => f.without_advice(),
                 other => other.to_string(),
             };
-            run.report
-                .step(Step::Apply, StepStatus::Failed, message.clone(), t.elapsed());
+            run.report.step(
+                Step::Apply,
+                StepStatus::Failed,
+                message.clone(),
+                t.elapsed(),
+            );
             Err(Failure {
                 step: Step::Apply,
                 message,
