@@ -153,6 +153,11 @@ fn exit_code(error: &anyhow::Error) -> u8 {
             Some(migrate_core::Error::Safety(
                 migrate_core::safety::SafetyError::Unapproved { .. }
             ))
+        ) || matches!(
+            cause.downcast_ref::<migrate_core::Error>(),
+            Some(migrate_core::Error::Config(
+                migrate_core::config::ConfigError::Promotion(_)
+            ))
         ) || cause.downcast_ref::<crate::commands::Declined>().is_some()
             || backup_or_rollback_refused(cause)
     });

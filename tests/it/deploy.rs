@@ -211,7 +211,7 @@ fn modified_and_missing_migrations_stop_deploy_unless_accepted() {
     let mut warnings = Vec::new();
     let options = DeployOptions::default().accept_modified(true);
     let modified = crate::common::engine(&db, dir.path()).with_deploy_options(options);
-    modified
+    let report = modified
         .deploy_with(&mut |e| {
             if let Event::Warning { migration, .. } = e {
                 warnings.push(migration.clone().unwrap_or_default());
@@ -220,6 +220,22 @@ fn modified_and_missing_migrations_stop_deploy_unless_accepted() {
         .unwrap();
     assert!(table_exists(&db, "third"));
     assert_eq!(warnings, ["20240101000000_init"]);
+    // The verification says what status says: the accepted file differs from what was applied.
+    let checks = &report.verification.as_ref().unwrap().checks;
+    let unchanged = checks
+        .iter()
+        .find(|c| c.name == "applied files unchanged")
+        .unwrap();
+    assert!(!unchanged.passed && unchanged.warning, "{unchanged:?}");
+    assert!(
+        unchanged.detail.contains("20240101000000_init"),
+        "{unchanged:?}"
+    );
+    let checksums = checks.iter().find(|c| c.name == "checksums").unwrap();
+    assert!(
+        checksums.passed && checksums.detail.contains("the 1 migration(s) applied now"),
+        "{checksums:?}"
+    );
 
     std::fs::remove_dir_all(dir.path().join("20240102000000_add_post")).unwrap();
     dir.add("20240101000000_init", INIT);

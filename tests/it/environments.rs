@@ -38,7 +38,7 @@ fn production_needs_the_same_migrations_on_staging_first_and_the_same_schema() {
     .unwrap();
 
     let out = deploy_env(&dir, &config, "production", &staging, &production);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert_eq!(out.status.code(), Some(1), "refused: {}", text(&out.stdout));
     let err = text(&out.stderr);
     assert!(
         err.contains("promotion gate")
@@ -46,6 +46,39 @@ fn production_needs_the_same_migrations_on_staging_first_and_the_same_schema() {
         "{err}"
     );
     assert!(!table_exists(&production, "a"), "nothing was changed");
+
+    // A production database that does not exist yet is not created by a refused deploy.
+    let missing = format!("{}_new", production.name);
+    let out = std::process::Command::new(migrate_bin())
+        .args(["deploy", "--env", "production", "--config"])
+        .arg(&config)
+        .arg("--migrations-dir")
+        .arg(dir.path())
+        .env_remove("DATABASE_URL")
+        .env("STAGING_URL", &staging.url)
+        .env(
+            "PRODUCTION_URL",
+            production.url.replace(&production.name, &missing),
+        )
+        .env("MIGRATE_BACKUP_DIR", backup_dir())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("promotion gate"),
+        "{}",
+        text(&out.stderr)
+    );
+    let created: bool = production
+        .client()
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
+            &[&missing],
+        )
+        .unwrap()
+        .get(0);
+    assert!(!created, "the refused deploy created no database");
 
     let out = deploy_env(&dir, &config, "staging", &staging, &production);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

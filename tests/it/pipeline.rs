@@ -24,8 +24,8 @@ fn options(backups: &std::path::Path) -> PipelineOptions {
     o
 }
 
-/// Schema fingerprint and exact row counts of the application's tables (the ledger keeps a
-/// rolled-back row after a down-script rollback, as Prisma's `resolve --rolled-back` does).
+/// Schema fingerprint and exact row counts of the application's tables (the ledger is left out:
+/// its rows are the rollback's business).
 fn app_state(db: &migrate_tests::TestDb) -> (String, Vec<(String, String, i64)>) {
     let state = state_of(db);
     let tables = state

@@ -102,6 +102,30 @@ pub fn connect_creating(url: &DatabaseUrl) -> Result<Client, ConnectError> {
             if source.code() == Some(&SqlState::INVALID_CATALOG_NAME) => {}
         other => return other,
     }
+    create_database(url)
+}
+
+/// Whether `url`'s database does not exist (the server says so when connecting).
+///
+/// # Errors
+///
+/// As [`connect`], for any other reason not to connect.
+pub fn database_missing(url: &DatabaseUrl) -> Result<bool, ConnectError> {
+    use postgres::error::SqlState;
+    match connect(url) {
+        Ok(_) => Ok(false),
+        Err(ConnectError::Connect { source, .. })
+            if source.code() == Some(&SqlState::INVALID_CATALOG_NAME) =>
+        {
+            Ok(true)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Creates `url`'s database from the `postgres` maintenance database, then connects to it.
+fn create_database(url: &DatabaseUrl) -> Result<Client, ConnectError> {
+    use postgres::error::SqlState;
     let admin = url.with_database("postgres");
     let mut client = connect(&admin)?;
     let sql = format!("CREATE DATABASE {}", quote_ident(url.database()));

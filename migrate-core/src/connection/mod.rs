@@ -5,7 +5,7 @@ mod error;
 mod runtime;
 mod url;
 
-pub use connect::{connect, connect_creating};
+pub use connect::{connect, connect_creating, database_missing};
 pub use error::ConnectError;
 pub use runtime::off_runtime;
 pub use url::{DatabaseUrl, SslMode};

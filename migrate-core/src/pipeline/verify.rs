@@ -172,9 +172,26 @@ fn check_ledger(
         mismatched.is_empty(),
         false,
         if mismatched.is_empty() {
-            "ledger checksums equal the files'".to_owned()
+            format!(
+                "the {} migration(s) applied now are recorded with their files' checksums",
+                deployed.len()
+            )
         } else {
             format!("differ for {}", names(&mismatched))
+        },
+    );
+    // Files edited after they were applied (a deploy that accepted them): said, not failed.
+    v.check(
+        "applied files unchanged",
+        status.modified.is_empty(),
+        true,
+        if status.modified.is_empty() {
+            "every applied migration's file is as it was applied".to_owned()
+        } else {
+            format!(
+                "modified on disk since applied (never re-applied): {}",
+                names(&status.modified)
+            )
         },
     );
     Ok(())

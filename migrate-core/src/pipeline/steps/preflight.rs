@@ -65,6 +65,7 @@ fn connect(
 ) -> Result<(crate::source::Migrations, postgres::Client, Presence), StepError> {
     let url = &pipeline.url;
     let migrations = pipeline.source.load()?;
+    gate_before_creating(pipeline, &migrations)?;
     let mut client = match connect_creating(url) {
         Ok(client) => client,
         // A restore killed while the database was closed to new sessions: only a maintenance
@@ -87,6 +88,21 @@ fn connect(
         client = connect_creating(url)?;
     }
     Ok((migrations, client, presence))
+}
+
+/// A database that does not exist yet would get every migration: the promotion gate judges
+/// that before anything, the database included, is created.
+pub(crate) fn gate_before_creating(
+    pipeline: &Pipeline,
+    migrations: &crate::source::Migrations,
+) -> Result<(), StepError> {
+    if let Some((from, from_url)) = &pipeline.options.promote_from {
+        if crate::connection::database_missing(&pipeline.url)? {
+            let all: Vec<String> = migrations.iter().map(|m| m.name().to_owned()).collect();
+            super::super::check_promotion(from, from_url, migrations, &all)?;
+        }
+    }
+    Ok(())
 }
 
 /// The drift check, the plan and the promotion gate: the pending migrations, or a refusal.

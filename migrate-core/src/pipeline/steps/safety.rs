@@ -73,6 +73,7 @@ pub(crate) fn reviewed(
 /// facts (the database is created first when missing, as the run would).
 pub(crate) fn pending_review(pipeline: &Pipeline) -> Result<SafetyReview, super::super::StepError> {
     let migrations = pipeline.source.load()?;
+    super::preflight::gate_before_creating(pipeline, &migrations)?;
     let mut client = crate::connection::connect_creating(&pipeline.url)?;
     let pending: Vec<String> = pipeline
         .executor
