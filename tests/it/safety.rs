@@ -40,13 +40,26 @@ fn deploy_refuses_unapproved_destructive_changes_before_writing() {
     dir.add("20240102000000_drop_legacy", DROP);
     let err = engine.deploy().unwrap_err();
     match &err {
-        Error::Safety(SafetyError::Unapproved { findings }) => {
+        Error::Safety(SafetyError::Unapproved { findings, ignored }) => {
             assert_eq!(findings, &["20240102000000_drop_legacy:2 drop-column"]);
+            assert!(ignored.is_empty(), "{ignored:?}");
         }
         other => panic!("expected an unapproved finding, got {other}"),
     }
     assert!(has_column(&db, "legacy"), "nothing was applied");
     assert_eq!(rows(&db).len(), 1, "no ledger row was written");
+
+    // A directive without a reason does not count, and the refusal says why.
+    dir.add(
+        "20240102000000_drop_legacy",
+        &format!("-- migrate:approve drop-column\n{DROP}"),
+    );
+    let err = engine.deploy().unwrap_err().to_string();
+    assert!(
+        err.contains("approvals ignored") && err.contains("no reason"),
+        "{err}"
+    );
+    assert!(has_column(&db, "legacy"), "nothing was applied");
 
     // Approved by a directive with a reason, right above the statement.
     dir.add(

@@ -65,16 +65,27 @@ pub enum SafetyError {
     #[error(
         "{} destructive or high-risk finding(s) need approval before deploy: {}; review them with \
          `migrate plan`, then approve with --approve MIGRATION[:RULE], a `-- migrate:approve RULE \
-         reason: …` line above the statement, or an entry in migrate-approvals.toml (nothing was \
-         applied)", .findings.len(), .findings.join("; ")
+         reason: …` line above the statement, or an entry in migrate-approvals.toml{} (nothing was \
+         applied)", .findings.len(), .findings.join("; "), ignored_said(.ignored)
     )]
     Unapproved {
         /// `migration:line rule` of each.
         findings: Vec<String>,
+        /// Approvals that were there but could not count, each with why (edited after review,
+        /// no reason, unknown rule).
+        ignored: Vec<String>,
     },
     /// The approvals are unreadable.
     #[error(transparent)]
     Approvals(#[from] ApprovalError),
+}
+
+fn ignored_said(ignored: &[String]) -> String {
+    if ignored.is_empty() {
+        String::new()
+    } else {
+        format!("; approvals ignored: {}", ignored.join("; "))
+    }
 }
 
 impl SafetyGate {
@@ -152,6 +163,13 @@ impl SafetyReview {
             .needing_approval()
             .map(|f| format!("{}:{} {}", f.migration, f.line, f.rule))
             .collect();
-        (!findings.is_empty()).then_some(SafetyError::Unapproved { findings })
+        let ignored: Vec<String> = self
+            .approvals
+            .stale
+            .iter()
+            .chain(&self.approvals.invalid)
+            .cloned()
+            .collect();
+        (!findings.is_empty()).then_some(SafetyError::Unapproved { findings, ignored })
     }
 }
