@@ -19,7 +19,32 @@ pub use output::Outcome;
 /// Runs a parsed command line and returns the process exit code.
 #[must_use]
 pub fn run(cli: &Cli) -> ExitCode {
+    on_interrupt(&cli.command);
     let out = output::Output::new(cli.json);
     let result = commands::run(cli, &out);
     out.finish(result)
+}
+
+/// Ctrl-C ends the command at once, as a crash would (PostgreSQL undoes what was in flight),
+/// after saying what that leaves and what the next command does about it. Exit code 130.
+fn on_interrupt(command: &Command) {
+    let said = match command {
+        Command::Deploy(_) | Command::Rehearse(_) => {
+            "interrupted: a migration running now is undone by PostgreSQL (its ledger row stays \
+             without outcome); the ones already applied stay applied and recorded. The next \
+             `migrate deploy` resumes where this one stopped; a backup being written is not used."
+        }
+        Command::Restore(_) | Command::Rollback(_) => {
+            "interrupted: the database being replaced is intact (it may be read-only). The next \
+             `migrate restore` or `migrate deploy` drops the half-loaded copy and lifts the \
+             read-only mode; a down.sql running now is undone by PostgreSQL when it runs in one \
+             transaction."
+        }
+        _ => "interrupted: nothing was left half-done that the next command does not handle.",
+    };
+    // A second handler cannot be set (tests calling `run` twice): the first one says the same.
+    let _ = ctrlc::set_handler(move || {
+        let _ = std::io::Write::write_fmt(&mut std::io::stderr(), format_args!("\n{said}\n"));
+        std::process::exit(130);
+    });
 }

@@ -37,11 +37,21 @@ pub(crate) const DIM: Style = Style::new().dimmed();
 /// Where results go.
 pub(crate) struct Output {
     json: bool,
+    /// On a terminal: whether a live line may be shown.
+    live: bool,
+    /// The live line of a deployment (`[n/N] migration, elapsed, ETA`, backup bytes), on
+    /// stderr; lines for people print above it.
+    progress: std::sync::Mutex<Option<indicatif::ProgressBar>>,
 }
 
 impl Output {
     pub(crate) fn new(json: bool) -> Self {
-        Self { json }
+        use std::io::IsTerminal;
+        Self {
+            json,
+            live: !json && std::io::stderr().is_terminal() && std::io::stdout().is_terminal(),
+            progress: std::sync::Mutex::new(None),
+        }
     }
 
     /// True with `--json`.
@@ -51,13 +61,82 @@ impl Output {
 
     /// A line for people on stdout; nothing in JSON mode.
     pub(crate) fn line(&self, text: impl std::fmt::Display) {
-        if !self.json {
+        if self.json {
+            return;
+        }
+        let print = || {
             let _ = writeln!(anstream::stdout(), "{text}");
+        };
+        match &*self.bar() {
+            Some(bar) => bar.suspend(print),
+            None => print(),
+        }
+    }
+
+    fn bar(&self) -> std::sync::MutexGuard<'_, Option<indicatif::ProgressBar>> {
+        self.progress
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Moves the live line on: shown from the first migration (or backup progress) until the
+    /// backup is taken or the migrations are done.
+    fn progress(&self, event: &Event) {
+        if !self.live {
+            return;
+        }
+        let mut slot = self.bar();
+        let shown = |slot: &mut Option<indicatif::ProgressBar>, len: u64| {
+            slot.get_or_insert_with(|| {
+                let bar = indicatif::ProgressBar::with_draw_target(
+                    Some(len),
+                    indicatif::ProgressDrawTarget::stderr(),
+                );
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "[{pos}/{len}] {msg} (running {elapsed}; all done in about {eta})",
+                    )
+                    .expect("a valid template"),
+                );
+                // Redrawn while a long migration runs, so its running time counts up.
+                bar.enable_steady_tick(std::time::Duration::from_millis(250));
+                bar
+            })
+            .clone()
+        };
+        match event {
+            Event::MigrationStarted { name, index, total } => {
+                let bar = shown(&mut slot, *total as u64);
+                bar.set_length(*total as u64);
+                bar.set_position(index.saturating_sub(1) as u64);
+                bar.set_message(name.clone());
+                // `{elapsed}` is the running migration's time; the ETA keeps its own rate.
+                bar.reset_elapsed();
+            }
+            Event::MigrationApplied { .. } => {
+                if let Some(bar) = &*slot {
+                    bar.inc(1);
+                }
+            }
+            Event::BackupProgress { bytes, .. } => {
+                let bar = shown(&mut slot, 0);
+                bar.set_message(format!(
+                    "backup: {} written",
+                    migrate_core::executor::human_bytes(*bytes)
+                ));
+            }
+            Event::BackupCreated { .. } | Event::Finished { .. } | Event::Failed { .. } => {
+                if let Some(bar) = slot.take() {
+                    bar.finish_and_clear();
+                }
+            }
+            _ => {}
         }
     }
 
     /// Renders a progress event for people.
     pub(crate) fn event(&self, event: &Event) {
+        self.progress(event);
         let text = match event {
             Event::MigrationApplied { name, duration } => format!(
                 "  {GREEN}✓{GREEN:#} {name} {DIM}({}){DIM:#}",
@@ -69,6 +148,8 @@ impl Output {
                 return log::info!("{event}");
             }
             Event::MigrationFailed { name, .. } => format!("  {RED}✗{RED:#} {name}"),
+            // Said once, with its cause, by the error the command ends with (stderr).
+            Event::Failed { .. } => return log::info!("{event}"),
             Event::Warning { .. }
             | Event::LockWaiting { .. }
             | Event::LockWait { .. }

@@ -374,6 +374,42 @@ fn the_terminal_prompt_names_the_target_and_shows_the_data_facts() {
     assert_eq!(left, 0, "the approved drop ran");
 }
 
+/// On a terminal, a live line says where the deployment is: `[n/N]`, the migration running,
+/// its running time and an estimate for the rest; without a terminal, plain lines only.
+#[test]
+fn a_terminal_shows_live_progress_and_a_pipe_plain_lines() {
+    let db = TestDb::new();
+    let dir = Dir::with(&[
+        (
+            "20240101000000_a",
+            "CREATE TABLE a (id int); SELECT pg_sleep(0.3);",
+        ),
+        (
+            "20240102000000_b",
+            "CREATE TABLE b (id int); SELECT pg_sleep(0.3);",
+        ),
+    ]);
+    let out = deploy_on_a_terminal(&db.url, &dir);
+    let shown = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    assert!(
+        shown.contains("[1/2] 20240102000000_b (running") && shown.contains("all done in about"),
+        "{shown}"
+    );
+
+    dir.add("20240103000000_c", "CREATE TABLE c (id int);");
+    let out = migrate(
+        &db.url,
+        &["deploy", "--migrations-dir", dir.path().to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let plain = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        !plain.contains("[1/1]") && !plain.contains('\u{1b}'),
+        "{plain}"
+    );
+}
+
 /// `migrate deploy --dangerous-no-backup` of `dir` into `url` on a pseudo-terminal (`script`
 /// from util-linux), as a person's shell runs it; nobody answers a question.
 fn deploy_on_a_terminal(url: &str, dir: &Dir) -> std::process::Output {

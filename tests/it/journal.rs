@@ -267,3 +267,57 @@ fn a_continued_deployment_still_protects_rows_written_since_the_crash() {
     assert!(err.contains("drop-table"), "{err}");
     assert!(table_exists(&db, "public.t"));
 }
+
+/// Ctrl-C in the middle of a migration: exit 130, saying what it leaves and what comes next;
+/// the next deploy resumes.
+#[test]
+fn ctrl_c_says_what_it_leaves_and_the_next_deploy_resumes() {
+    let db = TestDb::new();
+    let dir = Dir::with(&[
+        ("20240101000000_a", "CREATE TABLE a (id int);"),
+        (
+            "20240102000000_slow",
+            "CREATE TABLE slow (id int);\nSELECT pg_sleep(3);\nCREATE TABLE after_sleep (id int);",
+        ),
+    ]);
+    let child = std::process::Command::new(migrate_bin())
+        .args(["deploy", "--migrations-dir"])
+        .arg(dir.path())
+        .env("DATABASE_URL", &db.url)
+        .env("MIGRATE_BACKUP_DIR", crate::common::backup_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(table_exists(&db, "_prisma_migrations")
+        && rows(&db)
+            .iter()
+            .any(|r| r.migration_name == "20240102000000_slow" && r.state() == RowState::Failed))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the slow migration never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    let said = text(&out.stderr);
+    assert!(
+        said.contains("interrupted") && said.contains("`migrate deploy` resumes"),
+        "{said}"
+    );
+
+    let out = migrate(
+        &db.url,
+        &["deploy", "--migrations-dir", dir.path().to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(table_exists(&db, "after_sleep"));
+}
