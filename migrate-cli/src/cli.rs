@@ -180,6 +180,9 @@ pub struct PlanArgs {
     /// Exit 1 when an unapproved finding is at or above this severity.
     #[arg(long, default_value = "error", value_parser = ["info", "warning", "error"])]
     pub fail_on: String,
+    /// Show findings from this severity on (the exit code still counts them all).
+    #[arg(long, default_value = "info", value_parser = ["info", "warning", "error"])]
+    pub min_severity: String,
     /// Analyse without the database even when a URL is set (no live data facts).
     #[arg(long)]
     pub offline: bool,

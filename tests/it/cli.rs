@@ -440,3 +440,44 @@ fn answered_on_a_terminal(url: &str, dir: &Dir, answer: Option<&str>) -> std::pr
     drop(stdin);
     child.wait_with_output().unwrap()
 }
+
+/// `migrate plan <migrations root>` plans that directory; a table per migration comes first;
+/// `--min-severity` hides the lesser findings (the exit code still counts them); an unreachable
+/// database is said at the top.
+#[test]
+fn plan_takes_a_migrations_root_and_says_first_when_it_is_offline() {
+    let dir = Dir::with(&[
+        (
+            "20240101000000_init",
+            "CREATE TABLE t (id int, legacy text);",
+        ),
+        (
+            "20240102000000_drop",
+            "ALTER TABLE t DROP COLUMN legacy;\nCREATE TABLE n (v varchar(20));",
+        ),
+    ]);
+    let root = dir.path().to_str().unwrap();
+    let unreachable = "postgresql://app:s3cret-pw@127.0.0.1:1/app";
+    let out = migrate(unreachable, &["plan", root, "--min-severity", "error"]);
+    let shown = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an error finding: {shown}{}",
+        text(&out.stderr)
+    );
+    assert!(
+        shown.starts_with("Database not reachable (") && shown.contains("analysed offline"),
+        "{shown}"
+    );
+    assert!(!shown.contains("s3cret-pw") && !text(&out.stderr).contains("s3cret-pw"));
+    let table = shown.find("strongest lock").expect("the table");
+    let detail = shown.find("error[drop-column]").expect("the finding");
+    assert!(table < detail, "{shown}");
+    assert!(!shown.contains("info["), "info hidden: {shown}");
+    assert!(!shown.contains("warning["), "warnings hidden: {shown}");
+
+    let out = migrate(unreachable, &["plan", root, "--json"]);
+    let json = crate::common::last_json(&out.stdout);
+    assert!(json["offline_because"].is_string(), "{json}");
+}

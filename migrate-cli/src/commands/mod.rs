@@ -40,6 +40,11 @@ pub(crate) fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
 
 /// The engine for the global flags.
 fn engine(cli: &Cli, out: &Output) -> anyhow::Result<Engine> {
+    engine_in(cli, out, &cli.migrations_dir())
+}
+
+/// The engine of `cli`'s database for the migrations in `dir`.
+fn engine_in(cli: &Cli, out: &Output, dir: &std::path::Path) -> anyhow::Result<Engine> {
     let raw = cli
         .database_url
         .as_deref()
@@ -53,7 +58,7 @@ fn engine(cli: &Cli, out: &Output) -> anyhow::Result<Engine> {
             crate::output::YELLOW
         ));
     }
-    Ok(Engine::new(url, cli.migrations_dir()).lock_wait(lock_wait(cli)?))
+    Ok(Engine::new(url, dir).lock_wait(lock_wait(cli)?))
 }
 
 fn lock_wait(cli: &Cli) -> anyhow::Result<LockWait> {

@@ -21,21 +21,41 @@ pub(super) fn run(cli: &Cli, args: &PlanArgs, out: &Output) -> anyhow::Result<Ou
         args.format.parse().map_err(anyhow::Error::msg)?
     };
     let fail_on: Severity = args.fail_on.parse().map_err(anyhow::Error::msg)?;
-    let engine = match (&cli.database_url, args.offline) {
-        (Some(url), false) if !url.trim().is_empty() => Some(super::engine(cli, out)?),
+    let shown_from: Severity = args.min_severity.parse().map_err(anyhow::Error::msg)?;
+    // `migrate plan prisma/migrations`: a migrations root given as the one path is the
+    // directory to plan, not a migration of the default one.
+    let root = match args.paths.as_slice() {
+        [path] if is_migrations_root(path) => Some(path.clone()),
         _ => None,
     };
-    let migrations = migrate_core::MigrationSource::new(cli.migrations_dir()).load()?;
-    let (scope, mut extra) = scope(cli, args, &migrations)?;
-    let mut review = match engine {
+    let dir = root.clone().unwrap_or_else(|| cli.migrations_dir());
+    let engine = match (&cli.database_url, args.offline) {
+        (Some(url), false) if !url.trim().is_empty() => Some(super::engine_in(cli, out, &dir)?),
+        _ => None,
+    };
+    let migrations = migrate_core::MigrationSource::new(&dir).load()?;
+    let (scope, mut extra) = if root.is_some() {
+        (None, migrate_core::safety::SafetyReport::default())
+    } else {
+        scope(cli, args, &migrations)?
+    };
+    let (mut review, offline_because) = match engine {
         Some(engine) => live_review(&engine, scope, &migrations)?,
-        None => {
-            SafetyGate::default().review(&migrations, &scope.unwrap_or_else(Scope::all), None)?
-        }
+        None => (
+            SafetyGate::default().review(&migrations, &scope.unwrap_or_else(Scope::all), None)?,
+            None,
+        ),
     };
     review.report.migrations.append(&mut extra.migrations);
+    // Failing is judged on every finding; showing only from --min-severity on.
+    let failing = review
+        .report
+        .findings()
+        .any(|f| f.severity >= fail_on && f.approved_by.is_none());
+    for analysis in &mut review.report.migrations {
+        analysis.findings.retain(|f| f.severity >= shown_from);
+    }
 
-    let dir = cli.migrations_dir();
     let path_of = |name: &str| -> String {
         let in_dir = dir.join(name).join("migration.sql");
         if in_dir.exists() {
@@ -56,13 +76,18 @@ pub(super) fn run(cli: &Cli, args: &PlanArgs, out: &Output) -> anyhow::Result<Ou
         text: &text_of,
     };
     let rendered = report::render(&review.report, &review.approvals, &sources, format);
-    let failing = review
-        .report
-        .findings()
-        .any(|f| f.severity >= fail_on && f.approved_by.is_none());
     if cli.json {
-        let json = report::to_json(&review.report, &review.approvals);
+        let mut json = report::to_json(&review.report, &review.approvals);
+        json["offline_because"] = serde_json::json!(offline_because);
         return Ok(Outcome { ok: !failing, json });
+    }
+    if let Some(why) = &offline_because {
+        // Said first: every fact below lacks the database's data.
+        println!("Database not reachable ({why}): analysed offline, without live data facts.\n");
+    }
+    if format == Format::Human {
+        println!("{}", report::migration_table(&review.report).trim_end());
+        println!();
     }
     println!("{}", rendered.trim_end());
     Ok(Outcome {
@@ -72,28 +97,42 @@ pub(super) fn run(cli: &Cli, args: &PlanArgs, out: &Output) -> anyhow::Result<Ou
 }
 
 /// Reviews with the database: the pending migrations (unless the scope was given), with live
-/// facts. An unreachable database falls back to the offline analysis of every migration.
+/// facts. An unreachable database falls back to the offline analysis of every migration, and
+/// says why.
 fn live_review(
     engine: &Engine,
     scope: Option<Scope>,
     migrations: &Migrations,
-) -> anyhow::Result<migrate_core::safety::SafetyReview> {
+) -> anyhow::Result<(migrate_core::safety::SafetyReview, Option<String>)> {
     let mut client = match migrate_core::connection::connect(engine.url()) {
         Ok(client) => client,
         Err(e) => {
-            log::warn!("database not reachable, analysing offline: {e}");
-            return Ok(SafetyGate::default().review(
+            let review = SafetyGate::default().review(
                 migrations,
                 &scope.unwrap_or_else(Scope::all),
                 None,
-            )?);
+            )?;
+            return Ok((review, Some(e.to_string())));
         }
     };
     let scope = match scope {
         Some(scope) => scope,
         None => Scope::pending(engine.status()?.pending),
     };
-    Ok(engine.review(scope, Some(&mut client))?)
+    Ok((engine.review(scope, Some(&mut client))?, None))
+}
+
+/// A directory of migration directories (or with Prisma's `migration_lock.toml`), not a
+/// migration itself.
+fn is_migrations_root(path: &Path) -> bool {
+    path.is_dir()
+        && !path.join("migration.sql").exists()
+        && (path.join("migration_lock.toml").exists()
+            || std::fs::read_dir(path).is_ok_and(|entries| {
+                entries
+                    .flatten()
+                    .any(|e| e.path().join("migration.sql").is_file())
+            }))
 }
 
 /// The analysis scope from the arguments; paths outside the migrations directory are analysed

@@ -120,6 +120,50 @@ fn focus(line: &str, from: usize, f: &Finding) -> Option<(usize, usize)> {
     Some((skip + rest[..found.0].chars().count(), found.1))
 }
 
+pub(super) fn migration_table(report: &SafetyReport) -> String {
+    let mut out = String::new();
+    let width = report
+        .migrations
+        .iter()
+        .map(|m| m.migration.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("migration".len());
+    let _ = writeln!(
+        out,
+        "{:<width$}  {:>10}  {:<22}  {:>6}  {:>8}  {:>4}",
+        "migration", "statements", "strongest lock", "errors", "warnings", "info"
+    );
+    let mut quiet = 0;
+    for m in &report.migrations {
+        if m.findings.is_empty() {
+            quiet += 1;
+            continue;
+        }
+        let count = |s: Severity| m.findings.iter().filter(|f| f.severity == s).count();
+        let lock = m
+            .statements
+            .iter()
+            .filter_map(|s| s.lock)
+            .max()
+            .map_or_else(|| "-".to_owned(), |l| l.to_string());
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:>10}  {:<22}  {:>6}  {:>8}  {:>4}",
+            m.migration,
+            m.statements.len(),
+            lock,
+            count(Severity::Error),
+            count(Severity::Warning),
+            count(Severity::Info),
+        );
+    }
+    if quiet > 0 {
+        let _ = writeln!(out, "({quiet} more migration(s) without findings)");
+    }
+    out
+}
+
 fn summary(out: &mut String, report: &SafetyReport, review: &ApprovalReview) {
     let count = |s: Severity| report.findings().filter(|f| f.severity == s).count();
     let fallback = report

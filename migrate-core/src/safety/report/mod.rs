@@ -70,6 +70,13 @@ pub fn render(
     }
 }
 
+/// One line per migration with findings, before the details: statements, the strongest lock,
+/// and the findings by severity.
+#[must_use]
+pub fn migration_table(report: &SafetyReport) -> String {
+    human::migration_table(report)
+}
+
 /// The JSON form of a report (what `--format json` prints).
 #[must_use]
 pub fn to_json(report: &SafetyReport, review: &ApprovalReview) -> serde_json::Value {

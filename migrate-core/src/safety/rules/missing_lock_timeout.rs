@@ -17,8 +17,8 @@
 use super::prelude::*;
 
 pub(crate) const NAME: &str = "missing-lock-timeout";
-pub(crate) const HELP: &str = "Begin the file with SET lock_timeout = '5s'; and retry on \
-timeout.";
+pub(crate) const HELP: &str = "migrate deploy sets lock_timeout itself and retries (its lock \
+policy); with other tools, begin the file with SET lock_timeout = '5s'; and retry on timeout.";
 
 pub(crate) fn check(cx: &mut Checker<'_>) {
     let Some(action) = cx.action else { return };
