@@ -358,6 +358,13 @@ pub enum MaintenanceCommand {
         #[arg(value_parser = ["on", "off"])]
         state: String,
     },
+    /// The databases restores kept (unless `restore --drop-previous`; named `<db>_pre_restore_…`):
+    /// lists them, or drops one with --drop NAME (asks first; --yes answers).
+    PreviousDatabases {
+        /// Drop this one.
+        #[arg(long, value_name = "NAME")]
+        drop: Option<String>,
+    },
 }
 
 /// `migrate history`.

@@ -524,3 +524,73 @@ fn runbook_emergency_read_only_and_restore() {
         .batch_execute("INSERT INTO author (name) VALUES ('back')")
         .unwrap();
 }
+
+/// The replaced databases restores keep are listed and dropped by a command, never guessed.
+#[test]
+fn databases_kept_by_restores_are_listed_and_dropped_on_request() {
+    let (db, dir) = seeded_db();
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path();
+    let (code, text) = cli(&db, &dir, b, &["backup", "create", "--json"]);
+    assert_eq!(code, Some(0), "{text}");
+    let id = serde_json::from_str::<serde_json::Value>(&text).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (code, text) = cli(&db, &dir, b, &["restore", &id, "--yes"]);
+    assert_eq!(code, Some(0), "{text}");
+
+    let list = |db: &TestDb| {
+        let (code, text) = cli(
+            db,
+            &dir,
+            b,
+            &["maintenance", "previous-databases", "--json"],
+        );
+        assert_eq!(code, Some(0), "{text}");
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()["previous_databases"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let kept = list(&db);
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let name = kept[0]["name"].as_str().unwrap().to_owned();
+    assert!(name.contains("_pre_restore_"), "{name}");
+
+    let (code, text) = cli(
+        &db,
+        &dir,
+        b,
+        &["maintenance", "previous-databases", "--drop", &name],
+    );
+    assert_eq!(code, Some(1), "no terminal, no --yes: declined\n{text}");
+    let (code, text) = cli(
+        &db,
+        &dir,
+        b,
+        &[
+            "maintenance",
+            "previous-databases",
+            "--drop",
+            "postgres",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("is not a database a restore"), "{text}");
+    let (code, text) = cli(
+        &db,
+        &dir,
+        b,
+        &[
+            "maintenance",
+            "previous-databases",
+            "--drop",
+            &name,
+            "--yes",
+        ],
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(list(&db).is_empty());
+}

@@ -87,6 +87,17 @@ pub enum BackupError {
         /// The backup directory.
         dir: PathBuf,
     },
+    /// A database to drop is not one that a restore kept.
+    #[error(
+        "{name} is not a database a restore of {database} kept (see `migrate maintenance \
+         previous-databases`); nothing was dropped"
+    )]
+    NotAPreviousDatabase {
+        /// The name given.
+        name: String,
+        /// The database whose restores were looked at.
+        database: String,
+    },
     /// The backup failed verification, so it is not used.
     #[error("backup {id} failed verification at level {level}: {failures}")]
     VerificationFailed {

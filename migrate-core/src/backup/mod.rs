@@ -8,6 +8,7 @@ mod interrupted;
 mod load;
 mod manifest;
 mod pg_dump;
+mod previous;
 mod provider;
 mod read_only;
 mod restore;
@@ -27,6 +28,7 @@ pub use manifest::{
     PG_DUMP_PROVIDER,
 };
 pub use pg_dump::{PgDumpBackup, PgDumpOptions};
+pub use previous::{drop_previous_database, previous_databases, PreviousDatabase};
 pub use provider::{
     backup_verified, backup_verified_observed, progress_events, BackupPolicy, BackupProvider,
 };

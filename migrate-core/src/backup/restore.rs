@@ -191,7 +191,7 @@ pub(crate) fn restore(
 
     let stamp = Utc::now().format("%Y%m%d_%H%M%S").to_string();
     let fresh = format!("{}_restoring_{stamp}", truncate(&database, 30));
-    let previous = format!("{}_pre_restore_{stamp}", truncate(&database, 30));
+    let previous = super::previous::previous_name(&database, &stamp);
     let admin = lock.admin();
     let props = admin
         .query_one(

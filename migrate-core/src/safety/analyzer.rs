@@ -166,7 +166,7 @@ impl DefaultAnalyzer {
     /// Analyses one script on its own (no history): for editors, tests and fuzzing.
     pub fn analyze_sql(&self, name: &str, sql: &str) -> MigrationAnalysis {
         let mut catalog = Catalog::default();
-        self.analyze_one(name, "", sql, &mut catalog, 0, 0)
+        self.analyze_one(name, "", sql, &parse_script(sql), &mut catalog, 0, 0)
     }
 
     fn analyze_one(
@@ -174,11 +174,11 @@ impl DefaultAnalyzer {
         name: &str,
         checksum: &str,
         script: &str,
+        statements: &[ParsedStatement],
         catalog: &mut Catalog,
         index: usize,
         new_from: usize,
     ) -> MigrationAnalysis {
-        let statements = parse_script(script);
         let mut file = FileFacts {
             statements: statements
                 .iter()
@@ -234,8 +234,17 @@ impl SafetyAnalyzer for DefaultAnalyzer {
         let mut catalog = Catalog::default();
         let mut report = SafetyReport::default();
         let mut first_target = None;
-        for (index, migration) in migrations.iter().enumerate() {
-            let Some(script) = migration.script() else {
+        // Parsing is most of the work and each file parses on its own: in parallel, then the
+        // schema model folds the files in order.
+        let all: Vec<_> = migrations.iter().collect();
+        let parsed: Vec<Option<Vec<ParsedStatement>>> = {
+            use rayon::prelude::*;
+            all.par_iter()
+                .map(|m| m.script().map(|s| parse_script(s.sql())))
+                .collect()
+        };
+        for (index, (migration, statements)) in all.iter().zip(parsed).enumerate() {
+            let (Some(script), Some(statements)) = (migration.script(), statements) else {
                 continue;
             };
             let target = scope
@@ -243,7 +252,7 @@ impl SafetyAnalyzer for DefaultAnalyzer {
                 .as_ref()
                 .is_none_or(|t| t.contains(migration.name()));
             if !target {
-                for statement in parse_script(script.sql()) {
+                for statement in &statements {
                     for action in &statement.actions {
                         catalog.apply(action, index);
                     }
@@ -259,6 +268,7 @@ impl SafetyAnalyzer for DefaultAnalyzer {
                 migration.name(),
                 script.checksum(),
                 script.sql(),
+                &statements,
                 &mut catalog,
                 index,
                 new_from,
