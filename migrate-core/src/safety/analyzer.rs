@@ -166,26 +166,35 @@ impl DefaultAnalyzer {
     /// Analyses one script on its own (no history): for editors, tests and fuzzing.
     pub fn analyze_sql(&self, name: &str, sql: &str) -> MigrationAnalysis {
         let mut catalog = Catalog::default();
-        self.analyze_one(name, "", sql, &parse_script(sql), &mut catalog, 0, 0)
+        let file = File {
+            name,
+            checksum: "",
+            script: sql,
+            statements: &parse_script(sql),
+        };
+        self.analyze_one(&file, &mut catalog, 0, 0)
     }
 
     fn analyze_one(
         &self,
-        name: &str,
-        checksum: &str,
-        script: &str,
-        statements: &[ParsedStatement],
+        file_in: &File<'_>,
         catalog: &mut Catalog,
         index: usize,
         new_from: usize,
     ) -> MigrationAnalysis {
+        let File {
+            name,
+            checksum,
+            script,
+            statements,
+        } = *file_in;
         let mut file = FileFacts {
             statements: statements
                 .iter()
                 .filter(|s| s.via != Via::MetaCommand)
                 .count(),
-            exclusively_locked: exclusively_locked(&statements, catalog, new_from),
-            unclosed_begins: unclosed_begins(&statements),
+            exclusively_locked: exclusively_locked(statements, catalog, new_from),
+            unclosed_begins: unclosed_begins(statements),
             ..FileFacts::default()
         };
         let mut findings = Vec::new();
@@ -229,6 +238,15 @@ impl DefaultAnalyzer {
     }
 }
 
+/// One migration file, parsed.
+#[derive(Clone, Copy)]
+struct File<'a> {
+    name: &'a str,
+    checksum: &'a str,
+    script: &'a str,
+    statements: &'a [ParsedStatement],
+}
+
 impl SafetyAnalyzer for DefaultAnalyzer {
     fn analyze(&self, migrations: &Migrations, scope: &Scope) -> SafetyReport {
         let mut catalog = Catalog::default();
@@ -264,15 +282,15 @@ impl SafetyAnalyzer for DefaultAnalyzer {
                 NewTables::SameMigration => index,
                 NewTables::SinceFirstTarget => first,
             };
-            report.migrations.push(self.analyze_one(
-                migration.name(),
-                script.checksum(),
-                script.sql(),
-                &statements,
-                &mut catalog,
-                index,
-                new_from,
-            ));
+            let file = File {
+                name: migration.name(),
+                checksum: script.checksum(),
+                script: script.sql(),
+                statements: &statements,
+            };
+            report
+                .migrations
+                .push(self.analyze_one(&file, &mut catalog, index, new_from));
         }
         report
     }
