@@ -56,6 +56,18 @@ impl Output {
         }
     }
 
+    /// Says, on stderr and for people only, which `.env` file the database URL came from (as
+    /// Prisma does: "Environment variables loaded from .env"); never the value.
+    pub(crate) fn loaded_from(&self, path: &std::path::Path) {
+        if !self.json {
+            let _ = writeln!(
+                anstream::stderr(),
+                "Environment variables loaded from {}",
+                path.display()
+            );
+        }
+    }
+
     /// Renders a progress event for people.
     pub(crate) fn event(&self, event: &Event) {
         let text = match event {

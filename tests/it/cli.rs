@@ -3,7 +3,7 @@
 use migrate_tests::TestDb;
 use serde_json::Value;
 
-use crate::common::{migrate, rows, table_exists, text, Dir};
+use crate::common::{migrate, migrate_in, project, rows, table_exists, text, Dir};
 
 fn json(out: &std::process::Output) -> Value {
     crate::common::last_json(&out.stdout)
@@ -365,4 +365,81 @@ fn deploy_on_a_terminal(url: &str, dir: &Dir) -> std::process::Output {
         .stdin(std::process::Stdio::null())
         .output()
         .expect("script(1) from util-linux")
+}
+
+/// Prisma users keep `DATABASE_URL` in `.env` (or `prisma/.env`): it is read from there, the
+/// file is named, the password never shown; a real environment variable wins; the two files
+/// disagreeing is an error naming both.
+#[test]
+fn database_url_comes_from_dot_env_files_as_prisma_reads_them() {
+    let db = TestDb::new();
+    let password = migrate_tests::cluster().password().to_owned();
+    let project = project(&[("20240101000000_a", "CREATE TABLE a (id int);")]);
+    let root = project.path();
+    let env_line = format!("DATABASE_URL=\"{}\"\n", db.url);
+    let no_password = |out: &std::process::Output| {
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(!all.contains(&password), "password shown: {all}");
+        all
+    };
+
+    // Nowhere: the usual error.
+    let out = migrate_in(root, &[], &["status"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("DATABASE_URL"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // prisma/.env, next to schema.prisma.
+    std::fs::write(root.join("prisma/.env"), &env_line).unwrap();
+    let out = migrate_in(root, &[], &["status"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("Environment variables loaded from prisma/.env"),
+        "{stderr}"
+    );
+    assert!(text(&out.stdout).contains("20240101000000_a"));
+    no_password(&out);
+    // With --json, stdout stays one object and nothing is said.
+    let out = migrate_in(root, &[], &["status", "--json"]);
+    assert_eq!(json(&out)["pending"][0], "20240101000000_a");
+    assert!(!text(&out.stderr).contains("loaded from"));
+
+    // Both files with the same value: fine, the root one is named.
+    std::fs::write(root.join(".env"), format!("# app\nexport {env_line}")).unwrap();
+    let out = migrate_in(root, &[], &["deploy"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("Environment variables loaded from .env"),
+        "{}",
+        text(&out.stderr)
+    );
+    no_password(&out);
+    assert!(table_exists(&db, "a"));
+
+    // Different values: an error naming the variable and both files, no value shown.
+    let other = db.url.replace(&db.name, "another_database");
+    std::fs::write(root.join(".env"), format!("DATABASE_URL={other}\n")).unwrap();
+    for command in ["status", "deploy"] {
+        let out = migrate_in(root, &[], &[command]);
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        let all = no_password(&out);
+        assert!(
+            all.contains("DATABASE_URL") && all.contains(".env") && all.contains("prisma/.env"),
+            "{all}"
+        );
+        assert!(!all.contains("another_database"), "{all}");
+    }
+
+    // A real environment variable wins over both files, and no file is named.
+    let out = migrate_in(root, &[("DATABASE_URL", db.url.as_str())], &["status"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("loaded from"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -14,6 +14,9 @@ use crate::output::{Outcome, Output, BOLD, GREEN, RED};
 pub(super) fn run(cli: &Cli, args: &DeployArgs, out: &Output) -> anyhow::Result<Outcome> {
     let resolved = settings(cli, args)?.resolve()?;
     let url = resolved.url.clone();
+    if let Some(path) = &resolved.url_file {
+        out.loaded_from(path);
+    }
     for warning in url.warnings() {
         out.line(format!("warning: {warning}"));
     }

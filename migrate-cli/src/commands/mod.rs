@@ -16,6 +16,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
 use anyhow::Context;
+use migrate_core::config::{DotEnv, VarSource};
 use migrate_core::ledger::LockWait;
 use migrate_core::{DatabaseUrl, Engine};
 
@@ -40,11 +41,12 @@ pub(crate) fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
 
 /// The engine for the global flags.
 fn engine(cli: &Cli, out: &Output) -> anyhow::Result<Engine> {
-    let raw = cli
-        .database_url
-        .as_deref()
-        .filter(|s| !s.trim().is_empty())
-        .ok_or(migrate_core::connection::ConnectError::Missing)?;
+    let raw = database_url(cli, out)?.ok_or(migrate_core::connection::ConnectError::Missing)?;
+    engine_for(cli, &raw, out)
+}
+
+/// The engine for `raw`, the database URL, and the global flags.
+fn engine_for(cli: &Cli, raw: &str, out: &Output) -> anyhow::Result<Engine> {
     let url: DatabaseUrl = raw.parse()?;
     for warning in url.warnings() {
         out.line(format!(
@@ -54,6 +56,21 @@ fn engine(cli: &Cli, out: &Output) -> anyhow::Result<Engine> {
         ));
     }
     Ok(Engine::new(url, cli.migrations_dir()).lock_wait(lock_wait(cli)?))
+}
+
+/// The database URL: `--database-url`, else `DATABASE_URL` from the environment, else from
+/// `./.env` or `./prisma/.env` (the core's rule, [`DotEnv`]), saying which file it came from.
+fn database_url(cli: &Cli, out: &Output) -> anyhow::Result<Option<String>> {
+    if let Some(url) = cli.database_url.as_deref().filter(|s| !s.trim().is_empty()) {
+        return Ok(Some(url.to_owned()));
+    }
+    let Some((url, source)) = DotEnv::load()?.var("DATABASE_URL")? else {
+        return Ok(None);
+    };
+    if let VarSource::File(path) = source {
+        out.loaded_from(&path);
+    }
+    Ok(Some(url))
 }
 
 fn lock_wait(cli: &Cli) -> anyhow::Result<LockWait> {

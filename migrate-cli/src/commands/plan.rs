@@ -21,9 +21,11 @@ pub(super) fn run(cli: &Cli, args: &PlanArgs, out: &Output) -> anyhow::Result<Ou
         args.format.parse().map_err(anyhow::Error::msg)?
     };
     let fail_on: Severity = args.fail_on.parse().map_err(anyhow::Error::msg)?;
-    let engine = match (&cli.database_url, args.offline) {
-        (Some(url), false) if !url.trim().is_empty() => Some(super::engine(cli, out)?),
-        _ => None,
+    let engine = match args.offline {
+        false => super::database_url(cli, out)?
+            .map(|url| super::engine_for(cli, &url, out))
+            .transpose()?,
+        true => None,
     };
     let migrations = migrate_core::MigrationSource::new(cli.migrations_dir()).load()?;
     let (scope, mut extra) = scope(cli, args, &migrations)?;

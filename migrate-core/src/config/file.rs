@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::ConfigError;
+use super::{ConfigError, DotEnv, VarSource};
 use crate::health::HealthConfig;
 
 /// The default configuration file name, in the working directory.
@@ -177,17 +177,25 @@ impl Environment {
     ///
     /// [`ConfigError::MissingUrl`] when unset; an invalid URL is reported by the caller.
     pub fn url(&self, name: &str) -> Result<String, ConfigError> {
+        self.url_in(name, &DotEnv::default()).map(|(url, _)| url)
+    }
+
+    /// The URL of this environment (named `name`) from its variable, read from the process
+    /// environment or else the `.env` files, with where it came from.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::MissingUrl`] when the variable is set nowhere,
+    /// [`ConfigError::DotEnvConflict`] when the `.env` files disagree about it.
+    pub fn url_in(&self, name: &str, dotenv: &DotEnv) -> Result<(String, VarSource), ConfigError> {
         let var = self
             .url_env
             .clone()
             .unwrap_or_else(|| "DATABASE_URL".to_owned());
-        std::env::var(&var)
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-            .ok_or(ConfigError::MissingUrl {
-                env: name.to_owned(),
-                var,
-            })
+        dotenv.var(&var)?.ok_or(ConfigError::MissingUrl {
+            env: name.to_owned(),
+            var,
+        })
     }
 
     /// True when the promotion gate applies.
