@@ -144,7 +144,8 @@ pub struct DeployArgs {
     /// SQL health probe, `QUERY` or `QUERY => EXPECTED`. Repeatable.
     #[arg(long, value_name = "SQL")]
     pub health_sql: Vec<String>,
-    /// Command health probe (exit 0), run without a shell. Repeatable.
+    /// Command health probe (exit 0). Split into words with shell quoting ('…', "…", \), run
+    /// without a shell: for one, quote it, e.g. "sh -c 'curl -fsS \"$URL\"'". Repeatable.
     #[arg(long, value_name = "COMMAND")]
     pub health_cmd: Vec<String>,
     /// Seconds during which failing probes are retried.

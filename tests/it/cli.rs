@@ -443,3 +443,44 @@ fn database_url_comes_from_dot_env_files_as_prisma_reads_them() {
         text(&out.stderr)
     );
 }
+
+/// `--health-cmd` is split with shell quoting: a quoted `sh -c` script with a quoted header
+/// reaches the shell as one argument; an unclosed quote is an error before anything runs.
+#[test]
+fn health_cmd_words_follow_shell_quoting() {
+    let db = TestDb::new();
+    let dir = Dir::with(&[("20240101000000_a", "CREATE TABLE a (id int);")]);
+    let d = dir.path().to_str().unwrap();
+    let seen = tempfile::tempdir().unwrap();
+    let file = seen.path().join("header");
+    let cmd = format!(
+        r#"sh -c 'printf %s "Authorization: Bearer x" > "$0"' {}"#,
+        file.display()
+    );
+    let out = migrate(
+        &db.url,
+        &["deploy", "--migrations-dir", d, "--health-cmd", &cmd],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "Authorization: Bearer x"
+    );
+
+    let db = TestDb::new();
+    let out = migrate(
+        &db.url,
+        &[
+            "deploy",
+            "--migrations-dir",
+            d,
+            "--health-cmd",
+            "sh -c 'curl -H \"Authorization: Bearer secret7\"",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("quote is not closed"), "{stderr}");
+    assert!(!stderr.contains("secret7"), "{stderr}");
+    assert!(!table_exists(&db, "a"));
+}
