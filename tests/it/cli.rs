@@ -484,3 +484,53 @@ fn health_cmd_words_follow_shell_quoting() {
     assert!(!stderr.contains("secret7"), "{stderr}");
     assert!(!table_exists(&db, "a"));
 }
+
+/// An `--approve` naming no migration of the directory (a typo) is an error, exit 2, naming
+/// it; nothing is applied.
+#[test]
+fn approving_an_unknown_migration_is_an_error_that_changes_nothing() {
+    let db = TestDb::new();
+    let dir = Dir::with(&[
+        ("20240101000000_a", "CREATE TABLE a (id int);"),
+        ("20240102000000_b", "CREATE TABLE b (id int);"),
+    ]);
+    let d = dir.path().to_str().unwrap();
+    for json_mode in [false, true] {
+        let mut args = vec![
+            "deploy",
+            "--migrations-dir",
+            d,
+            "--approve",
+            "20240101000000_a",
+            "--approve",
+            "20240102000000_bb:drop-table",
+        ];
+        if json_mode {
+            args.push("--json");
+        }
+        let out = migrate(&db.url, &args);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        let message = if json_mode {
+            let error = json(&out)["error"].clone();
+            assert_eq!(error["exit_code"], 2);
+            error["message"].as_str().unwrap().to_owned()
+        } else {
+            text(&out.stderr)
+        };
+        assert!(message.contains("20240102000000_bb"), "{message}");
+        assert!(!message.contains("20240101000000_a,"), "{message}");
+        assert!(message.contains("nothing was changed"), "{message}");
+        assert!(!table_exists(&db, "a") && !table_exists(&db, "b"));
+    }
+    let out = migrate(
+        &db.url,
+        &[
+            "deploy",
+            "--migrations-dir",
+            d,
+            "--approve",
+            "20240102000000_b",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
