@@ -33,9 +33,14 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub lock_timeout: Option<f64>,
 
-    /// More log output on stderr (-v info, -vv debug).
-    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    /// Log lines on stderr (-v info, -vv debug). Without it, no log lines (`RUST_LOG` still
+    /// applies).
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
+
+    /// Print only errors and the final result (no progress, notes or warnings).
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
 
     /// The command.
     #[command(subcommand)]
@@ -57,7 +62,7 @@ impl Cli {
     #[must_use]
     pub fn log_level(&self) -> &'static str {
         match self.verbose {
-            0 => "warn",
+            0 => "off",
             1 => "info",
             _ => "debug",
         }

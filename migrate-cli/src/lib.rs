@@ -19,7 +19,7 @@ pub use output::Outcome;
 /// Runs a parsed command line and returns the process exit code.
 #[must_use]
 pub fn run(cli: &Cli) -> ExitCode {
-    let out = output::Output::new(cli.json);
+    let out = output::Output::new(cli.json, cli.quiet);
     let result = commands::run(cli, &out);
     out.finish(result)
 }

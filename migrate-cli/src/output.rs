@@ -37,11 +37,13 @@ pub(crate) const DIM: Style = Style::new().dimmed();
 /// Where results go.
 pub(crate) struct Output {
     json: bool,
+    quiet: bool,
 }
 
 impl Output {
-    pub(crate) fn new(json: bool) -> Self {
-        Self { json }
+    /// `json`: one JSON object on stdout; `quiet`: only errors and the final result.
+    pub(crate) fn new(json: bool, quiet: bool) -> Self {
+        Self { json, quiet }
     }
 
     /// True with `--json`.
@@ -49,17 +51,33 @@ impl Output {
         self.json
     }
 
-    /// A line for people on stdout; nothing in JSON mode.
+    /// A line for people on stdout; nothing in JSON mode or with `--quiet`.
     pub(crate) fn line(&self, text: impl std::fmt::Display) {
+        if !self.json && !self.quiet {
+            let _ = writeln!(anstream::stdout(), "{text}");
+        }
+    }
+
+    /// A line of the command's result for people on stdout: shown with `--quiet` too, nothing
+    /// in JSON mode.
+    pub(crate) fn result(&self, text: impl std::fmt::Display) {
         if !self.json {
             let _ = writeln!(anstream::stdout(), "{text}");
+        }
+    }
+
+    /// A warning for people on stderr (yellow on a terminal); nothing in JSON mode or with
+    /// `--quiet`. Warnings are output, not log lines: they show without `-v`.
+    pub(crate) fn warn(&self, text: impl std::fmt::Display) {
+        if !self.json && !self.quiet {
+            let _ = writeln!(anstream::stderr(), "{YELLOW}warning{YELLOW:#}: {text}");
         }
     }
 
     /// Says, on stderr and for people only, which `.env` file the database URL came from (as
     /// Prisma does: "Environment variables loaded from .env"); never the value.
     pub(crate) fn loaded_from(&self, path: &std::path::Path) {
-        if !self.json {
+        if !self.json && !self.quiet {
             let _ = writeln!(
                 anstream::stderr(),
                 "Environment variables loaded from {}",

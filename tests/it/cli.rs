@@ -534,3 +534,68 @@ fn approving_an_unknown_migration_is_an_error_that_changes_nothing() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+/// Without `-v`, no log lines (warnings are said for people); `--quiet` prints only the
+/// result, and errors.
+#[test]
+fn no_log_lines_without_verbose_and_quiet_prints_only_the_result() {
+    let dir = Dir::with(&[("20240101000000_a", "CREATE TABLE a (id int);")]);
+    let d = dir.path().to_str().unwrap();
+    let unreachable = "postgresql://u:pw@127.0.0.1:1/db?connect_timeout=2";
+    let out = migrate(unreachable, &["plan", "--migrations-dir", d]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("warning: database not reachable, analysing offline"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("WARN") && !stderr.contains("migrate_cli::"),
+        "{stderr}"
+    );
+
+    let db = TestDb::new();
+    let out = migrate(&db.url, &["deploy", "--migrations-dir", d]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        !stderr.contains(" INFO ")
+            && !stderr.contains(" WARN ")
+            && !stderr.contains("migrate_core::"),
+        "{stderr}"
+    );
+
+    let db = TestDb::new();
+    let out = migrate(&db.url, &["deploy", "--quiet", "--migrations-dir", d]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    assert!(
+        lines[0].starts_with("All migrations have been successfully applied"),
+        "{stdout}"
+    );
+    assert_eq!(text(&out.stderr), "");
+    let out = migrate(&db.url, &["status", "-q", "--migrations-dir", d]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "Database schema is up to date! (1 migration(s) applied)"
+    );
+    // Errors still show.
+    let out = migrate(
+        &db.url,
+        &["status", "-q", "--migrations-dir", "/nonexistent"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("error"), "{}", text(&out.stderr));
+    // -v brings the log lines back; -q and -v together make no sense.
+    let out = migrate(&db.url, &["deploy", "-v", "--migrations-dir", d]);
+    assert!(
+        text(&out.stderr).contains(" INFO "),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = migrate(&db.url, &["status", "-q", "-v", "--migrations-dir", d]);
+    assert_eq!(out.status.code(), Some(2));
+}

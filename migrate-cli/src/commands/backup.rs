@@ -83,7 +83,7 @@ fn run_create(
         &mut progress_events(Duration::from_secs(2), &mut |event| out.event(event)),
     )?;
     let m = &backup.manifest;
-    out.line(format!(
+    out.result(format!(
         "{BOLD}{}{BOLD:#} {} ({} bytes, {} tables, {} applied migrations)",
         m.id,
         backup.path().display(),
@@ -113,11 +113,11 @@ fn run_create(
 fn run_list(store: &BackupStore, out: &Output) -> anyhow::Result<Outcome> {
     let backups = store.list()?;
     if backups.is_empty() {
-        out.line(format!("No backups in {}", store.dir().display()));
+        out.result(format!("No backups in {}", store.dir().display()));
     }
     for b in &backups {
         let m = &b.manifest;
-        out.line(format!(
+        out.result(format!(
             "{}  {}  {:>12} bytes  {}  last migration: {}",
             m.id,
             m.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
@@ -148,9 +148,9 @@ fn run_verify(
     let report = provider.verify(&backup, level, &options)?;
     print_report(&report, out);
     if report.passed() {
-        out.line(format!("{GREEN}All checks passed.{GREEN:#}"));
+        out.result(format!("{GREEN}All checks passed.{GREEN:#}"));
     } else {
-        out.line(format!("{RED}Verification failed.{RED:#}"));
+        out.result(format!("{RED}Verification failed.{RED:#}"));
     }
     Ok(Outcome {
         ok: report.passed(),
@@ -173,6 +173,6 @@ fn run_prune(args: &BackupPruneArgs, store: &BackupStore, out: &Output) -> anyho
     for id in &removed {
         out.line(format!("removed {id}"));
     }
-    out.line(format!("{} backup(s) removed", removed.len()));
+    out.result(format!("{} backup(s) removed", removed.len()));
     Ok(Outcome::ok(json!({ "removed": removed })))
 }

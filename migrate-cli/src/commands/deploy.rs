@@ -18,7 +18,7 @@ pub(super) fn run(cli: &Cli, args: &DeployArgs, out: &Output) -> anyhow::Result<
         out.loaded_from(path);
     }
     for warning in url.warnings() {
-        out.line(format!("warning: {warning}"));
+        out.warn(warning);
     }
     let mut options = resolved.options;
     // Interactive approval on a terminal, before anything runs.
@@ -39,9 +39,9 @@ pub(super) fn run(cli: &Cli, args: &DeployArgs, out: &Output) -> anyhow::Result<
     match result {
         Ok(report) => {
             if report.applied.is_empty() {
-                out.line(format!("{GREEN}No pending migrations to apply.{GREEN:#}"));
+                out.result(format!("{GREEN}No pending migrations to apply.{GREEN:#}"));
             } else {
-                out.line(format!(
+                out.result(format!(
                     "{BOLD}All migrations have been successfully applied{BOLD:#} ({} in {}, backup {}).",
                     report.applied.len(),
                     migrate_core::executor::human_duration(report.duration),

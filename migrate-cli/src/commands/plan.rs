@@ -30,7 +30,7 @@ pub(super) fn run(cli: &Cli, args: &PlanArgs, out: &Output) -> anyhow::Result<Ou
     let migrations = migrate_core::MigrationSource::new(cli.migrations_dir()).load()?;
     let (scope, mut extra) = scope(cli, args, &migrations)?;
     let mut review = match engine {
-        Some(engine) => live_review(&engine, scope, &migrations)?,
+        Some(engine) => live_review(out, &engine, scope, &migrations)?,
         None => {
             SafetyGate::default().review(&migrations, &scope.unwrap_or_else(Scope::all), None)?
         }
@@ -76,6 +76,7 @@ pub(super) fn run(cli: &Cli, args: &PlanArgs, out: &Output) -> anyhow::Result<Ou
 /// Reviews with the database: the pending migrations (unless the scope was given), with live
 /// facts. An unreachable database falls back to the offline analysis of every migration.
 fn live_review(
+    out: &Output,
     engine: &Engine,
     scope: Option<Scope>,
     migrations: &Migrations,
@@ -83,7 +84,9 @@ fn live_review(
     let mut client = match migrate_core::connection::connect(engine.url()) {
         Ok(client) => client,
         Err(e) => {
-            log::warn!("database not reachable, analysing offline: {e}");
+            out.warn(format_args!(
+                "database not reachable, analysing offline: {e}"
+            ));
             return Ok(SafetyGate::default().review(
                 migrations,
                 &scope.unwrap_or_else(Scope::all),
@@ -161,7 +164,7 @@ fn list_rules(out: &Output) -> Outcome {
     let rules: Vec<serde_json::Value> = Rule::ALL
         .iter()
         .map(|r| {
-            out.line(format!(
+            out.result(format!(
                 "{:<40} {:<8} stage {}  {}",
                 r.name(),
                 r.default_severity(),
