@@ -13,6 +13,16 @@ use crate::common::{backup_dir, migrate_bin, table_exists, Dir};
 /// Runs `migrate args` on a pseudo-terminal with `DATABASE_URL=url`, typing `answer` when a
 /// `[y/N]` question appears; returns the exit code and everything shown.
 fn on_terminal(url: &str, args: &[&str], answer: Option<&str>) -> (u32, String) {
+    on_terminal_coloured(url, args, answer, false)
+}
+
+/// As [`on_terminal`], with colours when `colour` (a colour terminal, no `NO_COLOR`).
+fn on_terminal_coloured(
+    url: &str,
+    args: &[&str],
+    answer: Option<&str>,
+    colour: bool,
+) -> (u32, String) {
     let pair = native_pty_system()
         .openpty(PtySize {
             rows: 60,
@@ -27,7 +37,12 @@ fn on_terminal(url: &str, args: &[&str], answer: Option<&str>) -> (u32, String) 
     cmd.cwd(cwd.path());
     cmd.env("DATABASE_URL", url);
     cmd.env("MIGRATE_BACKUP_DIR", backup_dir());
-    cmd.env("NO_COLOR", "1");
+    if colour {
+        cmd.env_remove("NO_COLOR");
+        cmd.env("TERM", "xterm-256color");
+    } else {
+        cmd.env("NO_COLOR", "1");
+    }
     let mut child = pair.slave.spawn_command(cmd).unwrap();
     drop(pair.slave);
     let shown = Arc::new(Mutex::new(String::new()));
@@ -140,4 +155,73 @@ fn the_prompt_is_the_gates_review_naming_the_target_first() {
         .unwrap()
         .get(0);
     assert_eq!(legacy, 0, "approved and applied");
+}
+
+/// `--dangerous-skip-safety` says so loudly: in red on a terminal, and on stderr without one
+/// (with `--quiet` and `--json` too); the destructive change then runs unapproved.
+#[test]
+fn skipping_the_safety_review_is_said_loudly() {
+    let init = [("20240101000000_init", "CREATE TABLE a (id int);")];
+    // A database where `a` holds a row, so that dropping it needs approval.
+    let with_a = || {
+        let db = TestDb::new();
+        let dir = Dir::with(&init);
+        crate::common::engine(&db, dir.path()).deploy().unwrap();
+        db.client()
+            .batch_execute("INSERT INTO a VALUES (1)")
+            .unwrap();
+        db
+    };
+    let db = with_a();
+    let dir = Dir::with(&init);
+    dir.add("20240102000000_drop", "DROP TABLE a;");
+    let path = dir.path().to_str().unwrap();
+    let (code, shown) = on_terminal_coloured(
+        &db.url,
+        &[
+            "deploy",
+            "--dangerous-skip-safety",
+            "--migrations-dir",
+            path,
+        ],
+        None,
+        true,
+    );
+    assert_eq!(code, 0, "{shown}");
+    let at = shown
+        .find("WARNING: the safety review was skipped (--dangerous-skip-safety)")
+        .unwrap_or_else(|| panic!("{shown}"));
+    assert!(
+        shown[..at].ends_with('m') && shown[..at].contains("\u{1b}[1m"),
+        "in colour: {shown:?}"
+    );
+    assert!(!table_exists(&db, "public.a"));
+
+    for extra in ["--quiet", "--json"] {
+        let out = crate::common::migrate(
+            &db.url,
+            &[
+                "deploy",
+                "--dangerous-skip-safety",
+                extra,
+                "--migrations-dir",
+                path,
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("WARNING: the safety review was skipped (--dangerous-skip-safety)"),
+            "{extra}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("\u{1b}["),
+            "no colour without a terminal: {stderr:?}"
+        );
+    }
+    // Without the flag, the same history is refused, and nothing says the review was skipped.
+    let db = with_a();
+    let out = crate::common::migrate(&db.url, &["deploy", "--migrations-dir", path]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("review was skipped"));
 }

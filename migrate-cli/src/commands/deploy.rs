@@ -21,6 +21,13 @@ pub(super) fn run(cli: &Cli, args: &DeployArgs, out: &Output) -> anyhow::Result<
         out.warn(warning);
     }
     let mut options = resolved.options;
+    if !options.safety.enforce {
+        skipped_review_warning(if args.dangerous_skip_safety {
+            "--dangerous-skip-safety"
+        } else {
+            "approval_required = false in the config file"
+        });
+    }
     // Interactive approval on a terminal, before anything runs.
     let engine = Engine::with_options(url.clone(), &resolved.dir, options.clone());
     if let Some(gate) = approve_interactively(&engine, &options.safety, out)? {
@@ -65,6 +72,19 @@ pub(super) fn run(cli: &Cli, args: &DeployArgs, out: &Output) -> anyhow::Result<
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// Says loudly, on stderr (red and bold on a terminal), that the safety review will not stop
+/// this deployment. Shown with `--quiet` and `--json` too: it is the one thing a reader of the
+/// log must not miss.
+fn skipped_review_warning(cause: &str) {
+    let _ = std::io::Write::write_fmt(
+        &mut anstream::stderr(),
+        format_args!(
+            "{RED}WARNING: the safety review was skipped ({cause}): destructive and high-risk \
+             changes run without approval.{RED:#}\n"
+        ),
+    );
 }
 
 /// The flags, for the core's precedence (flag > environment variable > file > default).
