@@ -99,6 +99,28 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Emergency switches, e.g. `maintenance read-only on`.
     Maintenance(MaintenanceArgs),
+    /// Print a shell completion script on stdout, e.g. `migrate completions bash >
+    /// ~/.local/share/bash-completion/completions/migrate`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout, e.g. `migrate man > migrate.1`, or write one page per
+    /// command into a directory.
+    Man(ManArgs),
+}
+
+/// `migrate completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `migrate man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `migrate.1` and a page per command (`migrate-deploy.1`, …) into DIR instead.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 /// `migrate deploy`.

@@ -599,3 +599,54 @@ fn no_log_lines_without_verbose_and_quiet_prints_only_the_result() {
     let out = migrate(&db.url, &["status", "-q", "-v", "--migrations-dir", d]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Shell completions and man pages come from the same definition as `--help`, and need no
+/// database.
+#[test]
+fn completions_and_man_pages_need_no_database() {
+    let no_db = "";
+    for (shell, marker) in [
+        ("bash", "_migrate()"),
+        ("zsh", "#compdef migrate"),
+        ("fish", "complete -c migrate"),
+    ] {
+        let out = migrate(no_db, &["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let script = text(&out.stdout);
+        assert!(script.contains(marker), "{shell}: {script}");
+        for word in ["deploy", "rollback", "dangerous-skip-safety"] {
+            assert!(script.contains(word), "{shell} lacks {word}");
+        }
+    }
+    let out = migrate(no_db, &["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = migrate(no_db, &["completions", "bash", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(json(&out)["script"]
+        .as_str()
+        .unwrap()
+        .contains("_migrate()"));
+
+    let out = migrate(no_db, &["man"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let page = text(&out.stdout);
+    assert!(page.contains(".TH migrate 1"), "{page}");
+    assert!(
+        page.contains("deploy") && page.contains("\\-\\-database\\-url"),
+        "{page}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = migrate(
+        no_db,
+        &["man", "--out-dir", dir.path().to_str().unwrap(), "--json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let pages = json(&out)["pages"].clone();
+    for page in ["migrate.1", "migrate-deploy.1", "migrate-backup-prune.1"] {
+        assert!(dir.path().join(page).is_file(), "{page}: {pages}");
+        assert!(
+            pages.as_array().unwrap().iter().any(|p| p == page),
+            "{pages}"
+        );
+    }
+}

@@ -3,6 +3,7 @@
 mod backup;
 mod baseline;
 mod deploy;
+mod docs;
 mod history;
 mod maintenance;
 mod plan;
@@ -36,6 +37,8 @@ pub(crate) fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
         Command::Restore(args) => restore::run(cli, args, out),
         Command::Rollback(args) => rollback::run(cli, args, out),
         Command::Maintenance(args) => maintenance::run(cli, args, out),
+        Command::Completions(args) => docs::completions(args, out),
+        Command::Man(args) => docs::man(args, out),
     }
 }
 
