@@ -2,11 +2,9 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
     ignore_sigxfsz();
-    let cli = migrate_cli::Cli::parse();
+    let cli = migrate_cli::Cli::parse_tailored();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(cli.log_level()))
         .format_timestamp_millis()
         .init();

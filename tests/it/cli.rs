@@ -650,3 +650,110 @@ fn completions_and_man_pages_need_no_database() {
         );
     }
 }
+
+/// Help conventions: every default is shown (the core's, where the core resolves it), no
+/// `[env: X=]` with an empty value, no value of a variable, global options grouped, and hidden
+/// where they do nothing (still accepted there).
+#[test]
+fn help_shows_defaults_hides_env_values_and_inapplicable_global_options() {
+    let help = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new(crate::common::migrate_bin());
+        cmd.args(args).arg("--help");
+        for var in ["DATABASE_URL", "MIGRATE_CONFIG", "MIGRATE_BACKUP_DIR"] {
+            cmd.env_remove(var);
+        }
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        text(&out.stdout)
+    };
+    let deploy = help(&["deploy"], &[]);
+    let verify = migrate_core::pipeline::PipelineOptions::default()
+        .backup_verify
+        .number();
+    let window = migrate_core::health::RetryWindow::default()
+        .window
+        .as_secs();
+    for default in [
+        format!("[default: the environment's, else {verify}]"),
+        format!("[default: the environment's, else {window}]"),
+        "[default: the environment's, else warn]".to_owned(),
+        "[default: migrate.toml]".to_owned(),
+    ] {
+        assert!(deploy.contains(&default), "{default}: {deploy}");
+    }
+    assert!(deploy.contains("Global options:"), "{deploy}");
+
+    let secrets = [
+        ("DATABASE_URL", "postgresql://u:secret1@h/db"),
+        ("MIGRATE_CONFIG", "/secret2/migrate.toml"),
+        ("MIGRATE_BACKUP_DIR", "/secret3"),
+    ];
+    let commands: &[&[&str]] = &[
+        &[],
+        &["deploy"],
+        &["status"],
+        &["plan"],
+        &["backup"],
+        &["backup", "list"],
+        &["backup", "create"],
+        &["restore"],
+        &["rollback"],
+        &["completions"],
+    ];
+    for args in commands {
+        for env in [&[][..], &secrets[..]] {
+            let text = help(args, env);
+            assert!(!text.contains("=]"), "{args:?}: {text}");
+            assert!(!text.contains("secret"), "{args:?}: {text}");
+        }
+    }
+
+    let list = help(&["backup", "list"], &[]);
+    for hidden in [
+        "--yes",
+        "--lock-timeout",
+        "--migrations-dir",
+        "--database-url",
+    ] {
+        assert!(!list.contains(hidden), "{hidden}: {list}");
+    }
+    assert!(
+        list.contains("--backup-dir") && list.contains("--json"),
+        "{list}"
+    );
+    let rollback = help(&["rollback"], &[]);
+    for shown in [
+        "--yes",
+        "--lock-timeout",
+        "--migrations-dir",
+        "--database-url",
+    ] {
+        assert!(rollback.contains(shown), "{shown}: {rollback}");
+    }
+    let status = help(&["status"], &[]);
+    assert!(
+        !status.contains("--yes") && !status.contains("--lock-timeout"),
+        "{status}"
+    );
+
+    // Hidden, not refused: a global option given everywhere by a script still works.
+    let backups = tempfile::tempdir().unwrap();
+    let out = migrate(
+        "",
+        &[
+            "backup",
+            "list",
+            "--yes",
+            "--lock-timeout",
+            "3",
+            "--json",
+            "--backup-dir",
+            backups.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(json(&out)["backups"], serde_json::json!([]));
+}

@@ -4,7 +4,6 @@
 use std::io::Write;
 
 use anyhow::Context;
-use clap::CommandFactory;
 use serde_json::json;
 
 use crate::cli::{Cli, CompletionsArgs, ManArgs};
@@ -12,7 +11,12 @@ use crate::output::{Outcome, Output};
 
 pub(super) fn completions(args: &CompletionsArgs, out: &Output) -> anyhow::Result<Outcome> {
     let mut script = Vec::new();
-    clap_complete::generate(args.shell, &mut Cli::command(), "migrate", &mut script);
+    clap_complete::generate(
+        args.shell,
+        &mut Cli::command_tailored(),
+        "migrate",
+        &mut script,
+    );
     let script = String::from_utf8(script).context("the completion script is not UTF-8")?;
     emit(out, &script)?;
     Ok(Outcome::ok(
@@ -23,7 +27,7 @@ pub(super) fn completions(args: &CompletionsArgs, out: &Output) -> anyhow::Resul
 pub(super) fn man(args: &ManArgs, out: &Output) -> anyhow::Result<Outcome> {
     if let Some(dir) = &args.out_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        clap_mangen::generate_to(Cli::command(), dir)
+        clap_mangen::generate_to(Cli::command_tailored(), dir)
             .with_context(|| format!("writing the man pages into {}", dir.display()))?;
         let mut pages: Vec<String> = std::fs::read_dir(dir)
             .with_context(|| format!("reading {}", dir.display()))?
@@ -39,7 +43,7 @@ pub(super) fn man(args: &ManArgs, out: &Output) -> anyhow::Result<Outcome> {
         return Ok(Outcome::ok(json!({ "dir": dir, "pages": pages })));
     }
     let mut page = Vec::new();
-    clap_mangen::Man::new(Cli::command())
+    clap_mangen::Man::new(Cli::command_tailored())
         .render(&mut page)
         .context("rendering the man page")?;
     let page = String::from_utf8(page).context("the man page is not UTF-8")?;
