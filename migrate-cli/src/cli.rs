@@ -327,7 +327,8 @@ pub enum BackupCommand {
     /// Levels: 1 hashes equal the manifest; 2 the archive lists every table; 3 the archive reads
     /// to the end; 4 a test restore matches the manifest's row counts and schema fingerprint.
     Verify(BackupVerifyArgs),
-    /// Remove old backups (the newest is always kept).
+    /// Remove old backups (the newest is always kept; --dry-run only lists them). `retention`
+    /// in migrate.toml prunes the same way after each successful deployment.
     Prune(BackupPruneArgs),
 }
 
@@ -361,7 +362,7 @@ pub struct BackupVerifyArgs {
 
 /// `migrate backup prune`.
 #[derive(Debug, Args)]
-#[group(required = true, multiple = true)]
+#[group(id = "retention", required = true, multiple = true, args = ["keep", "max_age_days"])]
 pub struct BackupPruneArgs {
     /// Keep the N newest backups.
     #[arg(long, value_name = "N")]
@@ -369,6 +370,9 @@ pub struct BackupPruneArgs {
     /// Remove backups older than this many days.
     #[arg(long, value_name = "DAYS")]
     pub max_age_days: Option<f64>,
+    /// Say which backups would be removed; remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `migrate restore`.

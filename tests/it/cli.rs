@@ -757,3 +757,119 @@ fn help_shows_defaults_hides_env_values_and_inapplicable_global_options() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(json(&out)["backups"], serde_json::json!([]));
 }
+
+/// Backups over time: `retention` in migrate.toml prunes after each successful deployment,
+/// `backup prune --dry-run` says what it would delete and deletes nothing, and `rollback` run
+/// from another directory says which backup directory it searched.
+#[test]
+fn retention_after_deploys_prune_dry_run_and_rollback_names_the_backup_directory() {
+    let db = TestDb::new();
+    let project = project(&[("20240101000000_a", "CREATE TABLE a (id int);")]);
+    let root = project.path();
+    std::fs::write(root.join("migrate.toml"), "retention = { keep = 2 }\n").unwrap();
+    let url = db.url.as_str();
+    // The default, relative backup directory (`backups`), as a first-time user has it.
+    let env = [("DATABASE_URL", url), ("MIGRATE_BACKUP_DIR", "")];
+    let ids = |dir: &std::path::Path| -> Vec<String> {
+        let mut ids: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.unwrap().file_name().into_string().ok())
+            .filter_map(|n| n.strip_suffix(".json").map(str::to_owned))
+            .collect();
+        ids.sort();
+        ids
+    };
+    let migrations = root.join("prisma/migrations");
+    let add = |name: &str, sql: &str| {
+        std::fs::create_dir_all(migrations.join(name)).unwrap();
+        std::fs::write(migrations.join(name).join("migration.sql"), sql).unwrap();
+    };
+    let mut backups = Vec::new();
+    for (i, (name, sql)) in [
+        ("20240101000000_a", ""),
+        ("20240102000000_b", "CREATE TABLE b (id int);"),
+        ("20240103000000_c", "CREATE TABLE c (id int);"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if i > 0 {
+            add(name, sql);
+        }
+        let out = migrate_in(root, &env, &["deploy", "--json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let report = json(&out);
+        backups.push(report["backup_id"].as_str().unwrap().to_owned());
+        let expected: Vec<&str> = if i == 2 { vec![&backups[0]] } else { vec![] };
+        assert_eq!(report["pruned"], serde_json::json!(expected), "deploy {i}");
+    }
+    let dir = root.join("backups");
+    assert_eq!(ids(&dir), backups[1..], "keep = 2 after the third deploy");
+
+    // --dry-run names what would go and deletes nothing.
+    let out = migrate_in(root, &env, &["backup", "prune", "--keep", "1", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(&format!("would remove {}", backups[1])),
+        "{stdout}"
+    );
+    assert!(stdout.contains("nothing was deleted"), "{stdout}");
+    assert_eq!(ids(&dir), backups[1..]);
+    let out = migrate_in(
+        root,
+        &env,
+        &["backup", "prune", "--keep", "1", "--dry-run", "--json"],
+    );
+    assert_eq!(json(&out)["would_remove"], serde_json::json!([backups[1]]));
+    assert_eq!(ids(&dir), backups[1..]);
+
+    // From another directory, `backups` is another directory: the error says which.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let m = migrations.to_str().unwrap();
+    let out = migrate_in(
+        elsewhere.path(),
+        &env,
+        &[
+            "rollback",
+            "--to",
+            "20240102000000_b",
+            "--dry-run",
+            "--migrations-dir",
+            m,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let searched = std::fs::canonicalize(elsewhere.path())
+        .unwrap()
+        .join("backups");
+    assert!(
+        stderr.contains(&format!(
+            "searched the backup directory {}",
+            searched.display()
+        )) || stderr.contains(&format!(
+            "searched the backup directory {}",
+            elsewhere.path().join("backups").display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("no backups there"), "{stderr}");
+    // From the project, the same command finds the backup taken before c.
+    let out = migrate_in(
+        root,
+        &env,
+        &["rollback", "--to", "20240102000000_b", "--dry-run"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&backups[2]),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // The real prune.
+    let out = migrate_in(root, &env, &["backup", "prune", "--keep", "1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(ids(&dir), backups[2..]);
+}

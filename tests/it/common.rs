@@ -105,8 +105,9 @@ pub fn migrate(url: &str, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-/// Runs `migrate` with `args` in `cwd` (a project root), with `env` set and no terminal. No
-/// `DATABASE_URL` unless `env` sets one: the project's `.env` files must provide it.
+/// Runs `migrate` with `args` in `cwd` (a project root), with `env` set (an empty value unsets)
+/// and no terminal. No `DATABASE_URL` unless `env` sets one: the project's `.env` files must
+/// provide it.
 pub fn migrate_in(cwd: &Path, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
     let mut cmd = std::process::Command::new(migrate_bin());
     cmd.args(args)
@@ -120,7 +121,12 @@ pub fn migrate_in(cwd: &Path, env: &[(&str, &str)], args: &[&str]) -> std::proce
         .env_remove("PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK")
         .stdin(std::process::Stdio::null());
     for (name, value) in env {
-        cmd.env(name, value);
+        // An empty value unsets the variable (e.g. MIGRATE_BACKUP_DIR: the default directory).
+        if value.is_empty() {
+            cmd.env_remove(name);
+        } else {
+            cmd.env(name, value);
+        }
     }
     cmd.output().unwrap()
 }

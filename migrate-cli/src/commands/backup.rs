@@ -166,13 +166,33 @@ fn run_prune(args: &BackupPruneArgs, store: &BackupStore, out: &Output) -> anyho
         Some(days) => anyhow::bail!("--max-age-days must be a number of days >= 0, got {days}"),
         None => None,
     };
-    let removed = store.prune_now(&Retention {
+    let retention = Retention {
         keep_last: args.keep,
         max_age,
-    })?;
+    };
+    if args.dry_run {
+        let would = store.prunable_now(&retention)?;
+        for b in &would {
+            out.result(format!(
+                "would remove {}  {}",
+                b.id(),
+                b.manifest.started_at.format("%Y-%m-%d %H:%M:%S UTC")
+            ));
+        }
+        out.result(format!(
+            "Dry run: {} backup(s) of {} would be removed; nothing was deleted.",
+            would.len(),
+            store.dir().display()
+        ));
+        let ids: Vec<&str> = would.iter().map(Backup::id).collect();
+        return Ok(Outcome::ok(
+            json!({ "dry_run": true, "would_remove": ids, "removed": [] }),
+        ));
+    }
+    let removed = store.prune_now(&retention)?;
     for id in &removed {
         out.line(format!("removed {id}"));
     }
     out.result(format!("{} backup(s) removed", removed.len()));
-    Ok(Outcome::ok(json!({ "removed": removed })))
+    Ok(Outcome::ok(json!({ "dry_run": false, "removed": removed })))
 }

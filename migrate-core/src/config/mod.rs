@@ -9,5 +9,5 @@ mod settings;
 
 pub use dotenv::{DotEnv, VarSource};
 pub use error::ConfigError;
-pub use file::{ConfigFile, Environment, CONFIG_FILE};
+pub use file::{ConfigFile, Environment, RetentionConfig, CONFIG_FILE};
 pub use settings::{DeploySettings, Resolved};

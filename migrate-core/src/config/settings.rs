@@ -151,6 +151,10 @@ impl DeploySettings {
         .or_else(|| env.backup_dir.clone())
         .or_else(|| file.as_ref().and_then(|f| f.backup_dir.clone()));
         let mut options = self.options(&env, backup_dir)?;
+        let retention = env
+            .retention
+            .or_else(|| file.as_ref().and_then(|f| f.retention));
+        options.retention = retention.map(|r| r.retention()).transpose()?;
         options.deploy.environment.clone_from(&name);
         if let (Some(name), Some(file), false) = (&name, &file, self.skip_promotion_gate) {
             if let (true, Some(from)) = (env.gated(), &env.promote_from) {
