@@ -50,8 +50,8 @@ pub struct Cli {
     )]
     pub lock_timeout: Option<f64>,
 
-    /// Log lines on stderr (-v info, -vv debug). Without it, no log lines (`RUST_LOG` still
-    /// applies).
+    /// Log lines on stderr (-v info, -vv debug). Without it, no log lines, only warnings and
+    /// errors for people (`RUST_LOG` still applies).
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count, conflicts_with = "quiet", help_heading = "Global options")]
     pub verbose: u8,
 
@@ -103,7 +103,7 @@ impl Cli {
     #[must_use]
     pub fn log_level(&self) -> &'static str {
         match self.verbose {
-            0 => "off",
+            0 => "warn",
             1 => "info",
             _ => "debug",
         }

@@ -5,9 +5,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     ignore_sigxfsz();
     let cli = migrate_cli::Cli::parse_tailored();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(cli.log_level()))
-        .format_timestamp_millis()
-        .init();
+    migrate_cli::init_logging(&cli);
     migrate_cli::run(&cli)
 }
 

@@ -589,6 +589,29 @@ fn no_log_lines_without_verbose_and_quiet_prints_only_the_result() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("error"), "{}", text(&out.stderr));
+    // The engine's warnings reach people too, as `warning:` lines, not log lines; -q hides them.
+    let backups = tempfile::tempdir().unwrap();
+    std::fs::write(backups.path().join("backup_20240101_000000.json"), "{").unwrap();
+    let b = backups.path().to_str().unwrap();
+    let out = migrate("", &["backup", "list", "--backup-dir", b]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("warning: skipping ") && stderr.contains("backup_20240101_000000.json"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("WARN") && !stderr.contains("migrate_core::"),
+        "{stderr}"
+    );
+    let out = migrate("", &["backup", "list", "-q", "--backup-dir", b]);
+    assert_eq!(text(&out.stderr), "");
+    let out = migrate("", &["backup", "list", "-v", "--backup-dir", b]);
+    assert!(
+        text(&out.stderr).contains(" WARN "),
+        "{}",
+        text(&out.stderr)
+    );
     // -v brings the log lines back; -q and -v together make no sense.
     let out = migrate(&db.url, &["deploy", "-v", "--migrations-dir", d]);
     assert!(

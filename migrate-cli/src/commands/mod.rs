@@ -52,11 +52,7 @@ fn engine(cli: &Cli, out: &Output) -> anyhow::Result<Engine> {
 fn engine_for(cli: &Cli, raw: &str, out: &Output) -> anyhow::Result<Engine> {
     let url: DatabaseUrl = raw.parse()?;
     for warning in url.warnings() {
-        out.line(format!(
-            "{}warning{:#}: {warning}",
-            crate::output::YELLOW,
-            crate::output::YELLOW
-        ));
+        out.warn(warning);
     }
     Ok(Engine::new(url, cli.migrations_dir()).lock_wait(lock_wait(cli)?))
 }
