@@ -896,3 +896,39 @@ fn retention_after_deploys_prune_dry_run_and_rollback_names_the_backup_directory
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(ids(&dir), backups[2..]);
 }
+
+/// With `--env NAME`, the environment's own variable wins over a `.env` file's DATABASE_URL,
+/// and may itself come from a `.env` file.
+#[test]
+fn an_environments_variable_wins_over_dot_env_database_url() {
+    let db = TestDb::new();
+    let project = project(&[("20240101000000_a", "CREATE TABLE a (id int);")]);
+    let root = project.path();
+    std::fs::write(
+        root.join("migrate.toml"),
+        "[environments.staging]\nurl_env = \"STAGING_DATABASE_URL\"\n",
+    )
+    .unwrap();
+    let elsewhere = db.url.replace(&db.name, "not_this_database");
+    std::fs::write(
+        root.join(".env"),
+        format!(
+            "DATABASE_URL={elsewhere}\nSTAGING_DATABASE_URL=\"{}\"\n",
+            db.url
+        ),
+    )
+    .unwrap();
+    let env = [("MIGRATE_BACKUP_DIR", "")];
+    let out = migrate_in(
+        root,
+        &env,
+        &["deploy", "--env", "staging", "--dangerous-no-backup"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("Environment variables loaded from .env"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(table_exists(&db, "a"));
+}

@@ -127,9 +127,17 @@ impl DeploySettings {
             }
             (None, _) => Environment::default(),
         };
-        let given = self.database_url.clone().map(|u| (u, VarSource::Process));
+        // As before `.env` files: the flag, then the process's DATABASE_URL, then the named
+        // environment's variable (from the process or a `.env` file). A `.env` file's
+        // DATABASE_URL never overrides a named environment's own variable: a developer's file
+        // must not redirect `--env production`.
+        let given = self.database_url.clone().or_else(|| {
+            std::env::var("DATABASE_URL")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+        });
         let (url, source) = match (given, &name) {
-            (Some(given), _) => given,
+            (Some(given), _) => (given, VarSource::Process),
             (None, Some(name)) => env.url_in(name, &dotenv)?,
             (None, None) => dotenv.var("DATABASE_URL")?.ok_or(ConnectError::Missing)?,
         };
