@@ -11,31 +11,53 @@ use clap::{Args, Parser, Subcommand};
 #[command(name = "migrate", version, propagate_version = true)]
 pub struct Cli {
     /// PostgreSQL URL as Prisma users write it (`?schema=`, `sslmode=` …).
-    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL",
+        help_heading = "Global options"
+    )]
     pub database_url: Option<String>,
 
     /// The Prisma migrations directory [default: the config file's, else prisma/migrations].
-    #[arg(long, global = true)]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        help_heading = "Global options"
+    )]
     pub migrations_dir: Option<PathBuf>,
 
     /// Print one JSON object on stdout instead of text.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
 
     /// Answer yes to every confirmation. Without a terminal and without --yes, confirmations are
     /// refused.
-    #[arg(long, short = 'y', global = true)]
+    #[arg(long, short = 'y', global = true, help_heading = "Global options")]
     pub yes: bool,
 
     /// Seconds to wait for the migration lock held by another deployment (0: wait forever). By
     /// default, as long as the holder is working: replicas deploying together wait out a long
     /// migration, and give up, naming the holder, once it has sat idle for a minute.
-    #[arg(long, global = true)]
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECS",
+        help_heading = "Global options"
+    )]
     pub lock_timeout: Option<f64>,
 
-    /// More log output on stderr (-v info, -vv debug).
-    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    /// Log lines on stderr (-v info, -vv debug). Without it, no log lines, only warnings and
+    /// errors for people (`RUST_LOG` still applies).
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count, conflicts_with = "quiet", help_heading = "Global options")]
     pub verbose: u8,
+
+    /// Print only errors and the final result (no progress, notes or warnings).
+    #[arg(long, short = 'q', global = true, help_heading = "Global options")]
+    pub quiet: bool,
 
     /// The command.
     #[command(subcommand)]
@@ -53,6 +75,30 @@ impl Cli {
 }
 
 impl Cli {
+    /// Parses the process's arguments with [`Cli::command_tailored`]; exits with clap's message
+    /// (and code 2) on bad arguments, or after `--help`/`--version`.
+    #[must_use]
+    pub fn parse_tailored() -> Self {
+        use clap::FromArgMatches;
+        let matches = Self::command_tailored().get_matches();
+        Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+
+    /// The command line as `--help`, completions and man pages show it: the global options that
+    /// a command ignores are hidden from its help (still accepted, so that a global option can
+    /// be given anywhere, as before).
+    #[must_use]
+    pub fn command_tailored() -> clap::Command {
+        use clap::CommandFactory;
+        let cmd = Self::command();
+        let globals: Vec<clap::Arg> = cmd
+            .get_arguments()
+            .filter(|a| TAILORED.contains(&a.get_id().as_str()))
+            .cloned()
+            .collect();
+        tailor(cmd, "", &globals)
+    }
+
     /// The log filter for `--verbose`.
     #[must_use]
     pub fn log_level(&self) -> &'static str {
@@ -94,6 +140,28 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Emergency switches, e.g. `maintenance read-only on`.
     Maintenance(MaintenanceArgs),
+    /// Print a shell completion script on stdout, e.g. `migrate completions bash >
+    /// ~/.local/share/bash-completion/completions/migrate`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout, e.g. `migrate man > migrate.1`, or write one page per
+    /// command into a directory.
+    Man(ManArgs),
+}
+
+/// `migrate completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `migrate man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `migrate.1` and a page per command (`migrate-deploy.1`, …) into DIR instead.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 /// `migrate deploy`.
@@ -118,24 +186,36 @@ pub struct DeployArgs {
     #[arg(long, value_name = "NAME")]
     pub env: Option<String>,
     /// The config file with the environments [default: migrate.toml].
-    #[arg(long, env = "MIGRATE_CONFIG")]
+    #[arg(
+        long,
+        env = "MIGRATE_CONFIG",
+        hide_env_values = true,
+        value_name = "FILE"
+    )]
     pub config: Option<PathBuf>,
-    /// Where the pre-deploy backup goes (default: the config's, else `backups`).
-    #[arg(long, env = "MIGRATE_BACKUP_DIR")]
+    /// Where the pre-deploy backup goes [default: the environment's, the config file's, else
+    /// backups].
+    #[arg(
+        long,
+        env = "MIGRATE_BACKUP_DIR",
+        hide_env_values = true,
+        value_name = "DIR"
+    )]
     pub backup_dir: Option<PathBuf>,
     /// Deploy without a backup: a failure can then only be undone by down.sql or a transaction.
     #[arg(long)]
     pub dangerous_no_backup: bool,
     /// Verification the backup must pass before migrating: 1 hashes, 2 archive list, 3 full
-    /// read, 4 test restore.
-    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
+    /// read, 4 test restore [default: the environment's, else 2].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=4))]
     pub verify_level: Option<u8>,
     /// On failure, only report what a rollback would do.
     #[arg(long)]
     pub no_auto_rollback: bool,
     /// When the schema changed since the last deployment recorded it (by hand, by another
-    /// tool): `warn` (default), `refuse` (exit 1, nothing changed), `accept` (warn, then take
-    /// it as the expected schema, e.g. after a reviewed hotfix) or `ignore`.
+    /// tool): `warn`, `refuse` (exit 1, nothing changed), `accept` (warn, then take it as the
+    /// expected schema, e.g. after a reviewed hotfix) or `ignore` [default: the environment's,
+    /// else warn].
     #[arg(long, value_name = "POLICY")]
     pub on_drift: Option<migrate_core::pipeline::DriftPolicy>,
     /// HTTP health probe (GET, 2xx) after the deploy. Repeatable.
@@ -144,10 +224,11 @@ pub struct DeployArgs {
     /// SQL health probe, `QUERY` or `QUERY => EXPECTED`. Repeatable.
     #[arg(long, value_name = "SQL")]
     pub health_sql: Vec<String>,
-    /// Command health probe (exit 0), run without a shell. Repeatable.
+    /// Command health probe (exit 0). Split into words with shell quoting ('…', "…", \), run
+    /// without a shell: for one, quote it, e.g. "sh -c 'curl -fsS \"$URL\"'". Repeatable.
     #[arg(long, value_name = "COMMAND")]
     pub health_cmd: Vec<String>,
-    /// Seconds during which failing probes are retried.
+    /// Seconds during which failing probes are retried [default: the environment's, else 60].
     #[arg(long, value_name = "SECS")]
     pub health_window: Option<f64>,
     /// Write every event as a JSON line to FILE (mode 0600).
@@ -219,6 +300,8 @@ pub struct BackupDirArg {
         long,
         global = true,
         env = "MIGRATE_BACKUP_DIR",
+        hide_env_values = true,
+        value_name = "DIR",
         default_value = "backups"
     )]
     pub backup_dir: PathBuf,
@@ -247,7 +330,8 @@ pub enum BackupCommand {
     /// Levels: 1 hashes equal the manifest; 2 the archive lists every table; 3 the archive reads
     /// to the end; 4 a test restore matches the manifest's row counts and schema fingerprint.
     Verify(BackupVerifyArgs),
-    /// Remove old backups (the newest is always kept).
+    /// Remove old backups (the newest is always kept; --dry-run only lists them). `retention`
+    /// in migrate.toml prunes the same way after each successful deployment.
     Prune(BackupPruneArgs),
 }
 
@@ -281,7 +365,7 @@ pub struct BackupVerifyArgs {
 
 /// `migrate backup prune`.
 #[derive(Debug, Args)]
-#[group(required = true, multiple = true)]
+#[group(id = "retention", required = true, multiple = true, args = ["keep", "max_age_days"])]
 pub struct BackupPruneArgs {
     /// Keep the N newest backups.
     #[arg(long, value_name = "N")]
@@ -289,6 +373,9 @@ pub struct BackupPruneArgs {
     /// Remove backups older than this many days.
     #[arg(long, value_name = "DAYS")]
     pub max_age_days: Option<f64>,
+    /// Say which backups would be removed; remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `migrate restore`.
@@ -384,4 +471,59 @@ pub struct RehearseArgs {
     /// Skip the forced rollback drill.
     #[arg(long)]
     pub no_drill: bool,
+}
+
+/// Whether the global option `arg` (its id) does anything for the command at `path` (`"deploy"`,
+/// `"backup list"`); the parents of nested commands keep what one of their children uses.
+fn global_applies(path: &str, arg: &str) -> bool {
+    let first = path.split(' ').next().unwrap_or_default();
+    match arg {
+        // Backups of the files alone (listing, pruning), and commands without a database.
+        "database_url" => !matches!(
+            path,
+            "backup list" | "backup prune" | "completions" | "man" | "rehearse"
+        ),
+        "migrations_dir" => matches!(
+            first,
+            "" | "deploy" | "status" | "plan" | "resolve" | "baseline" | "rehearse" | "rollback"
+        ),
+        // The commands that confirm, and deploy (whose --approve help says what --yes does not).
+        "yes" => matches!(first, "" | "deploy" | "baseline" | "restore" | "rollback"),
+        // The commands that take the migration lock.
+        "lock_timeout" => matches!(first, "" | "deploy" | "resolve" | "baseline" | "rollback"),
+        _ => true,
+    }
+}
+
+/// The global options hidden from the commands they do not apply to.
+const TAILORED: [&str; 4] = ["database_url", "migrations_dir", "yes", "lock_timeout"];
+
+/// Gives `cmd` (at `path`) and its subcommands a hidden copy of each global option that does
+/// not apply there, before clap propagates the global options: propagation leaves a command
+/// that already has the option alone, and the copy stays global, so its value still reaches
+/// [`Cli`] wherever it is given. (Hiding after `build()` would leave clap's lookup tables
+/// stale.)
+fn tailor(mut cmd: clap::Command, path: &str, globals: &[clap::Arg]) -> clap::Command {
+    if !path.is_empty() {
+        for arg in globals {
+            let id = arg.get_id().as_str();
+            let present = cmd.get_arguments().any(|a| a.get_id() == id);
+            if !present && !global_applies(path, id) {
+                cmd = cmd.arg(arg.clone().hide(true));
+            }
+        }
+    }
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_owned())
+        .collect();
+    for name in names {
+        let sub_path = if path.is_empty() {
+            name.clone()
+        } else {
+            format!("{path} {name}")
+        };
+        cmd = cmd.mut_subcommand(&name, |sub| tailor(sub, &sub_path, globals));
+    }
+    cmd
 }

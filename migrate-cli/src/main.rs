@@ -2,14 +2,10 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
     ignore_sigxfsz();
-    let cli = migrate_cli::Cli::parse();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(cli.log_level()))
-        .format_timestamp_millis()
-        .init();
+    let cli = migrate_cli::Cli::parse_tailored();
+    migrate_cli::init_logging(&cli);
     migrate_cli::run(&cli)
 }
 

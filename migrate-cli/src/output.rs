@@ -37,6 +37,7 @@ pub(crate) const DIM: Style = Style::new().dimmed();
 /// Where results go.
 pub(crate) struct Output {
     json: bool,
+    quiet: bool,
     /// On a terminal: whether a live line may be shown.
     live: bool,
     /// The live line of a deployment (`[n/N] migration, elapsed, ETA`, backup bytes), on
@@ -45,11 +46,16 @@ pub(crate) struct Output {
 }
 
 impl Output {
-    pub(crate) fn new(json: bool) -> Self {
+    /// `json`: one JSON object on stdout; `quiet`: only errors and the final result.
+    pub(crate) fn new(json: bool, quiet: bool) -> Self {
         use std::io::IsTerminal;
         Self {
             json,
-            live: !json && std::io::stderr().is_terminal() && std::io::stdout().is_terminal(),
+            quiet,
+            live: !json
+                && !quiet
+                && std::io::stderr().is_terminal()
+                && std::io::stdout().is_terminal(),
             progress: std::sync::Mutex::new(None),
         }
     }
@@ -59,11 +65,23 @@ impl Output {
         self.json
     }
 
-    /// A line for people on stdout; nothing in JSON mode.
+    /// A line for people on stdout; nothing in JSON mode or with `--quiet`.
     pub(crate) fn line(&self, text: impl std::fmt::Display) {
-        if self.json {
-            return;
+        if !self.json && !self.quiet {
+            self.print(text);
         }
+    }
+
+    /// A line of the command's result for people on stdout: shown with `--quiet` too, nothing
+    /// in JSON mode.
+    pub(crate) fn result(&self, text: impl std::fmt::Display) {
+        if !self.json {
+            self.print(text);
+        }
+    }
+
+    /// Prints a line above the live line, if one is shown.
+    fn print(&self, text: impl std::fmt::Display) {
         let print = || {
             let _ = writeln!(anstream::stdout(), "{text}");
         };
@@ -131,6 +149,26 @@ impl Output {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// A warning for people on stderr (yellow on a terminal); nothing in JSON mode or with
+    /// `--quiet`. Warnings are output, not log lines: they show without `-v`.
+    pub(crate) fn warn(&self, text: impl std::fmt::Display) {
+        if !self.json && !self.quiet {
+            let _ = writeln!(anstream::stderr(), "{YELLOW}warning{YELLOW:#}: {text}");
+        }
+    }
+
+    /// Says, on stderr and for people only, which `.env` file the database URL came from (as
+    /// Prisma does: "Environment variables loaded from .env"); never the value.
+    pub(crate) fn loaded_from(&self, path: &std::path::Path) {
+        if !self.json && !self.quiet {
+            let _ = writeln!(
+                anstream::stderr(),
+                "Environment variables loaded from {}",
+                path.display()
+            );
         }
     }
 

@@ -72,7 +72,9 @@ impl Engine {
     /// An engine configured like the CLI from the environment: `DATABASE_URL`, the migrations in
     /// `MIGRATE_MIGRATIONS_DIR` or else `prisma/migrations`, `PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK`,
     /// and `migrate.toml` in the working directory when there is one (its `MIGRATE_ENV`
-    /// environment, if set).
+    /// environment, if set). Each variable is read from the process environment, else from
+    /// `./.env`, else from `./prisma/.env`, as the Prisma CLI reads them
+    /// ([`DotEnv`](crate::config::DotEnv)).
     ///
     /// # Errors
     ///

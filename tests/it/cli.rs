@@ -3,7 +3,7 @@
 use migrate_tests::TestDb;
 use serde_json::Value;
 
-use crate::common::{migrate, rows, table_exists, text, Dir};
+use crate::common::{migrate, migrate_in, project, rows, table_exists, text, Dir};
 
 fn json(out: &std::process::Output) -> Value {
     crate::common::last_json(&out.stdout)
@@ -480,4 +480,654 @@ fn plan_takes_a_migrations_root_and_says_first_when_it_is_offline() {
     let out = migrate(unreachable, &["plan", root, "--json"]);
     let json = crate::common::last_json(&out.stdout);
     assert!(json["offline_because"].is_string(), "{json}");
+}
+
+/// Prisma users keep `DATABASE_URL` in `.env` (or `prisma/.env`): it is read from there, the
+/// file is named, the password never shown; a real environment variable wins; the two files
+/// disagreeing is an error naming both.
+#[test]
+fn database_url_comes_from_dot_env_files_as_prisma_reads_them() {
+    let db = TestDb::new();
+    let password = migrate_tests::cluster().password().to_owned();
+    let project = project(&[("20240101000000_a", "CREATE TABLE a (id int);")]);
+    let root = project.path();
+    let env_line = format!("DATABASE_URL=\"{}\"\n", db.url);
+    let no_password = |out: &std::process::Output| {
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(!all.contains(&password), "password shown: {all}");
+        all
+    };
+
+    // Nowhere: the usual error.
+    let out = migrate_in(root, &[], &["status"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("DATABASE_URL"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // prisma/.env, next to schema.prisma.
+    std::fs::write(root.join("prisma/.env"), &env_line).unwrap();
+    let out = migrate_in(root, &[], &["status"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("Environment variables loaded from prisma/.env"),
+        "{stderr}"
+    );
+    assert!(text(&out.stdout).contains("20240101000000_a"));
+    no_password(&out);
+    // With --json, stdout stays one object and nothing is said.
+    let out = migrate_in(root, &[], &["status", "--json"]);
+    assert_eq!(json(&out)["pending"][0], "20240101000000_a");
+    assert!(!text(&out.stderr).contains("loaded from"));
+
+    // Both files with the same value: fine, the root one is named.
+    std::fs::write(root.join(".env"), format!("# app\nexport {env_line}")).unwrap();
+    let out = migrate_in(root, &[], &["deploy"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("Environment variables loaded from .env"),
+        "{}",
+        text(&out.stderr)
+    );
+    no_password(&out);
+    assert!(table_exists(&db, "a"));
+
+    // Different values: an error naming the variable and both files, no value shown.
+    let other = db.url.replace(&db.name, "another_database");
+    std::fs::write(root.join(".env"), format!("DATABASE_URL={other}\n")).unwrap();
+    for command in ["status", "deploy"] {
+        let out = migrate_in(root, &[], &[command]);
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        let all = no_password(&out);
+        assert!(
+            all.contains("DATABASE_URL") && all.contains(".env") && all.contains("prisma/.env"),
+            "{all}"
+        );
+        assert!(!all.contains("another_database"), "{all}");
+    }
+
+    // A real environment variable wins over both files, and no file is named.
+    let out = migrate_in(root, &[("DATABASE_URL", db.url.as_str())], &["status"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("loaded from"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// `--health-cmd` is split with shell quoting: a quoted `sh -c` script with a quoted header
+/// reaches the shell as one argument; an unclosed quote is an error before anything runs.
+#[test]
+fn health_cmd_words_follow_shell_quoting() {
+    let db = TestDb::new();
+    let dir = Dir::with(&[("20240101000000_a", "CREATE TABLE a (id int);")]);
+    let d = dir.path().to_str().unwrap();
+    let seen = tempfile::tempdir().unwrap();
+    let file = seen.path().join("header");
+    let cmd = format!(
+        r#"sh -c 'printf %s "Authorization: Bearer x" > "$0"' {}"#,
+        file.display()
+    );
+    let out = migrate(
+        &db.url,
+        &["deploy", "--migrations-dir", d, "--health-cmd", &cmd],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "Authorization: Bearer x"
+    );
+
+    let db = TestDb::new();
+    let out = migrate(
+        &db.url,
+        &[
+            "deploy",
+            "--migrations-dir",
+            d,
+            "--health-cmd",
+            "sh -c 'curl -H \"Authorization: Bearer secret7\"",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("quote is not closed"), "{stderr}");
+    assert!(!stderr.contains("secret7"), "{stderr}");
+    assert!(!table_exists(&db, "a"));
+}
+
+/// An `--approve` naming no migration of the directory (a typo) is an error, exit 2, naming
+/// it; nothing is applied.
+#[test]
+fn approving_an_unknown_migration_is_an_error_that_changes_nothing() {
+    let db = TestDb::new();
+    let dir = Dir::with(&[
+        ("20240101000000_a", "CREATE TABLE a (id int);"),
+        ("20240102000000_b", "CREATE TABLE b (id int);"),
+    ]);
+    let d = dir.path().to_str().unwrap();
+    for json_mode in [false, true] {
+        let mut args = vec![
+            "deploy",
+            "--migrations-dir",
+            d,
+            "--approve",
+            "20240101000000_a",
+            "--approve",
+            "20240102000000_bb:drop-table",
+        ];
+        if json_mode {
+            args.push("--json");
+        }
+        let out = migrate(&db.url, &args);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        let message = if json_mode {
+            let error = json(&out)["error"].clone();
+            assert_eq!(error["exit_code"], 2);
+            error["message"].as_str().unwrap().to_owned()
+        } else {
+            text(&out.stderr)
+        };
+        assert!(message.contains("20240102000000_bb"), "{message}");
+        assert!(!message.contains("20240101000000_a,"), "{message}");
+        assert!(message.contains("nothing was changed"), "{message}");
+        assert!(!table_exists(&db, "a") && !table_exists(&db, "b"));
+    }
+    let out = migrate(
+        &db.url,
+        &[
+            "deploy",
+            "--migrations-dir",
+            d,
+            "--approve",
+            "20240102000000_b",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+/// Without `-v`, no log lines (warnings are said for people); `--quiet` prints only the
+/// result, and errors.
+#[test]
+fn no_log_lines_without_verbose_and_quiet_prints_only_the_result() {
+    let dir = Dir::with(&[("20240101000000_a", "CREATE TABLE a (id int);")]);
+    let d = dir.path().to_str().unwrap();
+    let unreachable = "postgresql://u:pw@127.0.0.1:1/db?connect_timeout=2";
+    let out = migrate(unreachable, &["plan", "--migrations-dir", d]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        text(&out.stdout).starts_with("Database not reachable"),
+        "said first: {}",
+        text(&out.stdout)
+    );
+    assert!(
+        !stderr.contains("WARN") && !stderr.contains("migrate_cli::"),
+        "{stderr}"
+    );
+
+    let db = TestDb::new();
+    let out = migrate(&db.url, &["deploy", "--migrations-dir", d]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        !stderr.contains(" INFO ")
+            && !stderr.contains(" WARN ")
+            && !stderr.contains("migrate_core::"),
+        "{stderr}"
+    );
+
+    let db = TestDb::new();
+    let out = migrate(&db.url, &["deploy", "--quiet", "--migrations-dir", d]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    assert!(
+        lines[0].starts_with("All migrations have been successfully applied"),
+        "{stdout}"
+    );
+    assert_eq!(text(&out.stderr), "");
+    let out = migrate(&db.url, &["status", "-q", "--migrations-dir", d]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "Database schema is up to date! (1 migration(s) applied)"
+    );
+    // Errors still show.
+    let out = migrate(
+        &db.url,
+        &["status", "-q", "--migrations-dir", "/nonexistent"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("error"), "{}", text(&out.stderr));
+    // The engine's warnings reach people too, as `warning:` lines, not log lines; -q hides them.
+    let backups = tempfile::tempdir().unwrap();
+    std::fs::write(backups.path().join("backup_20240101_000000.json"), "{").unwrap();
+    let b = backups.path().to_str().unwrap();
+    let out = migrate("", &["backup", "list", "--backup-dir", b]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("warning: skipping ") && stderr.contains("backup_20240101_000000.json"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("WARN") && !stderr.contains("migrate_core::"),
+        "{stderr}"
+    );
+    let out = migrate("", &["backup", "list", "-q", "--backup-dir", b]);
+    assert_eq!(text(&out.stderr), "");
+    let out = migrate("", &["backup", "list", "-v", "--backup-dir", b]);
+    assert!(
+        text(&out.stderr).contains(" WARN "),
+        "{}",
+        text(&out.stderr)
+    );
+    // -v brings the log lines back; -q and -v together make no sense.
+    let out = migrate(&db.url, &["deploy", "-v", "--migrations-dir", d]);
+    assert!(
+        text(&out.stderr).contains(" INFO "),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = migrate(&db.url, &["status", "-q", "-v", "--migrations-dir", d]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// Shell completions and man pages come from the same definition as `--help`, and need no
+/// database.
+#[test]
+fn completions_and_man_pages_need_no_database() {
+    let no_db = "";
+    for (shell, marker) in [
+        ("bash", "_migrate()"),
+        ("zsh", "#compdef migrate"),
+        ("fish", "complete -c migrate"),
+    ] {
+        let out = migrate(no_db, &["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let script = text(&out.stdout);
+        assert!(script.contains(marker), "{shell}: {script}");
+        for word in ["deploy", "rollback", "dangerous-skip-safety"] {
+            assert!(script.contains(word), "{shell} lacks {word}");
+        }
+    }
+    let out = migrate(no_db, &["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = migrate(no_db, &["completions", "bash", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(json(&out)["script"]
+        .as_str()
+        .unwrap()
+        .contains("_migrate()"));
+
+    let out = migrate(no_db, &["man"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let page = text(&out.stdout);
+    assert!(page.contains(".TH migrate 1"), "{page}");
+    assert!(
+        page.contains("deploy") && page.contains("\\-\\-database\\-url"),
+        "{page}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = migrate(
+        no_db,
+        &["man", "--out-dir", dir.path().to_str().unwrap(), "--json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let pages = json(&out)["pages"].clone();
+    for page in ["migrate.1", "migrate-deploy.1", "migrate-backup-prune.1"] {
+        assert!(dir.path().join(page).is_file(), "{page}: {pages}");
+        assert!(
+            pages.as_array().unwrap().iter().any(|p| p == page),
+            "{pages}"
+        );
+    }
+}
+
+/// Help conventions: every default is shown (the core's, where the core resolves it), no
+/// `[env: X=]` with an empty value, no value of a variable, global options grouped, and hidden
+/// where they do nothing (still accepted there).
+#[test]
+fn help_shows_defaults_hides_env_values_and_inapplicable_global_options() {
+    let help = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new(crate::common::migrate_bin());
+        cmd.args(args).arg("--help");
+        for var in ["DATABASE_URL", "MIGRATE_CONFIG", "MIGRATE_BACKUP_DIR"] {
+            cmd.env_remove(var);
+        }
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        text(&out.stdout)
+    };
+    let deploy = help(&["deploy"], &[]);
+    let verify = migrate_core::pipeline::PipelineOptions::default()
+        .backup_verify
+        .number();
+    let window = migrate_core::health::RetryWindow::default()
+        .window
+        .as_secs();
+    for default in [
+        format!("[default: the environment's, else {verify}]"),
+        format!("[default: the environment's, else {window}]"),
+        "[default: the environment's, else warn]".to_owned(),
+        "[default: migrate.toml]".to_owned(),
+    ] {
+        assert!(deploy.contains(&default), "{default}: {deploy}");
+    }
+    assert!(deploy.contains("Global options:"), "{deploy}");
+
+    let secrets = [
+        ("DATABASE_URL", "postgresql://u:secret1@h/db"),
+        ("MIGRATE_CONFIG", "/secret2/migrate.toml"),
+        ("MIGRATE_BACKUP_DIR", "/secret3"),
+    ];
+    let commands: &[&[&str]] = &[
+        &[],
+        &["deploy"],
+        &["status"],
+        &["plan"],
+        &["backup"],
+        &["backup", "list"],
+        &["backup", "create"],
+        &["restore"],
+        &["rollback"],
+        &["completions"],
+    ];
+    for args in commands {
+        for env in [&[][..], &secrets[..]] {
+            let text = help(args, env);
+            assert!(!text.contains("=]"), "{args:?}: {text}");
+            assert!(!text.contains("secret"), "{args:?}: {text}");
+        }
+    }
+
+    let list = help(&["backup", "list"], &[]);
+    for hidden in [
+        "--yes",
+        "--lock-timeout",
+        "--migrations-dir",
+        "--database-url",
+    ] {
+        assert!(!list.contains(hidden), "{hidden}: {list}");
+    }
+    assert!(
+        list.contains("--backup-dir") && list.contains("--json"),
+        "{list}"
+    );
+    let rollback = help(&["rollback"], &[]);
+    for shown in [
+        "--yes",
+        "--lock-timeout",
+        "--migrations-dir",
+        "--database-url",
+    ] {
+        assert!(rollback.contains(shown), "{shown}: {rollback}");
+    }
+    let status = help(&["status"], &[]);
+    assert!(
+        !status.contains("--yes") && !status.contains("--lock-timeout"),
+        "{status}"
+    );
+
+    // Hidden, not refused: a global option given everywhere by a script still works.
+    let backups = tempfile::tempdir().unwrap();
+    let out = migrate(
+        "",
+        &[
+            "backup",
+            "list",
+            "--yes",
+            "--lock-timeout",
+            "3",
+            "--json",
+            "--backup-dir",
+            backups.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(json(&out)["backups"], serde_json::json!([]));
+}
+
+/// Backups over time: `retention` in migrate.toml prunes after each successful deployment,
+/// `backup prune --dry-run` says what it would delete and deletes nothing, and `rollback` run
+/// from another directory says which backup directory it searched.
+#[test]
+fn retention_after_deploys_prune_dry_run_and_rollback_names_the_backup_directory() {
+    let db = TestDb::new();
+    let project = project(&[("20240101000000_a", "CREATE TABLE a (id int);")]);
+    let root = project.path();
+    std::fs::write(root.join("migrate.toml"), "retention = { keep = 2 }\n").unwrap();
+    let url = db.url.as_str();
+    // The default, relative backup directory (`backups`), as a first-time user has it.
+    let env = [("DATABASE_URL", url), ("MIGRATE_BACKUP_DIR", "")];
+    let ids = |dir: &std::path::Path| -> Vec<String> {
+        let mut ids: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.unwrap().file_name().into_string().ok())
+            .filter_map(|n| n.strip_suffix(".json").map(str::to_owned))
+            .collect();
+        ids.sort();
+        ids
+    };
+    let migrations = root.join("prisma/migrations");
+    let add = |name: &str, sql: &str| {
+        std::fs::create_dir_all(migrations.join(name)).unwrap();
+        std::fs::write(migrations.join(name).join("migration.sql"), sql).unwrap();
+    };
+    let mut backups = Vec::new();
+    for (i, (name, sql)) in [
+        ("20240101000000_a", ""),
+        ("20240102000000_b", "CREATE TABLE b (id int);"),
+        ("20240103000000_c", "CREATE TABLE c (id int);"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if i > 0 {
+            add(name, sql);
+        }
+        let out = migrate_in(root, &env, &["deploy", "--json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let report = json(&out);
+        backups.push(report["backup_id"].as_str().unwrap().to_owned());
+        let expected: Vec<&str> = if i == 2 { vec![&backups[0]] } else { vec![] };
+        assert_eq!(report["pruned"], serde_json::json!(expected), "deploy {i}");
+    }
+    let dir = root.join("backups");
+    assert_eq!(ids(&dir), backups[1..], "keep = 2 after the third deploy");
+
+    // --dry-run names what would go and deletes nothing.
+    let out = migrate_in(root, &env, &["backup", "prune", "--keep", "1", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(&format!("would remove {}", backups[1])),
+        "{stdout}"
+    );
+    assert!(stdout.contains("nothing was deleted"), "{stdout}");
+    assert_eq!(ids(&dir), backups[1..]);
+    let out = migrate_in(
+        root,
+        &env,
+        &["backup", "prune", "--keep", "1", "--dry-run", "--json"],
+    );
+    assert_eq!(json(&out)["would_remove"], serde_json::json!([backups[1]]));
+    assert_eq!(ids(&dir), backups[1..]);
+
+    // From another directory, `backups` is another directory: the error says which.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let m = migrations.to_str().unwrap();
+    let out = migrate_in(
+        elsewhere.path(),
+        &env,
+        &[
+            "rollback",
+            "--to",
+            "20240102000000_b",
+            "--dry-run",
+            "--migrations-dir",
+            m,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let searched = std::fs::canonicalize(elsewhere.path())
+        .unwrap()
+        .join("backups");
+    assert!(
+        stderr.contains(&format!(
+            "searched the backup directory {}",
+            searched.display()
+        )) || stderr.contains(&format!(
+            "searched the backup directory {}",
+            elsewhere.path().join("backups").display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("no backups there"), "{stderr}");
+    // From the project, the same command finds the backup taken before c.
+    let out = migrate_in(
+        root,
+        &env,
+        &["rollback", "--to", "20240102000000_b", "--dry-run"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&backups[2]),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // The real prune.
+    let out = migrate_in(root, &env, &["backup", "prune", "--keep", "1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(ids(&dir), backups[2..]);
+}
+
+/// With `--env NAME`, the environment's own variable wins over a `.env` file's DATABASE_URL,
+/// and may itself come from a `.env` file.
+#[test]
+fn an_environments_variable_wins_over_dot_env_database_url() {
+    let db = TestDb::new();
+    let project = project(&[("20240101000000_a", "CREATE TABLE a (id int);")]);
+    let root = project.path();
+    std::fs::write(
+        root.join("migrate.toml"),
+        "[environments.staging]\nurl_env = \"STAGING_DATABASE_URL\"\n",
+    )
+    .unwrap();
+    let elsewhere = db.url.replace(&db.name, "not_this_database");
+    std::fs::write(
+        root.join(".env"),
+        format!(
+            "DATABASE_URL={elsewhere}\nSTAGING_DATABASE_URL=\"{}\"\n",
+            db.url
+        ),
+    )
+    .unwrap();
+    let env = [("MIGRATE_BACKUP_DIR", "")];
+    let out = migrate_in(
+        root,
+        &env,
+        &["deploy", "--env", "staging", "--dangerous-no-backup"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("Environment variables loaded from .env"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(table_exists(&db, "a"));
+}
+
+/// `migrate args` on a pseudo-terminal (`script` from util-linux) with a colour terminal.
+fn on_a_colour_terminal(url: &str, args: &[&str]) -> std::process::Output {
+    let command = std::iter::once(crate::common::migrate_bin().display().to_string())
+        .chain(args.iter().map(|a| a.to_string()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("DATABASE_URL", url)
+        .env("MIGRATE_BACKUP_DIR", crate::common::backup_dir())
+        .env("TERM", "xterm-256color")
+        .env_remove("NO_COLOR")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script(1) from util-linux")
+}
+
+#[test]
+fn skipping_the_safety_review_is_said_loudly() {
+    let init = [("20240101000000_init", "CREATE TABLE a (id int);")];
+    // A database where `a` holds a row, so that dropping it needs approval.
+    let with_a = || {
+        let db = TestDb::new();
+        let dir = Dir::with(&init);
+        crate::common::engine(&db, dir.path()).deploy().unwrap();
+        db.client()
+            .batch_execute("INSERT INTO a VALUES (1)")
+            .unwrap();
+        db
+    };
+    let db = with_a();
+    let dir = Dir::with(&init);
+    dir.add("20240102000000_drop", "DROP TABLE a;");
+    let path = dir.path().to_str().unwrap();
+    let out = on_a_colour_terminal(
+        &db.url,
+        &[
+            "deploy",
+            "--dangerous-skip-safety",
+            "--migrations-dir",
+            path,
+        ],
+    );
+    let shown = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    let at = shown
+        .find("WARNING: the safety review was skipped (--dangerous-skip-safety)")
+        .unwrap_or_else(|| panic!("{shown}"));
+    assert!(
+        shown[..at].ends_with('m') && shown[..at].contains("\u{1b}[1m"),
+        "in colour: {shown:?}"
+    );
+    assert!(!table_exists(&db, "public.a"));
+
+    for extra in ["--quiet", "--json"] {
+        let out = migrate(
+            &db.url,
+            &[
+                "deploy",
+                "--dangerous-skip-safety",
+                extra,
+                "--migrations-dir",
+                path,
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0));
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("WARNING: the safety review was skipped (--dangerous-skip-safety)"),
+            "{extra}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("\u{1b}["),
+            "no colour without a terminal: {stderr:?}"
+        );
+    }
+    // Without the flag, the same history is refused, and nothing says the review was skipped.
+    let db = with_a();
+    let out = migrate(&db.url, &["deploy", "--migrations-dir", path]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!text(&out.stderr).contains("review was skipped"));
 }

@@ -83,7 +83,7 @@ fn run_create(
         &mut progress_events(Duration::from_secs(2), &mut |event| out.event(event)),
     )?;
     let m = &backup.manifest;
-    out.line(format!(
+    out.result(format!(
         "{BOLD}{}{BOLD:#} {} ({} bytes, {} tables, {} applied migrations)",
         m.id,
         backup.path().display(),
@@ -113,11 +113,11 @@ fn run_create(
 fn run_list(store: &BackupStore, out: &Output) -> anyhow::Result<Outcome> {
     let backups = store.list()?;
     if backups.is_empty() {
-        out.line(format!("No backups in {}", store.dir().display()));
+        out.result(format!("No backups in {}", store.dir().display()));
     }
     for b in &backups {
         let m = &b.manifest;
-        out.line(format!(
+        out.result(format!(
             "{}  {}  {:>12} bytes  {}  last migration: {}",
             m.id,
             m.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
@@ -148,9 +148,9 @@ fn run_verify(
     let report = provider.verify(&backup, level, &options)?;
     print_report(&report, out);
     if report.passed() {
-        out.line(format!("{GREEN}All checks passed.{GREEN:#}"));
+        out.result(format!("{GREEN}All checks passed.{GREEN:#}"));
     } else {
-        out.line(format!("{RED}Verification failed.{RED:#}"));
+        out.result(format!("{RED}Verification failed.{RED:#}"));
     }
     Ok(Outcome {
         ok: report.passed(),
@@ -166,13 +166,33 @@ fn run_prune(args: &BackupPruneArgs, store: &BackupStore, out: &Output) -> anyho
         Some(days) => anyhow::bail!("--max-age-days must be a number of days >= 0, got {days}"),
         None => None,
     };
-    let removed = store.prune_now(&Retention {
+    let retention = Retention {
         keep_last: args.keep,
         max_age,
-    })?;
+    };
+    if args.dry_run {
+        let would = store.prunable_now(&retention)?;
+        for b in &would {
+            out.result(format!(
+                "would remove {}  {}",
+                b.id(),
+                b.manifest.started_at.format("%Y-%m-%d %H:%M:%S UTC")
+            ));
+        }
+        out.result(format!(
+            "Dry run: {} backup(s) of {} would be removed; nothing was deleted.",
+            would.len(),
+            store.dir().display()
+        ));
+        let ids: Vec<&str> = would.iter().map(Backup::id).collect();
+        return Ok(Outcome::ok(
+            json!({ "dry_run": true, "would_remove": ids, "removed": [] }),
+        ));
+    }
+    let removed = store.prune_now(&retention)?;
     for id in &removed {
         out.line(format!("removed {id}"));
     }
-    out.line(format!("{} backup(s) removed", removed.len()));
-    Ok(Outcome::ok(json!({ "removed": removed })))
+    out.result(format!("{} backup(s) removed", removed.len()));
+    Ok(Outcome::ok(json!({ "dry_run": false, "removed": removed })))
 }

@@ -33,6 +33,6 @@ pub(super) fn run(cli: &Cli, args: &BaselineArgs, out: &Output) -> anyhow::Resul
     for name in &marked {
         out.line(format!("  marked applied: {name}"));
     }
-    out.line(format!("{} migration(s) marked as applied.", marked.len()));
+    out.result(format!("{} migration(s) marked as applied.", marked.len()));
     Ok(Outcome::ok(json!({ "marked_applied": marked })))
 }

@@ -14,10 +14,20 @@ use crate::output::{Outcome, Output, BOLD, GREEN, RED};
 pub(super) fn run(cli: &Cli, args: &DeployArgs, out: &Output) -> anyhow::Result<Outcome> {
     let resolved = settings(cli, args)?.resolve()?;
     let url = resolved.url.clone();
+    if let Some(path) = &resolved.url_file {
+        out.loaded_from(path);
+    }
     for warning in url.warnings() {
-        out.line(format!("warning: {warning}"));
+        out.warn(warning);
     }
     let mut options = resolved.options;
+    if !options.safety.enforce {
+        skipped_review_warning(if args.dangerous_skip_safety {
+            "--dangerous-skip-safety"
+        } else {
+            "approval_required = false in the config file"
+        });
+    }
     // Interactive approval on a terminal, before anything runs.
     let engine = Engine::with_options(url.clone(), &resolved.dir, options.clone());
     if let Some(gate) = approve_interactively(&engine, &options.safety, out)? {
@@ -36,9 +46,9 @@ pub(super) fn run(cli: &Cli, args: &DeployArgs, out: &Output) -> anyhow::Result<
     match result {
         Ok(report) => {
             if report.applied.is_empty() {
-                out.line(format!("{GREEN}No pending migrations to apply.{GREEN:#}"));
+                out.result(format!("{GREEN}No pending migrations to apply.{GREEN:#}"));
             } else {
-                out.line(format!(
+                out.result(format!(
                     "{BOLD}All migrations have been successfully applied{BOLD:#} ({} in {}, backup {}).",
                     report.applied.len(),
                     migrate_core::executor::human_duration(report.duration),
@@ -62,6 +72,19 @@ pub(super) fn run(cli: &Cli, args: &DeployArgs, out: &Output) -> anyhow::Result<
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// Says loudly, on stderr (red and bold on a terminal), that the safety review will not stop
+/// this deployment. Shown with `--quiet` and `--json` too: it is the one thing a reader of the
+/// log must not miss.
+fn skipped_review_warning(cause: &str) {
+    let _ = std::io::Write::write_fmt(
+        &mut anstream::stderr(),
+        format_args!(
+            "{RED}WARNING: the safety review was skipped ({cause}): destructive and high-risk \
+             changes run without approval.{RED:#}\n"
+        ),
+    );
 }
 
 /// The flags, for the core's precedence (flag > environment variable > file > default).

@@ -11,11 +11,11 @@ pub(super) fn run(cli: &Cli, args: &HistoryArgs, out: &Output) -> anyhow::Result
     let mut client = migrate_core::connection::connect(engine.url())?;
     let deployments = Journal::history(&mut client, args.limit)?;
     if deployments.is_empty() {
-        out.line("No deployment recorded yet.");
+        out.result("No deployment recorded yet.");
     }
     for d in &deployments {
         let env = d.environment.as_deref().unwrap_or("-");
-        out.line(format!(
+        out.result(format!(
             "{}  {:<11} env {env:<10} {} applied of {} planned  {DIM}{} by {}{DIM:#}",
             d.started_at.format("%Y-%m-%d %H:%M:%S"),
             d.outcome.as_str(),
@@ -25,10 +25,10 @@ pub(super) fn run(cli: &Cli, args: &HistoryArgs, out: &Output) -> anyhow::Result
             d.actor
         ));
         if let Some(note) = &d.note {
-            out.line(format!("    {note}"));
+            out.result(format!("    {note}"));
         }
         if let Some(error) = &d.error {
-            out.line(format!("    {}", error.lines().next().unwrap_or_default()));
+            out.result(format!("    {}", error.lines().next().unwrap_or_default()));
         }
     }
     Ok(Outcome::ok(json!({ "deployments": deployments })))

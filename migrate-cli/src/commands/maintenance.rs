@@ -13,13 +13,13 @@ pub(super) fn run(cli: &Cli, args: &MaintenanceArgs, out: &Output) -> anyhow::Re
             let on = state == "on";
             let change = set_read_only(engine.url(), on)?;
             if on {
-                out.line(format!(
+                out.result(format!(
                     "{YELLOW}{} is read-only{YELLOW:#}: new transactions cannot write; {} session(s) ended. \
                      Lift with `migrate maintenance read-only off`.",
                     change.database, change.sessions_ended
                 ));
             } else {
-                out.line(format!("{} accepts writes again.", change.database));
+                out.result(format!("{} accepts writes again.", change.database));
             }
             Ok(Outcome::ok(json!(change)))
         }

@@ -3,6 +3,7 @@
 mod backup;
 mod baseline;
 mod deploy;
+mod docs;
 mod history;
 mod maintenance;
 mod plan;
@@ -16,6 +17,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
 use anyhow::Context;
+use migrate_core::config::{DotEnv, VarSource};
 use migrate_core::ledger::LockWait;
 use migrate_core::{DatabaseUrl, Engine};
 
@@ -35,6 +37,8 @@ pub(crate) fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
         Command::Restore(args) => restore::run(cli, args, out),
         Command::Rollback(args) => rollback::run(cli, args, out),
         Command::Maintenance(args) => maintenance::run(cli, args, out),
+        Command::Completions(args) => docs::completions(args, out),
+        Command::Man(args) => docs::man(args, out),
     }
 }
 
@@ -45,20 +49,32 @@ fn engine(cli: &Cli, out: &Output) -> anyhow::Result<Engine> {
 
 /// The engine of `cli`'s database for the migrations in `dir`.
 fn engine_in(cli: &Cli, out: &Output, dir: &std::path::Path) -> anyhow::Result<Engine> {
-    let raw = cli
-        .database_url
-        .as_deref()
-        .filter(|s| !s.trim().is_empty())
-        .ok_or(migrate_core::connection::ConnectError::Missing)?;
+    let raw = database_url(cli, out)?.ok_or(migrate_core::connection::ConnectError::Missing)?;
+    engine_for(cli, &raw, out, dir)
+}
+
+/// The engine for `raw`, the database URL, the migrations in `dir`, and the global flags.
+fn engine_for(cli: &Cli, raw: &str, out: &Output, dir: &std::path::Path) -> anyhow::Result<Engine> {
     let url: DatabaseUrl = raw.parse()?;
     for warning in url.warnings() {
-        out.line(format!(
-            "{}warning{:#}: {warning}",
-            crate::output::YELLOW,
-            crate::output::YELLOW
-        ));
+        out.warn(warning);
     }
     Ok(Engine::new(url, dir).lock_wait(lock_wait(cli)?))
+}
+
+/// The database URL: `--database-url`, else `DATABASE_URL` from the environment, else from
+/// `./.env` or `./prisma/.env` (the core's rule, [`DotEnv`]), saying which file it came from.
+fn database_url(cli: &Cli, out: &Output) -> anyhow::Result<Option<String>> {
+    if let Some(url) = cli.database_url.as_deref().filter(|s| !s.trim().is_empty()) {
+        return Ok(Some(url.to_owned()));
+    }
+    let Some((url, source)) = DotEnv::load()?.var("DATABASE_URL")? else {
+        return Ok(None);
+    };
+    if let VarSource::File(path) = source {
+        out.loaded_from(&path);
+    }
+    Ok(Some(url))
 }
 
 fn lock_wait(cli: &Cli) -> anyhow::Result<LockWait> {

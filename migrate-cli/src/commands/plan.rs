@@ -29,9 +29,11 @@ pub(super) fn run(cli: &Cli, args: &PlanArgs, out: &Output) -> anyhow::Result<Ou
         _ => None,
     };
     let dir = root.clone().unwrap_or_else(|| cli.migrations_dir());
-    let engine = match (&cli.database_url, args.offline) {
-        (Some(url), false) if !url.trim().is_empty() => Some(super::engine_in(cli, out, &dir)?),
-        _ => None,
+    let engine = match args.offline {
+        false => super::database_url(cli, out)?
+            .map(|url| super::engine_for(cli, &url, out, &dir))
+            .transpose()?,
+        true => None,
     };
     let migrations = migrate_core::MigrationSource::new(&dir).load()?;
     let (scope, mut extra) = if root.is_some() {
@@ -85,9 +87,9 @@ pub(super) fn run(cli: &Cli, args: &PlanArgs, out: &Output) -> anyhow::Result<Ou
         // Said first: every fact below lacks the database's data.
         println!("Database not reachable ({why}): analysed offline, without live data facts.\n");
     }
-    if format == Format::Human {
-        println!("{}", report::migration_table(&review.report).trim_end());
-        println!();
+    let table = report::migration_table(&review.report);
+    if format == Format::Human && !table.is_empty() {
+        println!("{}\n", table.trim_end());
     }
     println!("{}", rendered.trim_end());
     Ok(Outcome {
@@ -198,7 +200,7 @@ fn list_rules(out: &Output) -> Outcome {
     let rules: Vec<serde_json::Value> = Rule::ALL
         .iter()
         .map(|r| {
-            out.line(format!(
+            out.result(format!(
                 "{:<40} {:<8} stage {}  {}",
                 r.name(),
                 r.default_severity(),

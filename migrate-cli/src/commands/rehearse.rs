@@ -54,7 +54,7 @@ pub(super) fn run(cli: &Cli, args: &RehearseArgs, out: &Output) -> anyhow::Resul
         } else {
             format!("{RED}✗{RED:#}")
         };
-        out.line(format!("  {mark} {what}"));
+        out.result(format!("  {mark} {what}"));
     };
     if let Some(drill) = &report.drill {
         check(

@@ -15,9 +15,9 @@ pub(super) fn run(cli: &Cli, args: &ResolveArgs, out: &Output) -> anyhow::Result
     };
     let outcome = engine.resolve(&action)?;
     match action {
-        ResolveAction::Applied(name) => out.line(format!("Migration {name} marked as applied.")),
+        ResolveAction::Applied(name) => out.result(format!("Migration {name} marked as applied.")),
         ResolveAction::RolledBack(name) => {
-            out.line(format!("Migration {name} marked as rolled back."));
+            out.result(format!("Migration {name} marked as rolled back."));
         }
     }
     Ok(Outcome::ok(json!({

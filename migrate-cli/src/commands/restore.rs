@@ -12,7 +12,7 @@ pub(super) fn print_restore(report: &RestoreReport, out: &Output) {
     for done in &report.recovered {
         out.line(format!("{YELLOW}Interrupted restore:{YELLOW:#} {done}"));
     }
-    out.line(format!(
+    out.result(format!(
         "{GREEN}Restored{GREEN:#} {} from {} in {BOLD}{:.1}s{BOLD:#} (RTO)",
         report.database,
         report.backup,

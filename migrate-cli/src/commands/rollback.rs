@@ -95,7 +95,7 @@ pub(super) fn run(cli: &Cli, args: &RollbackArgs, out: &Output) -> anyhow::Resul
     print_plan(&plan, out);
     let mut json = json!({ "plan": plan_json(&plan), "dry_run": args.dry_run });
     if args.dry_run {
-        out.line("Dry run: nothing was changed.");
+        out.result("Dry run: nothing was changed.");
         return Ok(Outcome::ok(json));
     }
     super::confirm(
@@ -116,7 +116,7 @@ pub(super) fn run(cli: &Cli, args: &RollbackArgs, out: &Output) -> anyhow::Resul
     if let Some(report) = &outcome.restore {
         super::restore::print_restore(report, out);
     }
-    out.line(format!(
+    out.result(format!(
         "{GREEN}Rolled back{GREEN:#} {} in {:.1}s by {}.",
         outcome.rolled_back.join(", "),
         outcome.duration.as_secs_f64(),

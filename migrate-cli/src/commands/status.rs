@@ -55,7 +55,7 @@ pub(super) fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
     );
     // Advice, not a verdict: a status that cannot look for drift still answers.
     let drift = engine.drift().unwrap_or_else(|e| {
-        log::warn!("drift check: {e}");
+        out.warn(format_args!("drift check: {e}"));
         None
     });
     if let Some(drift) = &drift {
@@ -67,12 +67,12 @@ pub(super) fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
         ));
     }
     if up_to_date {
-        out.line(format!(
+        out.result(format!(
             "\n{GREEN}Database schema is up to date!{GREEN:#} ({} migration(s) applied)",
             status.applied.len()
         ));
     } else {
-        out.line(format!("\n{RED}Database is not up to date.{RED:#}"));
+        out.result(format!("\n{RED}Database is not up to date.{RED:#}"));
     }
 
     let mut json = serde_json::to_value(&status)?;

@@ -245,10 +245,45 @@ impl BackupStore {
         retention: &Retention,
         now: DateTime<Utc>,
     ) -> Result<Vec<String>, BackupError> {
+        let mut removed = Vec::new();
+        for backup in self.prunable(retention, now)? {
+            for path in [backup.path(), backup.manifest_path()] {
+                match fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(BackupError::io("remove", &path)(e)),
+                }
+            }
+            log::info!(target: "migrate_core::backup", "pruned backup {}", backup.id());
+            removed.push(backup.id().to_owned());
+        }
+        Ok(removed)
+    }
+
+    /// [`BackupStore::prunable`] as of now.
+    ///
+    /// # Errors
+    ///
+    /// As [`BackupStore::list`].
+    pub fn prunable_now(&self, retention: &Retention) -> Result<Vec<Backup>, BackupError> {
+        self.prunable(retention, Utc::now())
+    }
+
+    /// The backups that [`prune`](Self::prune) would remove at `now`, oldest first, without
+    /// removing anything (a dry run). The newest backup is never among them.
+    ///
+    /// # Errors
+    ///
+    /// As [`BackupStore::list`].
+    pub fn prunable(
+        &self,
+        retention: &Retention,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Backup>, BackupError> {
         let backups = self.list()?;
         let total = backups.len();
-        let mut removed = Vec::new();
-        for (index, backup) in backups.iter().enumerate() {
+        let mut prunable = Vec::new();
+        for (index, backup) in backups.into_iter().enumerate() {
             let newer = total - index - 1;
             if newer == 0 {
                 break;
@@ -260,17 +295,9 @@ impl BackupStore {
                 .unwrap_or_default();
             let too_old = retention.max_age.is_some_and(|max| age > max);
             if over_count || too_old {
-                for path in [backup.path(), backup.manifest_path()] {
-                    match fs::remove_file(&path) {
-                        Ok(()) => {}
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                        Err(e) => return Err(BackupError::io("remove", &path)(e)),
-                    }
-                }
-                log::info!(target: "migrate_core::backup", "pruned backup {}", backup.id());
-                removed.push(backup.id().to_owned());
+                prunable.push(backup);
             }
         }
-        Ok(removed)
+        Ok(prunable)
     }
 }

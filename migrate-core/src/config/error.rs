@@ -41,6 +41,19 @@ pub enum ConfigError {
         /// The variable.
         var: String,
     },
+    /// `./.env` and `./prisma/.env` give a variable different values (the values are never
+    /// shown: they may hold passwords).
+    #[error(
+        "{name} is set in both {} and {} with different values: keep it in one file (or set it in the environment, which wins)",
+        files[0].display(),
+        files[1].display()
+    )]
+    DotEnvConflict {
+        /// The variable.
+        name: String,
+        /// The two files, in precedence order.
+        files: [PathBuf; 2],
+    },
     /// A setting has an invalid value.
     #[error("{name}: {reason}")]
     Setting {

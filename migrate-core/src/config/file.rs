@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::ConfigError;
+use super::{ConfigError, DotEnv, VarSource};
 use crate::health::HealthConfig;
 
 /// The default configuration file name, in the working directory.
@@ -16,6 +16,7 @@ pub const CONFIG_FILE: &str = "migrate.toml";
 /// ```toml
 /// migrations_dir = "prisma/migrations"
 /// backup_dir = "backups"
+/// retention = { keep = 10, max_age_days = 30 }   # pruned after each successful deployment
 ///
 /// [environments.staging]
 /// url_env = "STAGING_DATABASE_URL"
@@ -40,6 +41,9 @@ pub struct ConfigFile {
     pub migrations_dir: Option<PathBuf>,
     /// Where backups go (default `backups`).
     pub backup_dir: Option<PathBuf>,
+    /// Which backups to keep; applied after each successful deployment that took one (default:
+    /// all).
+    pub retention: Option<RetentionConfig>,
     /// The environments, by name.
     #[serde(default)]
     pub environments: BTreeMap<String, Environment>,
@@ -58,6 +62,8 @@ pub struct Environment {
     pub backup: Option<bool>,
     /// Backup directory for this environment (default the file's `backup_dir`).
     pub backup_dir: Option<PathBuf>,
+    /// Which backups of this environment to keep (default the file's `retention`).
+    pub retention: Option<RetentionConfig>,
     /// Verification level the backup must pass, 1–4 (default 2).
     pub backup_verify_level: Option<u8>,
     /// Roll back automatically on failure (default true).
@@ -78,6 +84,51 @@ pub struct Environment {
     /// Health probes after the deploy.
     #[serde(default)]
     pub health: HealthConfig,
+}
+
+/// `retention = { keep = N, max_age_days = D }`: after each successful deployment that took a
+/// backup, the backups beyond the `keep` newest, or older than `max_age_days`, are removed
+/// (the newest one never is).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Keep at most this many of the newest backups.
+    pub keep: Option<usize>,
+    /// Remove backups older than this many days.
+    pub max_age_days: Option<f64>,
+}
+
+impl RetentionConfig {
+    /// The store's retention.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Setting`] when `keep` is 0 or `max_age_days` is not a number of days
+    /// >= 0.
+    pub fn retention(&self) -> Result<crate::backup::Retention, ConfigError> {
+        if self.keep == Some(0) {
+            return Err(ConfigError::Setting {
+                name: "retention.keep",
+                reason: "must be at least 1 (the newest backup is always kept)".into(),
+            });
+        }
+        let max_age = match self.max_age_days {
+            Some(days) if days.is_finite() && days >= 0.0 => {
+                Some(std::time::Duration::from_secs_f64(days * 86_400.0))
+            }
+            Some(_) => {
+                return Err(ConfigError::Setting {
+                    name: "retention.max_age_days",
+                    reason: "must be a number of days >= 0".into(),
+                })
+            }
+            None => None,
+        };
+        Ok(crate::backup::Retention {
+            keep_last: self.keep,
+            max_age,
+        })
+    }
 }
 
 impl ConfigFile {
@@ -177,17 +228,25 @@ impl Environment {
     ///
     /// [`ConfigError::MissingUrl`] when unset; an invalid URL is reported by the caller.
     pub fn url(&self, name: &str) -> Result<String, ConfigError> {
+        self.url_in(name, &DotEnv::default()).map(|(url, _)| url)
+    }
+
+    /// The URL of this environment (named `name`) from its variable, read from the process
+    /// environment or else the `.env` files, with where it came from.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::MissingUrl`] when the variable is set nowhere,
+    /// [`ConfigError::DotEnvConflict`] when the `.env` files disagree about it.
+    pub fn url_in(&self, name: &str, dotenv: &DotEnv) -> Result<(String, VarSource), ConfigError> {
         let var = self
             .url_env
             .clone()
             .unwrap_or_else(|| "DATABASE_URL".to_owned());
-        std::env::var(&var)
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-            .ok_or(ConfigError::MissingUrl {
-                env: name.to_owned(),
-                var,
-            })
+        dotenv.var(&var)?.ok_or(ConfigError::MissingUrl {
+            env: name.to_owned(),
+            var,
+        })
     }
 
     /// True when the promotion gate applies.
@@ -248,6 +307,33 @@ fn redact_values(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retention_from_the_top_level_or_an_environment_never_echoing_values() {
+        let text =
+            "retention = { keep = 3 }\n[environments.prod]\nretention = { max_age_days = 1.5 }\n";
+        let file = ConfigFile::parse(text, Path::new("migrate.toml")).unwrap();
+        let top = file.retention.unwrap().retention().unwrap();
+        assert_eq!(top.keep_last, Some(3));
+        let prod = file.environments["prod"]
+            .retention
+            .unwrap()
+            .retention()
+            .unwrap();
+        assert_eq!(prod.max_age, Some(std::time::Duration::from_secs(129_600)));
+        let zero = RetentionConfig {
+            keep: Some(0),
+            max_age_days: None,
+        };
+        assert!(zero.retention().is_err());
+        let negative = RetentionConfig {
+            keep: None,
+            max_age_days: Some(-7.25),
+        };
+        let err = negative.retention().unwrap_err().to_string();
+        assert!(!err.contains("7.25"), "{err}");
+        assert!(ConfigFile::parse("retention = { keeep = 1 }\n", Path::new("m.toml")).is_err());
+    }
 
     #[test]
     fn parses_environments_and_rejects_mistakes() {

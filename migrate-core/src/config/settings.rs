@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{ConfigError, ConfigFile, Environment, CONFIG_FILE};
+use super::{ConfigError, ConfigFile, DotEnv, Environment, VarSource, CONFIG_FILE};
 use crate::backup::VerifyLevel;
 use crate::connection::{ConnectError, DatabaseUrl};
 use crate::health::{CommandProbe, HealthProbe, HttpProbe, SqlProbe};
@@ -19,6 +19,9 @@ use crate::source::MigrationSource;
 /// What the deployer gave explicitly (command-line flags, or an embedder's code): each
 /// `None`, empty or `false` field falls back to the environment variable, then to
 /// `migrate.toml` (its environment's setting, then its top level), then to the default.
+///
+/// An environment variable is read from the process environment, else from `./.env`, else from
+/// `./prisma/.env`, as the Prisma CLI reads them ([`DotEnv`]).
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct DeploySettings {
@@ -71,6 +74,8 @@ pub struct DeploySettings {
 pub struct Resolved {
     /// The database.
     pub url: DatabaseUrl,
+    /// The `.env` file the URL came from, when it came from one (to say so, as Prisma does).
+    pub url_file: Option<PathBuf>,
     /// The migrations directory.
     pub dir: PathBuf,
     /// The environment of `migrate.toml` used, if any.
@@ -98,14 +103,19 @@ impl DeploySettings {
     /// URL is given anywhere or it is invalid, `Safety` for an invalid approval, `Health` for an
     /// invalid probe (each becomes the matching [`Error`](crate::Error) variant).
     pub fn resolve(&self) -> Result<Resolved, ConfigError> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let path = self
-            .config
-            .clone()
-            .or_else(|| var("MIGRATE_CONFIG").map(PathBuf::from))
-            .unwrap_or_else(|| PathBuf::from(CONFIG_FILE));
+        let dotenv = DotEnv::load()?;
+        let var = |name: &str| dotenv.value(name);
+        let path = match &self.config {
+            Some(path) => path.clone(),
+            None => {
+                var("MIGRATE_CONFIG")?.map_or_else(|| PathBuf::from(CONFIG_FILE), PathBuf::from)
+            }
+        };
         let file = ConfigFile::load(&path)?;
-        let name = self.environment.clone().or_else(|| var("MIGRATE_ENV"));
+        let name = match &self.environment {
+            Some(name) => Some(name.clone()),
+            None => var("MIGRATE_ENV")?,
+        };
         let env = match (&name, &file) {
             (Some(name), Some(file)) => file.environment(name, &path)?.clone(),
             (Some(name), None) => {
@@ -117,45 +127,61 @@ impl DeploySettings {
             }
             (None, _) => Environment::default(),
         };
-        let url = match (
-            self.database_url.clone().or_else(|| var("DATABASE_URL")),
-            &name,
-        ) {
-            (Some(url), _) => url.parse()?,
-            (None, Some(name)) => env.url(name)?.parse()?,
-            (None, None) => return Err(ConnectError::Missing.into()),
+        // As before `.env` files: the flag, then the process's DATABASE_URL, then the named
+        // environment's variable (from the process or a `.env` file). A `.env` file's
+        // DATABASE_URL never overrides a named environment's own variable: a developer's file
+        // must not redirect `--env production`.
+        let given = self.database_url.clone().or_else(|| {
+            std::env::var("DATABASE_URL")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+        });
+        let (url, source) = match (given, &name) {
+            (Some(given), _) => (given, VarSource::Process),
+            (None, Some(name)) => env.url_in(name, &dotenv)?,
+            (None, None) => dotenv.var("DATABASE_URL")?.ok_or(ConnectError::Missing)?,
         };
-        let dir = self
-            .migrations_dir
-            .clone()
-            .or_else(|| var("MIGRATE_MIGRATIONS_DIR").map(PathBuf::from))
-            .or_else(|| file.as_ref().and_then(|f| f.migrations_dir.clone()))
-            .unwrap_or_else(|| PathBuf::from(MigrationSource::DEFAULT_DIR));
-        let backup_dir = self
-            .backup_dir
-            .clone()
-            .or_else(|| var("MIGRATE_BACKUP_DIR").map(PathBuf::from))
-            .or_else(|| env.backup_dir.clone())
-            .or_else(|| file.as_ref().and_then(|f| f.backup_dir.clone()));
+        let url = url.parse()?;
+        let url_file = match source {
+            VarSource::File(path) => Some(path),
+            _ => None,
+        };
+        let dir = match &self.migrations_dir {
+            Some(dir) => Some(dir.clone()),
+            None => var("MIGRATE_MIGRATIONS_DIR")?.map(PathBuf::from),
+        }
+        .or_else(|| file.as_ref().and_then(|f| f.migrations_dir.clone()))
+        .unwrap_or_else(|| PathBuf::from(MigrationSource::DEFAULT_DIR));
+        let backup_dir = match &self.backup_dir {
+            Some(dir) => Some(dir.clone()),
+            None => var("MIGRATE_BACKUP_DIR")?.map(PathBuf::from),
+        }
+        .or_else(|| env.backup_dir.clone())
+        .or_else(|| file.as_ref().and_then(|f| f.backup_dir.clone()));
         let mut options = self.options(&env, backup_dir)?;
+        let retention = env
+            .retention
+            .or_else(|| file.as_ref().and_then(|f| f.retention));
+        options.retention = retention.map(|r| r.retention()).transpose()?;
         options.deploy.environment.clone_from(&name);
         if let (Some(name), Some(file), false) = (&name, &file, self.skip_promotion_gate) {
             if let (true, Some(from)) = (env.gated(), &env.promote_from) {
                 let from_env = file.environment(from, &path)?;
-                options.promote_from = Some((from.clone(), from_env.url(from)?.parse()?));
+                let (from_url, _) = from_env.url_in(from, &dotenv)?;
+                options.promote_from = Some((from.clone(), from_url.parse()?));
                 log::info!(target: "migrate_core::config", "promotion gate: {name} requires {from} first");
             }
         }
         let mut probes = self.probes()?;
         probes.extend(env.health.build_probes()?);
-        let webhook = self.webhook.clone().or_else(|| {
-            env.webhook_env
-                .as_ref()
-                .and_then(|v| std::env::var(v).ok())
-                .filter(|v| !v.is_empty())
-        });
+        let webhook = match (&self.webhook, &env.webhook_env) {
+            (Some(url), _) => Some(url.clone()),
+            (None, Some(var)) => dotenv.value(var)?,
+            (None, None) => None,
+        };
         Ok(Resolved {
             url,
+            url_file,
             dir,
             environment: name,
             options,

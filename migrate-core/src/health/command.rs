@@ -53,14 +53,17 @@ impl CommandProbe {
         })
     }
 
-    /// Parses `--health-cmd "curl -fsS http://…"`: split on whitespace, no shell and no quoting
-    /// (use `sh -c` in the config file's list form for anything else).
+    /// Parses `--health-cmd "curl -fsS http://…"` into words with POSIX shell quoting rules
+    /// (`'…'`, `"…"`, `\`), but runs no shell: no variables, globs, pipes or redirections. For
+    /// those, quote a shell explicitly: `sh -c 'curl -fsS -H "Authorization: Bearer $T" URL'`.
     ///
     /// # Errors
     ///
-    /// [`HealthError::EmptyCommand`] when the flag is blank.
+    /// [`HealthError::EmptyCommand`] when the flag is blank, [`HealthError::Quoting`] when a
+    /// quote is not closed.
     pub fn from_flag(flag: &str) -> Result<Self, HealthError> {
-        let mut words = flag.split_whitespace();
+        let words = shell_words::split(flag).map_err(|_| HealthError::Quoting)?;
+        let mut words = words.into_iter();
         let program = words.next().ok_or(HealthError::EmptyCommand)?;
         Self::new(program, words)
     }
@@ -200,13 +203,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn from_flag_splits_on_whitespace_without_shell() {
+    fn from_flag_splits_words_with_shell_quoting_without_a_shell() {
         let p = CommandProbe::from_flag("  curl -fsS  'http://x/'  ").unwrap();
         assert_eq!(p.program(), "curl");
-        assert_eq!(p.args(), ["-fsS", "'http://x/'"]);
+        assert_eq!(p.args(), ["-fsS", "http://x/"]);
+        let p = CommandProbe::from_flag(
+            r#"sh -c 'curl -fsS -H "Authorization: Bearer x" http://h/' "$HOME" a\ b"#,
+        )
+        .unwrap();
+        assert_eq!(p.program(), "sh");
+        assert_eq!(
+            p.args(),
+            [
+                "-c",
+                r#"curl -fsS -H "Authorization: Bearer x" http://h/"#,
+                "$HOME",
+                "a b"
+            ]
+        );
         assert!(matches!(
             CommandProbe::from_flag("   "),
             Err(HealthError::EmptyCommand)
+        ));
+        assert!(matches!(
+            CommandProbe::from_flag("sh -c 'unclosed"),
+            Err(HealthError::Quoting)
         ));
     }
 

@@ -139,6 +139,10 @@ pub enum HealthError {
     /// A command probe has no program.
     #[error("command health probe has no program")]
     EmptyCommand,
+    /// A command probe given as one string has an unclosed quote (the text is not repeated: it
+    /// may hold a token).
+    #[error("command health probe: a quote is not closed")]
+    Quoting,
     /// A timeout, window or interval is negative, zero where it must not be, or not finite.
     #[error("invalid health probe setting {setting}: {reason}")]
     InvalidSetting {

@@ -54,6 +54,10 @@ pub struct PipelineOptions {
     /// Without the backup, a failure can only be undone by `down.sql` or a transaction; without
     /// the safety gate, destructive migrations run unreviewed.
     pub off: BTreeSet<Step>,
+    /// Which backups to keep: after a successful deployment that took a backup, the others of
+    /// the backup directory are pruned ([`BackupStore::prune`](crate::backup::BackupStore::prune)).
+    /// By default, `None`: every backup is kept.
+    pub retention: Option<crate::backup::Retention>,
     /// Verification the backup must pass before migrating. By default, L2.
     pub backup_verify: VerifyLevel,
     /// What to do on failure after the backup. By default, automatic rollback.
@@ -90,6 +94,7 @@ impl Default for PipelineOptions {
             safety: SafetyGate::default(),
             backup_dir: PathBuf::from("backups"),
             off: BTreeSet::new(),
+            retention: None,
             backup_verify: VerifyLevel::Contents,
             rollback: RollbackMode::Automatic,
             rollback_preference: Preference::Auto,

@@ -30,6 +30,8 @@ pub struct PipelineReport {
     pub deployment_id: Option<String>,
     /// The backup taken before migrating.
     pub backup_id: Option<String>,
+    /// Older backups removed by the retention after the deployment succeeded.
+    pub pruned: Vec<String>,
     /// How the schema had changed since the last deployment, found in the preflight.
     pub drift: Option<super::Drift>,
     /// The apply step's report, when it succeeded.

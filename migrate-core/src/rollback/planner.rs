@@ -186,7 +186,9 @@ impl Planner {
             .filter(|n| !targets.iter().any(|t| t.name == *n))
             .collect();
         // The newest backup whose ledger is exactly the state before the targets.
-        let backup = provider.backups(store)?.into_iter().rev().find(|b| {
+        let backups = provider.backups(store)?;
+        let searched = backups.len();
+        let backup = backups.into_iter().rev().find(|b| {
             b.manifest.database == url.database() && b.manifest.applied_migrations() == before
         });
         let ctx = RollbackContext {
@@ -210,11 +212,14 @@ impl Planner {
             reason.is_none()
         });
         let Some(strategy) = chosen else {
-            let reason = rejected
+            let mut reason = rejected
                 .iter()
                 .map(|(k, r)| format!("{k}: {r}"))
                 .collect::<Vec<_>>()
                 .join("; ");
+            if backup.is_none() && rejected.iter().any(|(k, _)| *k == StrategyKind::Restore) {
+                reason.push_str(&searched_note(store, searched, url.database()));
+            }
             return Err(match preference {
                 Preference::Down => RollbackError::NotApplicable {
                     strategy: "down-migration",
@@ -343,4 +348,29 @@ pub fn execute(
     restore: &RestoreOptions,
 ) -> Result<RollbackOutcome, RollbackError> {
     Planner::with_restore_options(restore.clone()).execute(plan, url, provider, lock_wait)
+}
+
+/// Where the planner looked for a backup, said in full: run from another directory, a relative
+/// backup directory (the default `backups`) is another directory.
+fn searched_note(store: &BackupStore, found: usize, database: &str) -> String {
+    let dir = std::path::absolute(store.dir()).unwrap_or_else(|_| store.dir().to_owned());
+    let relative = if store.dir().is_relative() {
+        format!(
+            " (`{}`, relative to the working directory)",
+            store.dir().display()
+        )
+    } else {
+        String::new()
+    };
+    match found {
+        0 => format!(
+            "; searched the backup directory {}{relative}: no backups there",
+            dir.display()
+        ),
+        n => format!(
+            "; searched the backup directory {}{relative}: {n} backup(s), none of database \
+             {database} taken just before these migrations",
+            dir.display()
+        ),
+    }
 }

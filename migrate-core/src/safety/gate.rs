@@ -75,6 +75,20 @@ pub enum SafetyError {
         /// no reason, unknown rule).
         ignored: Vec<String>,
     },
+    /// A one-run approval names a migration the directory does not have (a typo would
+    /// otherwise approve nothing and be noticed only when the gate refuses).
+    #[error(
+        "--approve names {} not in {}: {} (nothing was changed)",
+        if .names.len() == 1 { "a migration" } else { "migrations" },
+        .dir.display(),
+        .names.join(", ")
+    )]
+    UnknownMigration {
+        /// The names given that match no migration directory.
+        names: Vec<String>,
+        /// The migrations directory.
+        dir: std::path::PathBuf,
+    },
     /// The approvals are unreadable.
     #[error(transparent)]
     Approvals(#[from] ApprovalError),
@@ -94,7 +108,7 @@ impl SafetyGate {
     ///
     /// # Errors
     ///
-    /// [`SafetyError::Approvals`] for an unreadable approvals file.
+    /// As [`review_by`](Self::review_by).
     pub fn review(
         &self,
         migrations: &Migrations,
@@ -110,7 +124,8 @@ impl SafetyGate {
     ///
     /// # Errors
     ///
-    /// [`SafetyError::Approvals`] for an unreadable approvals file.
+    /// [`SafetyError::UnknownMigration`] when a one-run approval names a migration that is not
+    /// in the directory, [`SafetyError::Approvals`] for an unreadable approvals file.
     pub fn review_by(
         &self,
         analyzer: &dyn SafetyAnalyzer,
@@ -118,6 +133,19 @@ impl SafetyGate {
         scope: &Scope,
         live: Option<(&mut postgres::Client, Option<&str>)>,
     ) -> Result<SafetyReview, SafetyError> {
+        let mut names: Vec<String> = Vec::new();
+        for approval in &self.approvals {
+            if migrations.get(&approval.migration).is_none() && !names.contains(&approval.migration)
+            {
+                names.push(approval.migration.clone());
+            }
+        }
+        if !names.is_empty() {
+            return Err(SafetyError::UnknownMigration {
+                names,
+                dir: migrations.dir().to_owned(),
+            });
+        }
         let mut report = analyzer.analyze(migrations, scope);
         if let (Some((client, schema)), Some(budget)) = (live, self.data_budget) {
             enrich(

@@ -134,9 +134,32 @@ pub(crate) fn done(mut run: Run<'_>) -> PipelineReport {
     let note = "verification and health checks passed";
     run.recorder
         .outcome(Outcome::Succeeded, note, &mut *run.events);
+    prune(&mut run);
     let detail = format!("{} migration(s) deployed", run.report.applied.len());
     run.announce(Step::Done, StepStatus::Passed, detail);
     run.finish()
+}
+
+/// Applies the retention once the deployment succeeded and its own backup is the newest: a
+/// failure to prune is a warning, never a failed deployment.
+fn prune(run: &mut Run<'_>) {
+    let (Some(retention), Some(_)) = (run.pipeline.options.retention, &run.report.backup_id) else {
+        return;
+    };
+    match run.store.prune_now(&retention) {
+        Ok(removed) if removed.is_empty() => {}
+        Ok(removed) => {
+            let detail = format!(
+                "retention: removed {} older backup(s) from {}: {}",
+                removed.len(),
+                run.store.dir().display(),
+                removed.join(", ")
+            );
+            run.announce(Step::Backup, StepStatus::Passed, detail);
+            run.report.pruned = removed;
+        }
+        Err(e) => run.warn(format!("retention: could not prune old backups: {e}")),
+    }
 }
 
 /// Drift detection against the predecessor environment, when both are at the same ledger

@@ -122,6 +122,9 @@ fn focus(line: &str, from: usize, f: &Finding) -> Option<(usize, usize)> {
 
 pub(super) fn migration_table(report: &SafetyReport) -> String {
     let mut out = String::new();
+    if report.findings().next().is_none() {
+        return out;
+    }
     let width = report
         .migrations
         .iter()
