@@ -3,6 +3,7 @@
 mod backup;
 mod baseline;
 mod deploy;
+mod fleet;
 mod history;
 mod maintenance;
 mod plan;
@@ -35,6 +36,7 @@ pub(crate) fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
         Command::Restore(args) => restore::run(cli, args, out),
         Command::Rollback(args) => rollback::run(cli, args, out),
         Command::Maintenance(args) => maintenance::run(cli, args, out),
+        Command::Fleet(args) => fleet::run(cli, args, out),
     }
 }
 

@@ -7,5 +7,6 @@ mod file;
 mod settings;
 
 pub use error::ConfigError;
+pub(crate) use file::{is_env_var_name, redact_values};
 pub use file::{ConfigFile, Environment, CONFIG_FILE};
-pub use settings::{DeploySettings, Resolved};
+pub use settings::{DeploySettings, Resolved, ResolvedFleet};
