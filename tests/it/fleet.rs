@@ -487,3 +487,60 @@ fn fleet_sigint_stops_starting_targets_and_lets_running_ones_finish() {
     exactly_once(&dbs[0]);
     assert!(rows(&dbs[3]).is_empty());
 }
+
+#[test]
+fn fleet_from_a_migrate_toml_environment_posts_one_webhook_summary_per_wave() {
+    use crate::health::server::{Reply, TestServer};
+    let (a, b) = (TestDb::new(), TestDb::new());
+    let dir = history();
+    let backups = backup_dir();
+    let targets = targets_file(&[("a", &a.url, 1), ("b", &b.url, 2)]);
+    let server = TestServer::start(|_| Reply::status(200));
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        config.path(),
+        format!(
+            "[environments.tenants]\ntargets = \"{}\"\nwebhook_env = \"FLEET_TEST_WEBHOOK\"\n",
+            targets.path().display()
+        ),
+    )
+    .unwrap();
+    let out = fleet_cmd(
+        &[
+            "deploy",
+            "--config",
+            config.path().to_str().unwrap(),
+            "--env",
+            "tenants",
+            "--migrations-dir",
+            dir.path().to_str().unwrap(),
+        ],
+        &backups,
+    )
+    .env("FLEET_TEST_WEBHOOK", server.url("/hook"))
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("[a] deployed") && stdout.contains("[b] deployed"),
+        "{stdout}"
+    );
+    let waves: Vec<serde_json::Value> = server
+        .requests()
+        .iter()
+        .map(|r| serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["event"].clone())
+        .collect();
+    assert_eq!(
+        waves.len(),
+        2,
+        "one summary per wave, nothing else: {waves:?}"
+    );
+    assert!(
+        waves.iter().all(|w| w["event"] == "wave_finished"),
+        "{waves:?}"
+    );
+    assert_eq!(waves[0]["wave"], 1);
+    assert_eq!(waves[1]["wave"], 2);
+    assert_eq!(applied_in(&b, None), [INIT, CONFIG]);
+}
