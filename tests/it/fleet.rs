@@ -544,3 +544,42 @@ fn fleet_from_a_migrate_toml_environment_posts_one_webhook_summary_per_wave() {
     assert_eq!(waves[1]["wave"], 2);
     assert_eq!(applied_in(&b, None), [INIT, CONFIG]);
 }
+
+#[test]
+fn fleet_status_gives_a_silent_target_its_timeout_and_no_more() {
+    let db = TestDb::new();
+    let dir = history();
+    // Accepts connections (the kernel's backlog) and never answers: a hung server.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let hung = format!("postgresql://app:s3cret@127.0.0.1:{port}/hung?connect_timeout=30");
+    let file = targets_file(&[("hung", &hung, 1), ("up", &db.url, 1)]);
+    let t = Instant::now();
+    let out = fleet_cmd(
+        &[
+            "status",
+            "--targets",
+            file.path().to_str().unwrap(),
+            "--migrations-dir",
+            dir.path().to_str().unwrap(),
+            "--timeout",
+            "1",
+            "--json",
+        ],
+        &backup_dir(),
+    )
+    .output()
+    .unwrap();
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let json = last_json(&out.stdout);
+    assert_eq!(json["targets"][0]["reachable"], false, "{json}");
+    let error = json["targets"][0]["error"].as_str().unwrap();
+    assert!(error.contains("no answer within"), "{error}");
+    assert_eq!(json["targets"][1]["reachable"], true, "{json}");
+    assert_eq!(
+        json["targets"][1]["pending"],
+        serde_json::json!([INIT, CONFIG])
+    );
+    assert!(!text(&out.stdout).contains("s3cret"));
+}
