@@ -110,6 +110,7 @@ fn fresh(cluster: &EmbeddedCluster, n: usize) -> Vec<Target> {
 
 fn one_after_another(targets: &[Target], dir: &Path, options: &PipelineOptions) -> Duration {
     let t = Instant::now();
+    let mut steps: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
     for target in targets {
         let mut options = options.clone();
         options.backup_dir = options.backup_dir.join(&target.name);
@@ -117,8 +118,17 @@ fn one_after_another(targets: &[Target], dir: &Path, options: &PipelineOptions) 
             .run(&mut |_| {})
             .expect("deploying");
         assert!(!report.applied.is_empty());
+        for step in &report.steps {
+            *steps.entry(step.step.to_string()).or_default() += step.duration_ms;
+        }
     }
-    t.elapsed()
+    let elapsed = t.elapsed();
+    // Where one after another spends its time: what a fleet can overlap, and what it cannot.
+    eprintln!(
+        "  time by step over {} targets (ms): {steps:?}",
+        targets.len()
+    );
+    elapsed
 }
 
 fn as_fleet(targets: Vec<Target>, dir: &Path, options: PipelineOptions) -> Duration {
