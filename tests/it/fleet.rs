@@ -583,3 +583,43 @@ fn fleet_status_gives_a_silent_target_its_timeout_and_no_more() {
     );
     assert!(!text(&out.stdout).contains("s3cret"));
 }
+
+#[test]
+fn fleet_target_failing_its_health_probe_rolls_back_and_halts_the_next_wave() {
+    use migrate_core::health::SqlProbe;
+    let (good, bad, later) = (TestDb::new(), TestDb::new(), TestDb::new());
+    let dir = history();
+    let targets = vec![
+        Target::new("good", crate::common::url(&good)),
+        Target::new("bad", crate::common::url(&bad)),
+        Target::new("later", crate::common::url(&later)).wave(2),
+    ];
+    let mut options = PipelineOptions::default();
+    options.backup_dir = backup_dir();
+    options.health_window.window = Duration::from_millis(300);
+    // The pipeline of each target, built from the same parts: `bad` gets a probe that fails.
+    let fleet = Fleet::new(targets, dir.path(), options)
+        .parallel(2)
+        .customize(|target, pipeline| {
+            let expected = if target.name == "bad" { "2" } else { "1" };
+            let probe = SqlProbe::new("SELECT 1", Some(expected.to_owned())).unwrap();
+            pipeline.probe(Box::new(probe))
+        });
+    let report = fleet.deploy(&|_| {}).unwrap();
+    let of = |name: &str| report.targets.iter().find(|t| t.name == name).unwrap();
+    assert_eq!(of("good").status, TargetStatus::Deployed, "{report:#?}");
+    assert_eq!(of("bad").status, TargetStatus::Failed, "{report:#?}");
+    assert!(of("bad")
+        .rollback
+        .as_deref()
+        .unwrap()
+        .starts_with("rolled back"));
+    assert_eq!(
+        of("bad").pending.as_deref(),
+        Some(&[INIT.to_owned(), CONFIG.to_owned()][..])
+    );
+    assert_eq!(of("later").status, TargetStatus::NotStarted);
+    assert_eq!(report.halted_at_wave, Some(1));
+    assert!(applied_in(&bad, None).is_empty(), "rolled back");
+    assert!(applied_in(&later, None).is_empty(), "wave 2 never started");
+}
