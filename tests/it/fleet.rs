@@ -623,3 +623,34 @@ fn fleet_target_failing_its_health_probe_rolls_back_and_halts_the_next_wave() {
     assert!(applied_in(&bad, None).is_empty(), "rolled back");
     assert!(applied_in(&later, None).is_empty(), "wave 2 never started");
 }
+
+#[test]
+fn fleet_on_a_terminal_shows_each_running_target_in_a_status_line() {
+    let (a, b) = (TestDb::new(), TestDb::new());
+    let dir = history();
+    let file = targets_file(&[("a", &a.url, 1), ("b", &b.url, 2)]);
+    let (code, shown) = crate::terminal::on_terminal(
+        &a.url,
+        &[
+            "fleet",
+            "deploy",
+            "--targets",
+            file.path().to_str().unwrap(),
+            "--migrations-dir",
+            dir.path().to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{shown}");
+    assert!(
+        shown.contains("\x1b[2K"),
+        "the status line is redrawn: {shown:?}"
+    );
+    assert!(shown.contains("wave 1: running a 0/2"), "{shown:?}");
+    assert!(shown.contains("wave 2: running b"), "{shown:?}");
+    assert!(
+        shown.contains("[a] deployed") && shown.contains("[b] deployed"),
+        "{shown}"
+    );
+    assert!(!shown.contains(migrate_tests::cluster().password()));
+}

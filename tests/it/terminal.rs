@@ -12,7 +12,7 @@ use crate::common::{backup_dir, migrate_bin, table_exists, Dir};
 
 /// Runs `migrate args` on a pseudo-terminal with `DATABASE_URL=url`, typing `answer` when a
 /// `[y/N]` question appears; returns the exit code and everything shown.
-fn on_terminal(url: &str, args: &[&str], answer: Option<&str>) -> (u32, String) {
+pub(crate) fn on_terminal(url: &str, args: &[&str], answer: Option<&str>) -> (u32, String) {
     let pair = native_pty_system()
         .openpty(PtySize {
             rows: 60,

@@ -1,9 +1,11 @@
 //! `migrate fleet deploy` and `migrate fleet status`: the core's `Fleet` over a targets file.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use migrate_core::config::DeploySettings;
@@ -85,12 +87,14 @@ fn deploy(cli: &Cli, args: &FleetDeployArgs, out: &Output) -> anyhow::Result<Out
         fleet.targets().len(),
         args.parallel
     ));
+    let display = Display::new(out);
     let report = fleet.deploy(&|event| {
         if let Some(sink) = &file {
             sink.send(event);
         }
-        progress(out, event);
+        display.event(event);
     })?;
+    display.clear();
     if let Some(sink) = &file {
         sink.close();
     }
@@ -103,9 +107,137 @@ fn deploy(cli: &Cli, args: &FleetDeployArgs, out: &Output) -> anyhow::Result<Out
     })
 }
 
-/// One plain line per milestone of each target (safe from every worker thread; lines of
-/// targets running at once interleave, each whole).
-fn progress(out: &Output, event: &Event) {
+/// The progress of a fleet for people: one plain line per milestone of each target and, on a
+/// terminal, a status line below them, redrawn in place, with each running target's count of
+/// applied migrations. Called from every worker thread: one lock keeps lines whole and the
+/// status line last.
+struct Display<'a> {
+    out: &'a Output,
+    live: bool,
+    state: Mutex<Live>,
+}
+
+#[derive(Default)]
+struct Live {
+    wave: u32,
+    /// Running targets: migrations applied, and pending when the run began.
+    running: BTreeMap<String, (usize, usize)>,
+    done: usize,
+    failed: BTreeSet<String>,
+    drawn: Option<Instant>,
+}
+
+impl<'a> Display<'a> {
+    fn new(out: &'a Output) -> Self {
+        use std::io::IsTerminal;
+        Self {
+            out,
+            live: !out.is_json() && std::io::stdout().is_terminal(),
+            state: Mutex::new(Live {
+                wave: 1,
+                ..Live::default()
+            }),
+        }
+    }
+
+    fn event(&self, event: &Event) {
+        let mut live = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        live.track(event);
+        let line = milestone(event);
+        if !self.live {
+            if let Some(line) = line {
+                self.out.line(line);
+            }
+            return;
+        }
+        // Redraw at most 10 times a second, unless a milestone line goes above it.
+        if line.is_none()
+            && live
+                .drawn
+                .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
+        {
+            return;
+        }
+        // The cursor controls go around anstream, which strips escape codes under NO_COLOR;
+        // the lock is reentrant, so the milestone line still goes between them.
+        let stdout = std::io::stdout();
+        let mut raw = stdout.lock();
+        let _ = write!(raw, "\r\x1b[2K");
+        if let Some(line) = line {
+            let _ = writeln!(anstream::stdout(), "{line}");
+        }
+        let _ = write!(raw, "{}", live.status_line());
+        let _ = raw.flush();
+        live.drawn = Some(Instant::now());
+    }
+
+    /// Removes the status line before the report.
+    fn clear(&self) {
+        if self.live {
+            let mut stdout = std::io::stdout().lock();
+            let _ = write!(stdout, "\r\x1b[2K");
+            let _ = stdout.flush();
+        }
+    }
+}
+
+impl Live {
+    fn track(&mut self, event: &Event) {
+        match event {
+            Event::Target { target, event } => match event.as_ref() {
+                Event::Planned { pending, .. } => {
+                    self.running.insert(target.clone(), (0, pending.len()));
+                }
+                Event::MigrationApplied { .. } => {
+                    if let Some((applied, _)) = self.running.get_mut(target) {
+                        *applied += 1;
+                    }
+                }
+                Event::Step { step, status, .. } if step == "done" && status == "passed" => {
+                    self.running.remove(target);
+                    self.done += 1;
+                }
+                Event::Failed { .. } => {
+                    self.running.remove(target);
+                    self.failed.insert(target.clone());
+                }
+                _ => {}
+            },
+            Event::WaveFinished { wave, .. } => {
+                self.wave = wave + 1;
+                self.running.clear();
+            }
+            _ => {}
+        }
+    }
+
+    fn status_line(&self) -> String {
+        let mut running: Vec<String> = self
+            .running
+            .iter()
+            .map(|(name, (applied, total))| format!("{name} {applied}/{total}"))
+            .collect();
+        if running.len() > 6 {
+            let more = running.len() - 6;
+            running.truncate(6);
+            running.push(format!("+{more}"));
+        }
+        format!(
+            "wave {}: running {} | deployed {} | failed {}",
+            self.wave,
+            if running.is_empty() {
+                "-".to_owned()
+            } else {
+                running.join(", ")
+            },
+            self.done,
+            self.failed.len()
+        )
+    }
+}
+
+/// The line a milestone of a target or a wave is shown as, if any.
+fn milestone(event: &Event) -> Option<String> {
     let line = match event {
         Event::Target { target, event } => match event.as_ref() {
             Event::Planned { pending, .. } if !pending.is_empty() => {
@@ -123,7 +255,10 @@ fn progress(out: &Output, event: &Event) {
             Event::Step { step, status, .. } if step == "done" && status == "passed" => {
                 format!("  {GREEN}[{target}] deployed{GREEN:#}")
             }
-            _ => return log::info!("[{target}] {event}"),
+            _ => {
+                log::info!("[{target}] {event}");
+                return None;
+            }
         },
         Event::WaveFinished { failed, .. } if failed.is_empty() => {
             format!("{GREEN}{event}{GREEN:#}")
@@ -131,7 +266,7 @@ fn progress(out: &Output, event: &Event) {
         Event::WaveFinished { .. } => format!("{RED}{event}{RED:#}"),
         other => format!("{DIM}{other}{DIM:#}"),
     };
-    out.line(line);
+    Some(line)
 }
 
 fn render(out: &Output, report: &FleetReport) {
