@@ -496,6 +496,8 @@ fn fleet_from_a_migrate_toml_environment_posts_one_webhook_summary_per_wave() {
     let backups = backup_dir();
     let targets = targets_file(&[("a", &a.url, 1), ("b", &b.url, 2)]);
     let server = TestServer::start(|_| Reply::status(200));
+    let events = tempfile::tempdir().unwrap();
+    let events_file = events.path().join("events.ndjson");
     let config = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(
         config.path(),
@@ -514,6 +516,8 @@ fn fleet_from_a_migrate_toml_environment_posts_one_webhook_summary_per_wave() {
             "tenants",
             "--migrations-dir",
             dir.path().to_str().unwrap(),
+            "--events",
+            events_file.to_str().unwrap(),
         ],
         &backups,
     )
@@ -543,6 +547,35 @@ fn fleet_from_a_migrate_toml_environment_posts_one_webhook_summary_per_wave() {
     assert_eq!(waves[0]["wave"], 1);
     assert_eq!(waves[1]["wave"], 2);
     assert_eq!(applied_in(&b, None), [INIT, CONFIG]);
+
+    // The events file has every target's events, each tagged with its name.
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&events_file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let applied: Vec<(String, String)> = lines
+        .iter()
+        .filter(|l| l["event"] == "target" && l["target_event"]["event"] == "migration_applied")
+        .map(|l| {
+            (
+                l["target"].as_str().unwrap().to_owned(),
+                l["target_event"]["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = ["a", "b"]
+        .iter()
+        .flat_map(|t| [INIT, CONFIG].map(|m| (t.to_string(), m.to_owned())))
+        .collect();
+    assert_eq!(applied, expected);
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l["event"] == "wave_finished")
+            .count(),
+        2
+    );
 }
 
 #[test]
