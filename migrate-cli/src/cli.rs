@@ -146,6 +146,8 @@ pub enum Command {
     /// Print the man page (roff) on stdout, e.g. `migrate man > migrate.1`, or write one page per
     /// command into a directory.
     Man(ManArgs),
+    /// One history to many databases (a targets file), in waves, halting on the first failure.
+    Fleet(FleetArgs),
 }
 
 /// `migrate completions`.
@@ -162,6 +164,88 @@ pub struct ManArgs {
     /// Write `migrate.1` and a page per command (`migrate-deploy.1`, …) into DIR instead.
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+}
+
+/// `migrate fleet`.
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// The fleet command.
+    #[command(subcommand)]
+    pub command: FleetCommand,
+}
+
+/// `migrate fleet …`.
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// Apply the pending migrations to every target, wave by wave; a failure stops the fleet
+    /// after the wave's running targets finish. Exit 0 when every target is up to date, 1 when
+    /// a target failed or was not reached, 2 on error. A rerun resumes.
+    Deploy(FleetDeployArgs),
+    /// Where every target stands (applied, pending, failed, drift, last deployment), read in
+    /// parallel, each within --timeout. Exit 0 when all are up to date, 1 otherwise.
+    Status(FleetStatusArgs),
+}
+
+/// Where the targets come from.
+#[derive(Debug, Args)]
+pub struct FleetTargetsArgs {
+    /// The targets file (`[[target]]` entries with `name`, `url_env` or `url`, `wave`)
+    /// [default: the environment's `targets`].
+    #[arg(long, value_name = "FILE")]
+    pub targets: Option<PathBuf>,
+    /// The environment of the config file (its targets file and policies).
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+    /// The config file with the environments [default: migrate.toml].
+    #[arg(long, env = "MIGRATE_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// `migrate fleet deploy`.
+#[derive(Debug, Args)]
+pub struct FleetDeployArgs {
+    /// The targets.
+    #[command(flatten)]
+    pub fleet: FleetTargetsArgs,
+    /// At most N targets of a wave at once.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallel: u16,
+    /// Approve the destructive or high-risk changes of MIGRATION (or only RULE in it) on every
+    /// target for this run. Repeatable.
+    #[arg(long, value_name = "MIGRATION[:RULE]")]
+    pub approve: Vec<String>,
+    /// Where the backups go, one directory per target (default: the config's, else `backups`).
+    #[arg(long, env = "MIGRATE_BACKUP_DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// Deploy without backups: a failure can then only be undone by down.sql or a transaction.
+    #[arg(long)]
+    pub dangerous_no_backup: bool,
+    /// Verification each backup must pass before migrating (1–4).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
+    pub verify_level: Option<u8>,
+    /// On failure, only report what a rollback would do.
+    #[arg(long)]
+    pub no_auto_rollback: bool,
+    /// When a target's schema changed since its last deployment: warn, refuse, accept, ignore.
+    #[arg(long, value_name = "POLICY")]
+    pub on_drift: Option<migrate_core::pipeline::DriftPolicy>,
+    /// Write every target's events (tagged with its name) as JSON lines to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
+    /// POST one summary per wave to URL (Slack-compatible `text`).
+    #[arg(long, value_name = "URL")]
+    pub webhook: Option<String>,
+}
+
+/// `migrate fleet status`.
+#[derive(Debug, Args)]
+pub struct FleetStatusArgs {
+    /// The targets.
+    #[command(flatten)]
+    pub fleet: FleetTargetsArgs,
+    /// Seconds each target has to answer.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub timeout: f64,
 }
 
 /// `migrate deploy`.

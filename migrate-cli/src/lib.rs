@@ -71,6 +71,8 @@ fn on_interrupt(command: &Command) {
              read-only mode; a down.sql running now is undone by PostgreSQL when it runs in one \
              transaction."
         }
+        // The fleet has its own: the first Ctrl-C stops starting targets, the second exits.
+        Command::Fleet(_) => return,
         _ => "interrupted: nothing was left half-done that the next command does not handle.",
     };
     // A second handler cannot be set (tests calling `run` twice): the first one says the same.

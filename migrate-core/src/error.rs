@@ -45,6 +45,9 @@ pub enum Error {
     /// An event sink could not be set up.
     #[error(transparent)]
     Monitor(#[from] crate::monitor::MonitorError),
+    /// A fleet could not start (targets file, migrations, approvals).
+    #[error(transparent)]
+    Fleet(#[from] crate::fleet::FleetError),
     /// The schema could not be described.
     #[error(transparent)]
     Schema(#[from] crate::schema::SchemaError),

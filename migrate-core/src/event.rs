@@ -189,6 +189,33 @@ pub enum Event {
         /// The database error.
         error: String,
     },
+    /// An event of one target of a fleet, tagged with the target's name (the sinks of a fleet
+    /// see every target's events this way, in the order they happened).
+    Target {
+        /// The target's name in the targets file.
+        target: String,
+        /// What happened there.
+        #[serde(rename = "target_event")]
+        event: Box<Event>,
+    },
+    /// A wave of a fleet deployment ended: its one summary (the webhook's message per wave).
+    WaveFinished {
+        /// The wave's number.
+        wave: u32,
+        /// Targets of the wave.
+        targets: usize,
+        /// Targets that were deployed or already up to date.
+        succeeded: usize,
+        /// Targets whose deployment failed or was refused.
+        failed: Vec<String>,
+        /// Targets not started (a failure or a stop halted the wave).
+        not_started: usize,
+        /// How long the wave took.
+        #[serde(serialize_with = "millis", rename = "duration_ms")]
+        duration: Duration,
+        /// False when a failure or a stop means no later wave starts.
+        continuing: bool,
+    },
     /// The deployment ended successfully.
     Finished {
         /// Number of migrations applied.
@@ -222,10 +249,13 @@ impl Event {
     /// than a milestone or a failure.
     #[must_use]
     pub fn is_progress(&self) -> bool {
-        matches!(
-            self,
-            Self::BackupProgress { .. } | Self::StatementProgress { .. }
-        )
+        match self {
+            Self::Target { event, .. } => event.is_progress(),
+            _ => matches!(
+                self,
+                Self::BackupProgress { .. } | Self::StatementProgress { .. }
+            ),
+        }
     }
 }
 
@@ -392,6 +422,32 @@ impl fmt::Display for Event {
                 write!(f, "applied {name} in {}", human_duration(*duration))
             }
             Self::MigrationFailed { name, error } => write!(f, "migration {name} failed: {error}"),
+            Self::Target { target, event } => write!(f, "[{target}] {event}"),
+            Self::WaveFinished {
+                wave,
+                targets,
+                succeeded,
+                failed,
+                not_started,
+                duration,
+                continuing,
+            } => {
+                write!(
+                    f,
+                    "wave {wave} finished in {}: {succeeded}/{targets} target(s) up to date",
+                    human_duration(*duration)
+                )?;
+                if !failed.is_empty() {
+                    write!(f, ", failed: {}", names(failed))?;
+                }
+                if *not_started > 0 {
+                    write!(f, ", {not_started} not started")?;
+                }
+                if !continuing {
+                    f.write_str("; no later wave starts")?;
+                }
+                Ok(())
+            }
             Self::Finished { applied, duration } => {
                 write!(
                     f,

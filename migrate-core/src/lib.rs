@@ -54,6 +54,7 @@
 //! | [`monitor`] | event sinks: NDJSON lines and a non-blocking webhook, fanned out from the engine's callback |
 //! | [`pipeline`] | preflight → safety → backup → apply → verify → health, with automatic rollback |
 //! | [`config`] | `migrate.toml` environments, policies and the promotion gate |
+//! | [`fleet`] | one history to many databases, in waves, halting on the first failure |
 //! | [`engine`] | the one-call facade used by services and the CLI |
 //! | [`rehearsal`] | deploying a whole directory from scratch on a throwaway cluster |
 #![deny(clippy::print_stdout, clippy::print_stderr)]
@@ -66,6 +67,7 @@ pub mod engine;
 mod error;
 pub mod event;
 pub mod executor;
+pub mod fleet;
 pub mod health;
 pub mod journal;
 pub mod ledger;

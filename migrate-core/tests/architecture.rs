@@ -31,6 +31,7 @@ const LAYERS: &[&[&str]] = &[
     &["rollback"],
     &["pipeline"],
     &["config"],
+    &["fleet"],
     &["error"],
     &["engine", "rehearsal"],
 ];

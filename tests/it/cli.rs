@@ -1049,23 +1049,6 @@ fn an_environments_variable_wins_over_dot_env_database_url() {
     assert!(table_exists(&db, "a"));
 }
 
-/// `migrate args` on a pseudo-terminal (`script` from util-linux) with a colour terminal.
-fn on_a_colour_terminal(url: &str, args: &[&str]) -> std::process::Output {
-    let command = std::iter::once(crate::common::migrate_bin().display().to_string())
-        .chain(args.iter().map(|a| a.to_string()))
-        .collect::<Vec<_>>()
-        .join(" ");
-    std::process::Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .env("DATABASE_URL", url)
-        .env("MIGRATE_BACKUP_DIR", crate::common::backup_dir())
-        .env("TERM", "xterm-256color")
-        .env_remove("NO_COLOR")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("script(1) from util-linux")
-}
-
 #[test]
 fn skipping_the_safety_review_is_said_loudly() {
     let init = [("20240101000000_init", "CREATE TABLE a (id int);")];
@@ -1083,7 +1066,7 @@ fn skipping_the_safety_review_is_said_loudly() {
     let dir = Dir::with(&init);
     dir.add("20240102000000_drop", "DROP TABLE a;");
     let path = dir.path().to_str().unwrap();
-    let out = on_a_colour_terminal(
+    let out = crate::common::on_a_terminal(
         &db.url,
         &[
             "deploy",
@@ -1091,6 +1074,7 @@ fn skipping_the_safety_review_is_said_loudly() {
             "--migrations-dir",
             path,
         ],
+        true,
     );
     let shown = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{shown}");

@@ -156,3 +156,24 @@ pub fn text(bytes: &[u8]) -> String {
 pub fn engine(db: &TestDb, dir: &Path) -> migrate_core::Engine {
     migrate_core::Engine::new(url(db), dir).backup_dir(backup_dir())
 }
+
+/// `migrate args` with `DATABASE_URL=url` on a pseudo-terminal (`script` from util-linux), as a
+/// person's shell runs it, in colour when `colour`; nobody answers a question. Everything
+/// shown is in `stdout`.
+pub fn on_a_terminal(url: &str, args: &[&str], colour: bool) -> std::process::Output {
+    let command = std::iter::once(migrate_bin().display().to_string())
+        .chain(args.iter().map(|a| a.to_string()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &command, "/dev/null"])
+        .env("DATABASE_URL", url)
+        .env("MIGRATE_BACKUP_DIR", backup_dir())
+        .stdin(std::process::Stdio::null());
+    if colour {
+        cmd.env("TERM", "xterm-256color").env_remove("NO_COLOR");
+    } else {
+        cmd.env("NO_COLOR", "1");
+    }
+    cmd.output().expect("script(1) from util-linux")
+}

@@ -18,6 +18,7 @@ mod faults;
 mod faults_cic;
 mod faults_pipeline;
 mod faults_restore;
+mod fleet;
 mod health;
 mod journal;
 mod lock;

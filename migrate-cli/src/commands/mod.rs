@@ -4,6 +4,7 @@ mod backup;
 mod baseline;
 mod deploy;
 mod docs;
+mod fleet;
 mod history;
 mod maintenance;
 mod plan;
@@ -39,6 +40,7 @@ pub(crate) fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
         Command::Maintenance(args) => maintenance::run(cli, args, out),
         Command::Completions(args) => docs::completions(args, out),
         Command::Man(args) => docs::man(args, out),
+        Command::Fleet(args) => fleet::run(cli, args, out),
     }
 }
 

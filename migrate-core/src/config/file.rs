@@ -30,6 +30,8 @@ pub const CONFIG_FILE: &str = "migrate.toml";
 /// lock_timeout_ms = 3000
 /// retries = 5
 /// webhook_env = "SLACK_WEBHOOK_URL"
+/// [environments.tenants]
+/// targets = "tenants.toml"          # a fleet: `migrate fleet deploy --env tenants`
 /// [environments.production.health]
 /// window_secs = 60
 /// probes = [{ kind = "http", url = "https://app.example.com/healthz", timeout_ms = 2000 }]
@@ -84,6 +86,9 @@ pub struct Environment {
     /// Health probes after the deploy.
     #[serde(default)]
     pub health: HealthConfig,
+    /// A targets file (`[[target]]` entries): this environment is a fleet of databases,
+    /// deployed with `migrate fleet deploy --env NAME`. Relative to the working directory.
+    pub targets: Option<PathBuf>,
 }
 
 /// `retention = { keep = N, max_age_days = D }`: after each successful deployment that took a
@@ -257,7 +262,7 @@ impl Environment {
 }
 
 /// Whether `name` can be an environment variable name: `[A-Za-z_][A-Za-z0-9_]*`.
-fn is_env_var_name(name: &str) -> bool {
+pub(crate) fn is_env_var_name(name: &str) -> bool {
     let mut bytes = name.bytes();
     bytes
         .next()
@@ -269,7 +274,7 @@ fn is_env_var_name(name: &str) -> bool {
 /// `…` ``): a value may be a URL with a password or a token. What follows `, expected` is the
 /// schema's own names and stays; so do the key names of ``missing field `…` `` and ``unknown
 /// field `…` ``.
-fn redact_values(message: &str) -> String {
+pub(crate) fn redact_values(message: &str) -> String {
     if message.starts_with("missing field") || message.starts_with("unknown field") {
         return message.to_owned();
     }

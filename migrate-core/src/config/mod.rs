@@ -9,5 +9,6 @@ mod settings;
 
 pub use dotenv::{DotEnv, VarSource};
 pub use error::ConfigError;
+pub(crate) use file::{is_env_var_name, redact_values};
 pub use file::{ConfigFile, Environment, RetentionConfig, CONFIG_FILE};
-pub use settings::{DeploySettings, Resolved};
+pub use settings::{DeploySettings, Resolved, ResolvedFleet};

@@ -88,6 +88,25 @@ pub struct Resolved {
     pub webhook: Option<String>,
 }
 
+/// A fleet deployment, configured: everything but the databases, which the targets file gives.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ResolvedFleet {
+    /// The migrations directory.
+    pub dir: PathBuf,
+    /// The environment of `migrate.toml` used, if any.
+    pub environment: Option<String>,
+    /// The pipeline's options, for every target (each target's backups go to a directory of
+    /// its own under `options.backup_dir`).
+    pub options: PipelineOptions,
+    /// The health probes, from flags then the environment.
+    pub probes: Vec<Box<dyn HealthProbe>>,
+    /// Where to post the wave summaries, if anywhere.
+    pub webhook: Option<String>,
+    /// The environment's targets file, when it names one.
+    pub targets: Option<PathBuf>,
+}
+
 impl DeploySettings {
     /// Nothing given: everything from the environment variables, the file and the defaults.
     #[must_use]
@@ -187,6 +206,64 @@ impl DeploySettings {
             options,
             probes,
             webhook,
+        })
+    }
+
+    /// The precedence of [`DeploySettings::resolve`] for a fleet: no database URL (each target
+    /// has its own) and no promotion gate (it compares two single databases).
+    ///
+    /// # Errors
+    ///
+    /// As [`DeploySettings::resolve`], without the URL's.
+    pub fn resolve_fleet(&self) -> Result<ResolvedFleet, ConfigError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let path = self
+            .config
+            .clone()
+            .or_else(|| var("MIGRATE_CONFIG").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from(CONFIG_FILE));
+        let file = ConfigFile::load(&path)?;
+        let name = self.environment.clone().or_else(|| var("MIGRATE_ENV"));
+        let env = match (&name, &file) {
+            (Some(name), Some(file)) => file.environment(name, &path)?.clone(),
+            (Some(name), None) => {
+                return Err(ConfigError::UnknownEnvironment {
+                    name: name.clone(),
+                    path,
+                    known: Vec::new(),
+                })
+            }
+            (None, _) => Environment::default(),
+        };
+        let dir = self
+            .migrations_dir
+            .clone()
+            .or_else(|| var("MIGRATE_MIGRATIONS_DIR").map(PathBuf::from))
+            .or_else(|| file.as_ref().and_then(|f| f.migrations_dir.clone()))
+            .unwrap_or_else(|| PathBuf::from(MigrationSource::DEFAULT_DIR));
+        let backup_dir = self
+            .backup_dir
+            .clone()
+            .or_else(|| var("MIGRATE_BACKUP_DIR").map(PathBuf::from))
+            .or_else(|| env.backup_dir.clone())
+            .or_else(|| file.as_ref().and_then(|f| f.backup_dir.clone()));
+        let mut options = self.options(&env, backup_dir)?;
+        options.deploy.environment.clone_from(&name);
+        let mut probes = self.probes()?;
+        probes.extend(env.health.build_probes()?);
+        let webhook = self.webhook.clone().or_else(|| {
+            env.webhook_env
+                .as_ref()
+                .and_then(|v| std::env::var(v).ok())
+                .filter(|v| !v.is_empty())
+        });
+        Ok(ResolvedFleet {
+            dir,
+            environment: name,
+            options,
+            probes,
+            webhook,
+            targets: env.targets.clone(),
         })
     }
 
