@@ -214,6 +214,37 @@ impl LockQuery<'_> {
 const HELD_KEY: &str = "l.classid = (($1::bigint >> 32) & 4294967295)::oid \
      AND l.objid = ($1::bigint & 4294967295)::oid AND l.objsubid = 1";
 
+/// Waits, as `wait` says, until no session holds the migration lock of `client`'s database:
+/// another deployment applying migrations changes tables under anything that reads them all
+/// (a dump). Returns how long that took.
+///
+/// # Errors
+///
+/// As [`poll_lock`]: [`LedgerError::LockTimeout`] when the wait runs out.
+pub(crate) fn wait_until_free(
+    client: &mut Client,
+    wait: LockWait,
+) -> Result<Duration, LedgerError> {
+    if wait == LockWait::Skip {
+        return Ok(Duration::ZERO);
+    }
+    poll_lock(
+        client,
+        wait,
+        &LockQuery {
+            take: "SELECT NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' \
+                   AND l.granted AND l.database = (SELECT oid FROM pg_database \
+                   WHERE datname = current_database()) \
+                   AND l.classid = (($1::bigint >> 32) & 4294967295)::oid \
+                   AND l.objid = ($1::bigint & 4294967295)::oid AND l.objsubid = 1)",
+            held: HELD_KEY,
+            key: LOCK_KEY,
+            second: None,
+        },
+        &mut |_| {},
+    )
+}
+
 /// Takes a lock by polling `query.take` until it succeeds or `wait` runs out; returns how long
 /// that took. Pauses grow from 20 ms to 500 ms, with jitter so that waiters do not poll in
 /// lockstep. `on_wait` hears of each new holder.

@@ -10,7 +10,7 @@ mod table;
 pub use crate::event::LockHolder;
 pub use error::LedgerError;
 pub use history::HistoryStatus;
-pub(crate) use lock::{jittered, poll_lock, LockQuery};
+pub(crate) use lock::{jittered, poll_lock, wait_until_free, LockQuery};
 pub use lock::{AdvisoryLock, LockWait, LOCK_KEY};
 pub use row::{LedgerRow, RowState};
 pub use table::{
