@@ -161,13 +161,21 @@ fn an_attempt_left_without_outcome_by_a_failed_deployment_is_resumed() {
 
 /// Starts `migrate deploy` of `dir` and kills it (SIGKILL) once `20240102000000_slow` runs.
 fn kill_during_slow_migration(db: &TestDb, dir: &Dir) {
-    let mut child = std::process::Command::new(migrate_bin())
+    let mut child = deploy_until_the_slow_migration_runs(db, dir);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// Starts `migrate deploy` of `dir` (output captured) and returns once
+/// `20240102000000_slow` runs.
+fn deploy_until_the_slow_migration_runs(db: &TestDb, dir: &Dir) -> std::process::Child {
+    let child = std::process::Command::new(migrate_bin())
         .args(["deploy", "--migrations-dir"])
         .arg(dir.path())
         .env("DATABASE_URL", &db.url)
         .env("MIGRATE_BACKUP_DIR", crate::common::backup_dir())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -182,8 +190,7 @@ fn kill_during_slow_migration(db: &TestDb, dir: &Dir) {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child
 }
 
 /// A rerun after a crash continues the dead deployment: what that one created counts as created
@@ -280,27 +287,7 @@ fn ctrl_c_says_what_it_leaves_and_the_next_deploy_resumes() {
             "CREATE TABLE slow (id int);\nSELECT pg_sleep(3);\nCREATE TABLE after_sleep (id int);",
         ),
     ]);
-    let child = std::process::Command::new(migrate_bin())
-        .args(["deploy", "--migrations-dir"])
-        .arg(dir.path())
-        .env("DATABASE_URL", &db.url)
-        .env("MIGRATE_BACKUP_DIR", crate::common::backup_dir())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !(table_exists(&db, "_prisma_migrations")
-        && rows(&db)
-            .iter()
-            .any(|r| r.migration_name == "20240102000000_slow" && r.state() == RowState::Failed))
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the slow migration never started"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let child = deploy_until_the_slow_migration_runs(&db, &dir);
     let interrupted = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
