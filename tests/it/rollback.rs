@@ -353,18 +353,23 @@ fn cli(db: &TestDb, dir: &Dir, backups: &Path, args: &[&str]) -> (Option<i32>, S
     (out.status.code(), text)
 }
 
+/// `migrate backup create --json` into `backups`; the new backup's id.
+fn backup_created(db: &TestDb, dir: &Dir, backups: &Path) -> String {
+    let (code, text) = cli(db, dir, backups, &["backup", "create", "--json"]);
+    assert_eq!(code, Some(0), "{text}");
+    serde_json::from_str::<serde_json::Value>(&text).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 #[test]
 fn runbook_immediate_rollback_by_restore() {
     let (db, dir) = seeded_db();
     let tmp = tempfile::tempdir().unwrap();
     let b = tmp.path();
     // Before the deployment: a verified backup.
-    let (code, text) = cli(&db, &dir, b, &["backup", "create", "--json"]);
-    assert_eq!(code, Some(0), "{text}");
-    let id = serde_json::from_str::<serde_json::Value>(&text).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = backup_created(&db, &dir, b);
     let before = state_of(&db);
     deploy_risky(&db, &dir, false);
 
@@ -487,12 +492,7 @@ fn runbook_emergency_read_only_and_restore() {
     let (db, dir) = seeded_db();
     let tmp = tempfile::tempdir().unwrap();
     let b = tmp.path();
-    let (code, text) = cli(&db, &dir, b, &["backup", "create", "--json"]);
-    assert_eq!(code, Some(0), "{text}");
-    let id = serde_json::from_str::<serde_json::Value>(&text).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = backup_created(&db, &dir, b);
     let before = state_of(&db);
     db.client()
         .batch_execute("DELETE FROM post WHERE id > 10")
@@ -531,12 +531,7 @@ fn databases_kept_by_restores_are_listed_and_dropped_on_request() {
     let (db, dir) = seeded_db();
     let tmp = tempfile::tempdir().unwrap();
     let b = tmp.path();
-    let (code, text) = cli(&db, &dir, b, &["backup", "create", "--json"]);
-    assert_eq!(code, Some(0), "{text}");
-    let id = serde_json::from_str::<serde_json::Value>(&text).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = backup_created(&db, &dir, b);
     let (code, text) = cli(&db, &dir, b, &["restore", &id, "--yes"]);
     assert_eq!(code, Some(0), "{text}");
 
