@@ -369,15 +369,7 @@ impl Journal {
         let Some(began) = began else {
             return Ok(Vec::new());
         };
-        let mut applied: Vec<String> = ledger::read_rows(client)?
-            .into_iter()
-            .filter(|r| r.state() == RowState::Applied && r.started_at >= began)
-            .map(|r| r.migration_name)
-            .collect();
-        // Prisma's order: by name.
-        applied.sort();
-        applied.dedup();
-        Ok(applied)
+        Ok(applied_between(&ledger::read_rows(client)?, began, None))
     }
 
     /// Takes the applied rows among `ids` out of Prisma's ledger into the journal's `undone`
@@ -554,17 +546,7 @@ impl Journal {
         let mut next_started = None;
         for d in &mut list {
             if unfinished(d) && d.applied.is_empty() {
-                let mut applied: Vec<String> = rows
-                    .iter()
-                    .filter(|r| {
-                        r.state() == RowState::Applied
-                            && r.started_at >= d.started_at
-                            && next_started.is_none_or(|next| r.started_at < next)
-                    })
-                    .map(|r| r.migration_name.clone())
-                    .collect();
-                applied.sort();
-                d.applied = applied;
+                d.applied = applied_between(&rows, d.started_at, next_started);
             }
             if d.outcome == Outcome::Running && !alive {
                 d.outcome = Outcome::Interrupted;
@@ -744,6 +726,27 @@ impl Journal {
         }
         Ok(recoveries)
     }
+}
+
+/// The migrations the ledger shows applied by attempts started from `from` (and before
+/// `until`), in Prisma's order (by name), each once: what a deployment started then applied.
+fn applied_between(
+    rows: &[ledger::LedgerRow],
+    from: chrono::DateTime<chrono::Utc>,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+) -> Vec<String> {
+    let mut applied: Vec<String> = rows
+        .iter()
+        .filter(|r| {
+            r.state() == RowState::Applied
+                && r.started_at >= from
+                && until.is_none_or(|until| r.started_at < until)
+        })
+        .map(|r| r.migration_name.clone())
+        .collect();
+    applied.sort();
+    applied.dedup();
+    applied
 }
 
 fn strings(value: serde_json::Value) -> Vec<String> {
