@@ -241,7 +241,12 @@ pub(crate) fn names<S: AsRef<str>>(names: &[S]) -> String {
 /// Serializes a duration as milliseconds (to the microsecond), the one shape of every duration
 /// in the JSON output (fields named `…_ms`).
 pub(crate) fn millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64((d.as_secs_f64() * 1e6).round() / 1e3)
+    s.serialize_f64(ms(*d))
+}
+
+/// `d` in milliseconds, to the microsecond.
+pub(crate) fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
 impl Event {

@@ -85,7 +85,7 @@ fn phases_ms<S: serde::Serializer>(phases: &[(String, f64)], s: S) -> Result<S::
     for (phase, secs) in phases {
         seq.serialize_element(&serde_json::json!({
             "phase": phase,
-            "duration_ms": (secs * 1e6).round() / 1e3,
+            "duration_ms": crate::event::ms(Duration::from_secs_f64(*secs)),
         }))?;
     }
     seq.end()

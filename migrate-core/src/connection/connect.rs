@@ -96,13 +96,10 @@ fn tls_connector(url: &DatabaseUrl) -> Result<MakeTlsConnector, ConnectError> {
 ///
 /// As [`connect`], and [`ConnectError::Session`] when the database cannot be created.
 pub fn connect_creating(url: &DatabaseUrl) -> Result<Client, ConnectError> {
-    use postgres::error::SqlState;
     match connect(url) {
-        Err(ConnectError::Connect { source, .. })
-            if source.code() == Some(&SqlState::INVALID_CATALOG_NAME) => {}
-        other => return other,
+        Err(e) if names_a_missing_database(&e) => create_database(url),
+        other => other,
     }
-    create_database(url)
 }
 
 /// Whether `url`'s database does not exist (the server says so when connecting).
@@ -111,16 +108,20 @@ pub fn connect_creating(url: &DatabaseUrl) -> Result<Client, ConnectError> {
 ///
 /// As [`connect`], for any other reason not to connect.
 pub fn database_missing(url: &DatabaseUrl) -> Result<bool, ConnectError> {
-    use postgres::error::SqlState;
     match connect(url) {
         Ok(_) => Ok(false),
-        Err(ConnectError::Connect { source, .. })
-            if source.code() == Some(&SqlState::INVALID_CATALOG_NAME) =>
-        {
-            Ok(true)
-        }
+        Err(e) if names_a_missing_database(&e) => Ok(true),
         Err(e) => Err(e),
     }
+}
+
+/// "database … does not exist" (SQLSTATE 3D000 at connection).
+fn names_a_missing_database(e: &ConnectError) -> bool {
+    matches!(
+        e,
+        ConnectError::Connect { source, .. }
+            if source.code() == Some(&postgres::error::SqlState::INVALID_CATALOG_NAME)
+    )
 }
 
 /// Creates `url`'s database from the `postgres` maintenance database, then connects to it.
