@@ -27,12 +27,13 @@ fn main() {
         println!("NOTICE: squawk not found (pip install squawk-cli): only migrate is timed");
     }
     let migrate = build_migrate();
-    let rounds = 5;
+    let rounds = 11;
     let mut dirs: Vec<PathBuf> = entries
         .filter_map(|e| Some(e.ok()?.path().join("migrations")))
         .filter(|p| p.is_dir())
         .collect();
     dirs.sort();
+    let (mut total_ours, mut total_theirs) = (0.0, 0.0);
 
     println!("| history | files | migrate | squawk | migrate / squawk |");
     println!("|---|---:|---:|---:|---:|");
@@ -73,11 +74,31 @@ fn main() {
             .to_string_lossy();
         let m = median(&mut ours).expect("migrate ran");
         let s = median(&mut theirs);
+        total_ours += m;
+        total_theirs += s.unwrap_or(0.0);
         let ratio = s.map_or("n/a".to_owned(), |s| format!("{:.2}x", m / s));
         let s = s.map_or("n/a".to_owned(), |s| format!("{s:.3} s"));
         println!("| {name} | {} | {m:.3} s | {s} | {ratio} |", files.len());
     }
+    if squawk.is_some() {
+        let files: usize = dirs.iter().map(|d| count_files(d)).sum();
+        println!(
+            "| **corpus** | {files} | {total_ours:.3} s | {total_theirs:.3} s | **{:.2}x** |",
+            total_ours / total_theirs
+        );
+    }
     println!("\nmedian of {rounds} rounds; both tools exit 1 because they find issues");
+}
+
+fn count_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().join("migration.sql").is_file())
+                .count()
+        })
+        .unwrap_or(0)
 }
 
 fn time(mut cmd: Command) -> Duration {

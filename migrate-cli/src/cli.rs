@@ -414,8 +414,9 @@ pub enum BackupCommand {
     /// Levels: 1 hashes equal the manifest; 2 the archive lists every table; 3 the archive reads
     /// to the end; 4 a test restore matches the manifest's row counts and schema fingerprint.
     Verify(BackupVerifyArgs),
-    /// Remove old backups (the newest is always kept; --dry-run only lists them). `retention`
-    /// in migrate.toml prunes the same way after each successful deployment.
+    /// Remove old backups (the newest is always kept; --dry-run only lists them). Without
+    /// --keep or --max-age-days, the `retention` of migrate.toml applies: the same rule that
+    /// prunes after each successful deployment.
     Prune(BackupPruneArgs),
 }
 
@@ -449,14 +450,20 @@ pub struct BackupVerifyArgs {
 
 /// `migrate backup prune`.
 #[derive(Debug, Args)]
-#[group(id = "retention", required = true, multiple = true, args = ["keep", "max_age_days"])]
 pub struct BackupPruneArgs {
-    /// Keep the N newest backups.
+    /// Keep the N newest backups [default: the config file's `retention`].
     #[arg(long, value_name = "N")]
     pub keep: Option<usize>,
-    /// Remove backups older than this many days.
+    /// Remove backups older than this many days [default: the config file's `retention`].
     #[arg(long, value_name = "DAYS")]
     pub max_age_days: Option<f64>,
+    /// Without --keep and --max-age-days: the retention of this environment of the config file.
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+    /// The config file whose `retention` applies without --keep and --max-age-days [default:
+    /// migrate.toml].
+    #[arg(long, env = "MIGRATE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Say which backups would be removed; remove nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -2,6 +2,11 @@
 
 use std::process::ExitCode;
 
+// Analysing a history allocates millions of small AST nodes; mimalloc spends about half the
+// instructions glibc's malloc does on them (`plan` on 820 migrations).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     ignore_sigxfsz();
     let cli = migrate_cli::Cli::parse_tailored();

@@ -640,3 +640,72 @@ fn pre_deploy_policy_backs_up_and_verifies_or_is_skipped_explicitly() {
     assert!(policy.before_deploy(&url(&db)).unwrap().is_none());
     assert_eq!(policy.store().list().unwrap().len(), 1);
 }
+
+/// `backup prune` without --keep or --max-age-days removes what the deployments' automatic prune
+/// would: the config file's `retention` (the environment's with --env), and refuses, removing
+/// nothing, when no retention is set anywhere.
+#[test]
+fn cli_prune_without_flags_applies_the_config_files_retention() {
+    let db = TestDb::new();
+    db.client()
+        .batch_execute("CREATE TABLE t (id int)")
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("backups");
+    let store = BackupStore::new(&dir);
+    let ids: Vec<String> = (0..3)
+        .map(|_| provider().backup(&url(&db), &store).unwrap().manifest.id)
+        .collect();
+    let config = tmp.path().join("migrate.toml");
+    let prune = |extra: &[&str]| {
+        let mut args = vec![
+            "backup",
+            "prune",
+            "--backup-dir",
+            dir.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let out = crate::common::migrate(&db.url, &args);
+        let json: serde_json::Value =
+            serde_json::from_str(&crate::common::text(&out.stdout)).unwrap();
+        (out.status.code(), json)
+    };
+
+    // No retention anywhere: an error that says how to set one, and nothing removed.
+    let (code, json) = prune(&[]);
+    assert_eq!(code, Some(2), "{json}");
+    let message = json["error"]["message"].as_str().unwrap();
+    assert!(message.contains("retention"), "{message}");
+    assert_eq!(store.list().unwrap().len(), 3);
+
+    std::fs::write(
+        &config,
+        "retention = { keep = 2 }\n[environments.prod]\nretention = { keep = 1 }\n",
+    )
+    .unwrap();
+    let (code, json) = prune(&["--dry-run"]);
+    assert_eq!(code, Some(0), "{json}");
+    assert_eq!(json["would_remove"], serde_json::json!([ids[0]]));
+    assert_eq!(store.list().unwrap().len(), 3, "a dry run removes nothing");
+
+    let (code, json) = prune(&[]);
+    assert_eq!(code, Some(0), "{json}");
+    assert_eq!(json["removed"], serde_json::json!([ids[0]]));
+
+    let (code, json) = prune(&["--env", "prod"]);
+    assert_eq!(code, Some(0), "{json}");
+    assert_eq!(json["removed"], serde_json::json!([ids[1]]));
+    let left: Vec<String> = store
+        .list()
+        .unwrap()
+        .into_iter()
+        .map(|b| b.manifest.id)
+        .collect();
+    assert_eq!(left, [ids[2].clone()]);
+
+    let (code, json) = prune(&["--env", "nope"]);
+    assert_eq!(code, Some(2), "an unknown environment is an error: {json}");
+}

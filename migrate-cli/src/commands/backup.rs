@@ -6,6 +6,7 @@ use migrate_core::backup::{
     progress_events, Backup, BackupFormat, BackupProvider, BackupStore, PgDumpBackup,
     PgDumpOptions, Retention, Scratch, VerifyLevel, VerifyOptions, VerifyReport,
 };
+use migrate_core::config::{ConfigFile, CONFIG_FILE};
 use serde_json::{json, Value};
 
 use crate::cli::{
@@ -159,16 +160,12 @@ fn run_verify(
 }
 
 fn run_prune(args: &BackupPruneArgs, store: &BackupStore, out: &Output) -> anyhow::Result<Outcome> {
-    let max_age = match args.max_age_days {
-        Some(days) if days.is_finite() && days >= 0.0 => {
-            Some(Duration::from_secs_f64(days * 86400.0))
-        }
-        Some(days) => anyhow::bail!("--max-age-days must be a number of days >= 0, got {days}"),
-        None => None,
-    };
-    let retention = Retention {
-        keep_last: args.keep,
-        max_age,
+    let retention = match (args.keep, args.max_age_days) {
+        (None, None) => configured_retention(args)?,
+        (keep_last, days) => Retention {
+            keep_last,
+            max_age: days.map(max_age).transpose()?,
+        },
     };
     if args.dry_run {
         let would = store.prunable_now(&retention)?;
@@ -195,4 +192,29 @@ fn run_prune(args: &BackupPruneArgs, store: &BackupStore, out: &Output) -> anyho
     }
     out.result(format!("{} backup(s) removed", removed.len()));
     Ok(Outcome::ok(json!({ "dry_run": false, "removed": removed })))
+}
+
+fn max_age(days: f64) -> anyhow::Result<Duration> {
+    if days.is_finite() && days >= 0.0 {
+        Ok(Duration::from_secs_f64(days * 86400.0))
+    } else {
+        anyhow::bail!("--max-age-days must be a number of days >= 0, got {days}")
+    }
+}
+
+/// The `retention` of the config file (of `--env` when given): what the deployments prune by.
+fn configured_retention(args: &BackupPruneArgs) -> anyhow::Result<Retention> {
+    let path = args.config.clone().unwrap_or_else(|| CONFIG_FILE.into());
+    let file = ConfigFile::load(&path)?;
+    let retention = match &file {
+        Some(file) => file.retention_of(args.env.as_deref(), &path)?,
+        None if args.env.is_some() => anyhow::bail!("{} not found", path.display()),
+        None => None,
+    };
+    retention.ok_or_else(|| {
+        anyhow::anyhow!(
+            "nothing to prune by: give --keep N or --max-age-days DAYS, or set `retention = {{ keep = N, max_age_days = D }}` in {}",
+            path.display()
+        )
+    })
 }

@@ -77,12 +77,12 @@ pub(super) fn run(cli: &Cli, args: &PlanArgs, out: &Output) -> anyhow::Result<Ou
         path: &path_of,
         text: &text_of,
     };
-    let rendered = report::render(&review.report, &review.approvals, &sources, format);
     if cli.json {
         let mut json = report::to_json(&review.report, &review.approvals);
         json["offline_because"] = serde_json::json!(offline_because);
         return Ok(Outcome { ok: !failing, json });
     }
+    let rendered = report::render(&review.report, &review.approvals, &sources, format);
     if let Some(why) = &offline_because {
         // Said first: every fact below lacks the database's data.
         println!("Database not reachable ({why}): analysed offline, without live data facts.\n");

@@ -224,6 +224,25 @@ impl ConfigFile {
                 known: self.environments.keys().cloned().collect(),
             })
     }
+
+    /// The retention that applies to environment `env` (its own, else the file's), or to the
+    /// file when no environment is named; `None` when neither sets one. The same resolution as
+    /// the deployments' automatic prune, so a manual `backup prune` removes what they would.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::UnknownEnvironment`], or an invalid `keep`/`max_age_days`.
+    pub fn retention_of(
+        &self,
+        env: Option<&str>,
+        path: &Path,
+    ) -> Result<Option<crate::backup::Retention>, ConfigError> {
+        let own = match env {
+            Some(name) => self.environment(name, path)?.retention,
+            None => None,
+        };
+        own.or(self.retention).map(|r| r.retention()).transpose()
+    }
 }
 
 impl Environment {
@@ -338,6 +357,15 @@ mod tests {
         let err = negative.retention().unwrap_err().to_string();
         assert!(!err.contains("7.25"), "{err}");
         assert!(ConfigFile::parse("retention = { keeep = 1 }\n", Path::new("m.toml")).is_err());
+
+        let path = Path::new("m.toml");
+        let of = |env| file.retention_of(env, path).unwrap().unwrap();
+        assert_eq!(of(None).keep_last, Some(3));
+        assert_eq!(of(Some("prod")).keep_last, None);
+        assert!(of(Some("prod")).max_age.is_some());
+        assert!(file.retention_of(Some("nope"), path).is_err());
+        let bare = ConfigFile::parse("", path).unwrap();
+        assert!(bare.retention_of(None, path).unwrap().is_none());
     }
 
     #[test]

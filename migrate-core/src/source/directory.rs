@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use super::{collation_order, LockFile, Script, SourceError};
 
 /// The ledger's `migration_name` column is `VARCHAR(255)`.
@@ -82,9 +84,13 @@ impl MigrationSource {
             });
         }
 
+        // Read and checksum in parallel (a long history is hundreds of files); the first error
+        // in migration order is the one reported, as a sequential read would.
         let migrations = names
-            .into_iter()
+            .into_par_iter()
             .map(|name| LocalMigration::read(&self.dir, name))
+            .collect::<Vec<_>>()
+            .into_iter()
             .collect::<Result<_, _>>()?;
         Ok(Migrations {
             dir: self.dir.clone(),

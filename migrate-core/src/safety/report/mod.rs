@@ -63,7 +63,7 @@ pub fn render(
 ) -> String {
     match format {
         Format::Human => human::render(report, review, sources),
-        Format::Json => json::render(report, review).to_string(),
+        Format::Json => json::render(report, review),
         Format::Markdown => markdown::render(report, review),
         Format::Sarif => sarif::render(report, sources).to_string(),
         Format::Github => github::render(report, sources),
@@ -80,7 +80,7 @@ pub fn migration_table(report: &SafetyReport) -> String {
 /// The JSON form of a report (what `--format json` prints).
 #[must_use]
 pub fn to_json(report: &SafetyReport, review: &ApprovalReview) -> serde_json::Value {
-    json::render(report, review)
+    json::value(report, review)
 }
 
 #[cfg(test)]
