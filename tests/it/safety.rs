@@ -454,6 +454,12 @@ const fn hazard(rule: Rule, flagged: &'static str, safe: &'static str, tx: bool)
 
 const HAZARDS: &[Hazard] = &[
     hazard(
+        Rule::DropCascade,
+        r#"DROP DOMAIN "email_address" CASCADE;"#,
+        "ALTER TABLE \"Contact\" ALTER COLUMN \"address\" TYPE TEXT;\nDROP DOMAIN \"email_address\";",
+        true,
+    ),
+    hazard(
         Rule::AddingUniqueConstraint,
         r#"ALTER TABLE "User" ADD COLUMN "handle" TEXT UNIQUE;"#,
         r#"ALTER TABLE "User" ADD COLUMN "handle" TEXT;"#,

@@ -57,6 +57,25 @@ pub struct Catalog {
 }
 
 impl Catalog {
+    /// The columns (`"table"."column"`, sorted) whose type is `ty`, or an array of it.
+    #[must_use]
+    pub fn columns_of_type(&self, ty: &str) -> Vec<String> {
+        let unquoted = |s: &str| s.trim_matches('"').to_owned();
+        let ty = unquoted(ty);
+        let mut found: Vec<String> = self
+            .tables
+            .iter()
+            .flat_map(|(table, info)| {
+                info.columns
+                    .iter()
+                    .filter(|(_, c)| unquoted(&c.ty.base).eq_ignore_ascii_case(&ty))
+                    .map(move |(column, _)| format!("\"{table}\".\"{column}\""))
+            })
+            .collect();
+        found.sort();
+        found
+    }
+
     /// The table named `name` (schemas are not distinguished: migrations of one Prisma schema).
     #[must_use]
     pub fn table(&self, name: &Name) -> Option<&TableInfo> {
@@ -218,7 +237,7 @@ impl Catalog {
                     self.enums.insert(to.clone(), values);
                 }
             }
-            A::DropType { names } => {
+            A::DropType { names, .. } => {
                 for n in names {
                     self.enums.remove(&n.name);
                 }

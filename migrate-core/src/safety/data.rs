@@ -305,6 +305,7 @@ fn judge(finding: &mut Finding, timeline: &Timeline, probe: &mut Probe<'_>, cont
     if let Action::DropObject {
         kind: ObjectKind::Schema,
         names,
+        ..
     } = &action
     {
         let absent = !names.is_empty()

@@ -421,9 +421,11 @@ fn drop(c: &mut Cursor) -> Option<Vec<Action>> {
     c.pos += 1;
     let object = |c: &mut Cursor, kind: ObjectKind| {
         c.eat(&["IF", "EXISTS"]);
+        let names = c.names();
         Some(vec![Action::DropObject {
             kind,
-            names: c.names(),
+            names,
+            cascade: c.has("CASCADE"),
         }])
     };
     match kind.as_str() {
@@ -441,7 +443,11 @@ fn drop(c: &mut Cursor) -> Option<Vec<Action>> {
         }
         "TYPE" => {
             c.eat(&["IF", "EXISTS"]);
-            Some(vec![Action::DropType { names: c.names() }])
+            let names = c.names();
+            Some(vec![Action::DropType {
+                names,
+                cascade: c.has("CASCADE"),
+            }])
         }
         "SCHEMA" => object(c, ObjectKind::Schema),
         "VIEW" => object(c, ObjectKind::View),
@@ -452,6 +458,11 @@ fn drop(c: &mut Cursor) -> Option<Vec<Action>> {
         "FUNCTION" | "PROCEDURE" => object(c, ObjectKind::Function),
         "SEQUENCE" => object(c, ObjectKind::Sequence),
         "DATABASE" => object(c, ObjectKind::Database),
+        "DOMAIN" => object(c, ObjectKind::Domain),
+        "EXTENSION" => object(c, ObjectKind::Extension),
+        "OWNED" if c.eat(&["BY"]) => Some(vec![Action::DropOwned {
+            roles: c.names().into_iter().map(|n| n.name).collect(),
+        }]),
         _ => object(c, ObjectKind::Other),
     }
 }

@@ -244,7 +244,11 @@ pub enum ObjectKind {
     Sequence,
     /// `DROP DATABASE`.
     Database,
-    /// `DROP TRIGGER`, `EXTENSION`, `POLICY`, … (not destructive of data).
+    /// `DROP DOMAIN`.
+    Domain,
+    /// `DROP EXTENSION`.
+    Extension,
+    /// `DROP TRIGGER`, `POLICY`, … (not destructive of data).
     Other,
 }
 
@@ -402,10 +406,18 @@ pub enum Action {
     },
     DropType {
         names: Vec<Name>,
+        /// `CASCADE`: the columns of the type go with it.
+        cascade: bool,
     },
     DropObject {
         kind: ObjectKind,
         names: Vec<Name>,
+        /// `CASCADE`: every dependent object goes with it.
+        cascade: bool,
+    },
+    /// `DROP OWNED BY role`: every object the roles own in this database, tables included.
+    DropOwned {
+        roles: Vec<String>,
     },
     Truncate {
         tables: Vec<Name>,

@@ -1,6 +1,6 @@
 //! PostgreSQL table lock levels, and which one each action takes.
 
-use super::ir::Action;
+use super::ir::{Action, ObjectKind};
 
 /// A table-level lock mode, weakest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -119,7 +119,15 @@ pub fn lock_of(action: &Action) -> Option<LockLevel> {
         | A::RefreshMaterializedView { .. }
         | A::DetachPartition { .. }
         | A::AttachPartition { .. }
-        | A::ChangeStorage { .. } => L::AccessExclusive,
+        | A::ChangeStorage { .. }
+        | A::DropOwned { .. } => L::AccessExclusive,
+        // Dropping the columns of the type, domain or extension: ACCESS EXCLUSIVE on their tables.
+        A::DropType { cascade: true, .. }
+        | A::DropObject {
+            kind: ObjectKind::Domain | ObjectKind::Extension | ObjectKind::Function,
+            cascade: true,
+            ..
+        } => L::AccessExclusive,
         _ => return None,
     })
 }

@@ -103,45 +103,54 @@ pub(crate) fn lower(stmt: &sp::Statement, has_word: &dyn Fn(&str) -> bool) -> Ve
                 .collect(),
         }],
         S::Drop {
-            object_type, names, ..
+            object_type,
+            names,
+            cascade,
+            ..
         } => {
             let names: Vec<Name> = names.iter().map(name).collect();
+            let object = |kind, names| Action::DropObject {
+                kind,
+                names,
+                cascade: *cascade,
+            };
             vec![match object_type {
                 ObjectType::Table => Action::DropTable { tables: names },
                 ObjectType::Index => Action::DropIndex {
                     names,
                     concurrently: has_word("CONCURRENTLY"),
                 },
-                ObjectType::Type => Action::DropType { names },
-                ObjectType::Schema => Action::DropObject {
-                    kind: ObjectKind::Schema,
+                ObjectType::Type => Action::DropType {
                     names,
+                    cascade: *cascade,
                 },
-                ObjectType::View => Action::DropObject {
-                    kind: ObjectKind::View,
-                    names,
-                },
-                ObjectType::MaterializedView => Action::DropObject {
-                    kind: ObjectKind::MaterializedView,
-                    names,
-                },
-                ObjectType::Sequence => Action::DropObject {
-                    kind: ObjectKind::Sequence,
-                    names,
-                },
-                ObjectType::Database => Action::DropObject {
-                    kind: ObjectKind::Database,
-                    names,
-                },
-                _ => Action::DropObject {
-                    kind: ObjectKind::Other,
-                    names,
-                },
+                ObjectType::Schema => object(ObjectKind::Schema, names),
+                ObjectType::View => object(ObjectKind::View, names),
+                ObjectType::MaterializedView => object(ObjectKind::MaterializedView, names),
+                ObjectType::Sequence => object(ObjectKind::Sequence, names),
+                ObjectType::Database => object(ObjectKind::Database, names),
+                _ => object(ObjectKind::Other, names),
             }]
         }
-        S::DropFunction(_) | S::DropProcedure { .. } => vec![Action::DropObject {
+        S::DropFunction(f) => vec![Action::DropObject {
+            kind: ObjectKind::Function,
+            names: f.func_desc.iter().map(|d| name(&d.name)).collect(),
+            cascade: matches!(f.drop_behavior, Some(sp::DropBehavior::Cascade)),
+        }],
+        S::DropProcedure { .. } => vec![Action::DropObject {
             kind: ObjectKind::Function,
             names: Vec::new(),
+            cascade: has_word("CASCADE"),
+        }],
+        S::DropDomain(d) => vec![Action::DropObject {
+            kind: ObjectKind::Domain,
+            names: vec![name(&d.name)],
+            cascade: matches!(d.drop_behavior, Some(sp::DropBehavior::Cascade)),
+        }],
+        S::DropExtension(e) => vec![Action::DropObject {
+            kind: ObjectKind::Extension,
+            names: e.names.iter().map(|n| Name::bare(ident(n))).collect(),
+            cascade: matches!(e.cascade_or_restrict, Some(sp::ReferentialAction::Cascade)),
         }],
         S::Truncate(t) => vec![Action::Truncate {
             tables: t.table_names.iter().map(|t| name(&t.name)).collect(),

@@ -117,6 +117,7 @@ rules! {
     DropFunction => drop_function, Warning, Destructive, false;
     DropSequence => drop_sequence, Warning, Destructive, true;
     DropDatabase => drop_database, Error, Destructive, true;
+    DropCascade => drop_cascade, Error, Destructive, true;
     TruncateTable => truncate_table, Error, Destructive, true;
     DeleteWithoutWhere => delete_without_where, Error, DataTransformation, true;
     UpdateWithoutWhere => update_without_where, Warning, DataTransformation, true;

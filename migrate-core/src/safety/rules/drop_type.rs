@@ -19,7 +19,7 @@ pub(crate) const HELP: &str = "Make sure no column uses the type any more, and n
 CASCADE.";
 
 pub(crate) fn check(cx: &mut Checker<'_>) {
-    if let Some(Action::DropType { names }) = cx.action {
+    if let Some(Action::DropType { names, .. }) = cx.action {
         let names: Vec<String> = names.iter().map(ToString::to_string).collect();
         cx.report(
             Rule::DropType,

@@ -20,6 +20,7 @@ pub(crate) mod concurrently_in_transaction;
 pub(crate) mod create_index_non_concurrently;
 pub(crate) mod delete_without_where;
 pub(crate) mod detach_partition_non_concurrently;
+pub(crate) mod drop_cascade;
 pub(crate) mod drop_column;
 pub(crate) mod drop_database;
 pub(crate) mod drop_function;
