@@ -545,6 +545,13 @@ fn alter(c: &mut Cursor) -> Option<Vec<Action>> {
                     domain,
                     not_valid: c.has_seq(&["NOT", "VALID"]),
                 }])
+            } else if c.eat(&["SET", "NOT", "NULL"]) {
+                // Checks every column of the domain like a validated constraint; there is no
+                // NOT VALID form.
+                Some(vec![Action::AlterDomainAddConstraint {
+                    domain,
+                    not_valid: false,
+                }])
             } else {
                 Some(vec![Action::Other {
                     kind: "ALTER DOMAIN".into(),
@@ -559,11 +566,30 @@ fn alter(c: &mut Cursor) -> Option<Vec<Action>> {
                     name,
                     to: c.ident()?,
                 }])
+            } else if c.eat(&["SET", "TABLESPACE"]) {
+                Some(vec![Action::ChangeStorage {
+                    table: name,
+                    change: StorageChange::SetTablespace,
+                }])
             } else {
                 Some(vec![Action::Other {
                     kind: "ALTER INDEX".into(),
                 }])
             }
+        }
+        "MATERIALIZED" if c.eat(&["VIEW"]) => {
+            c.eat(&["IF", "EXISTS"]);
+            let name = c.name()?;
+            Some(vec![if c.eat(&["SET", "TABLESPACE"]) {
+                Action::ChangeStorage {
+                    table: name,
+                    change: StorageChange::SetTablespace,
+                }
+            } else {
+                Action::Other {
+                    kind: "ALTER MATERIALIZED VIEW".into(),
+                }
+            }])
         }
         _ => Some(vec![Action::Other {
             kind: format!("ALTER {kind}"),

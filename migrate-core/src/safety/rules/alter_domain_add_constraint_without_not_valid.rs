@@ -1,5 +1,6 @@
 //! ## What it does
-//! Flags `ALTER DOMAIN … ADD CONSTRAINT` without `NOT VALID`.
+//! Flags `ALTER DOMAIN … ADD CONSTRAINT` without `NOT VALID`, and `ALTER DOMAIN … SET NOT NULL`,
+//! which has no `NOT VALID` form.
 //!
 //! ## Why is this bad?
 //! PostgreSQL checks the new constraint against every value of every column that uses the
@@ -12,7 +13,8 @@
 //! ```
 //! ## Use instead
 //! Add it `NOT VALID` (checked for new values only), then `ALTER DOMAIN … VALIDATE CONSTRAINT`
-//! in a later migration, or put the `CHECK` on the columns instead of the domain.
+//! in a later migration, or put the `CHECK` on the columns instead of the domain. Instead of
+//! `SET NOT NULL`, add `CHECK (VALUE IS NOT NULL) NOT VALID` and validate it later.
 
 use super::prelude::*;
 
@@ -51,6 +53,15 @@ mod tests {
         );
         lint_ok(
             "ALTER DOMAIN email VALIDATE CONSTRAINT has_at;",
+            Rule::AlterDomainAddConstraintWithoutNotValid,
+        );
+        // No NOT VALID form: every column of the domain is checked for NULLs.
+        lint_one(
+            "ALTER DOMAIN email SET NOT NULL;",
+            Rule::AlterDomainAddConstraintWithoutNotValid,
+        );
+        lint_ok(
+            "ALTER DOMAIN email DROP NOT NULL;",
             Rule::AlterDomainAddConstraintWithoutNotValid,
         );
     }
