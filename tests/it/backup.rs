@@ -477,17 +477,23 @@ fn plain_gzip_backup_verifies_at_every_level() {
     );
 }
 
-#[test]
-fn prune_keeps_the_newest_and_removes_by_count_and_age() {
+/// A database with one table and a store in `dir` holding three of its backups, oldest first.
+fn three_backups(dir: &Path) -> (TestDb, BackupStore, Vec<String>) {
     let db = TestDb::new();
     db.client()
         .batch_execute("CREATE TABLE t (id int)")
         .unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let store = BackupStore::new(tmp.path());
-    let ids: Vec<String> = (0..3)
+    let store = BackupStore::new(dir);
+    let ids = (0..3)
         .map(|_| provider().backup(&url(&db), &store).unwrap().manifest.id)
         .collect();
+    (db, store, ids)
+}
+
+#[test]
+fn prune_keeps_the_newest_and_removes_by_count_and_age() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_db, store, ids) = three_backups(tmp.path());
     assert_eq!(store.list().unwrap().len(), 3);
     let mut unique = ids.clone();
     unique.dedup();
@@ -646,16 +652,9 @@ fn pre_deploy_policy_backs_up_and_verifies_or_is_skipped_explicitly() {
 /// nothing, when no retention is set anywhere.
 #[test]
 fn cli_prune_without_flags_applies_the_config_files_retention() {
-    let db = TestDb::new();
-    db.client()
-        .batch_execute("CREATE TABLE t (id int)")
-        .unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("backups");
-    let store = BackupStore::new(&dir);
-    let ids: Vec<String> = (0..3)
-        .map(|_| provider().backup(&url(&db), &store).unwrap().manifest.id)
-        .collect();
+    let (db, store, ids) = three_backups(&dir);
     let config = tmp.path().join("migrate.toml");
     let prune = |extra: &[&str]| {
         let mut args = vec![
