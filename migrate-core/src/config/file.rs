@@ -17,6 +17,7 @@ pub const CONFIG_FILE: &str = "migrate.toml";
 /// migrations_dir = "prisma/migrations"
 /// backup_dir = "backups"
 /// retention = { keep = 10, max_age_days = 30 }   # pruned after each successful deployment
+/// old_app = "shop-v41"               # deploy --stage contract waits for it to drain
 ///
 /// [environments.staging]
 /// url_env = "STAGING_DATABASE_URL"
@@ -46,6 +47,9 @@ pub struct ConfigFile {
     /// Which backups to keep; applied after each successful deployment that took one (default:
     /// all).
     pub retention: Option<RetentionConfig>,
+    /// The old version's `application_name`, for the drain check of `deploy --stage contract`
+    /// (an environment's `old_app` wins).
+    pub old_app: Option<String>,
     /// The environments, by name.
     #[serde(default)]
     pub environments: BTreeMap<String, Environment>,
@@ -89,6 +93,8 @@ pub struct Environment {
     /// A targets file (`[[target]]` entries): this environment is a fleet of databases,
     /// deployed with `migrate fleet deploy --env NAME`. Relative to the working directory.
     pub targets: Option<PathBuf>,
+    /// The old version's `application_name`, for the drain check of `deploy --stage contract`.
+    pub old_app: Option<String>,
 }
 
 /// `retention = { keep = N, max_age_days = D }`: after each successful deployment that took a
