@@ -54,22 +54,23 @@ pub struct Capture {
     pub pg_stat_statements_unavailable: Option<String>,
 }
 
-/// Text that marks a statement as the engine's own (ledger, journal, advisory lock, catalog and
-/// statistics reads): such statements are not the application's and are never checked.
+/// Text that marks a statement as the engine's own (ledger, journal, settings and catalog
+/// reads): such statements are not the application's and are never checked. Besides these, any
+/// statement naming a `pg_…` object (system catalogs and statistics views read by the engine and
+/// `pg_dump`, `pg_advisory_lock`, `pg_backend_pid()`) is the engine's or a tool's.
 pub const ENGINE_STATEMENT_MARKERS: &[&str] = &[
     "_prisma_migrations",
     "_migrate.",
     "\"_migrate\"",
-    "pg_stat_statements",
-    "pg_stat_activity",
-    "pg_advisory",
-    "pg_catalog.",
     "information_schema.",
-    "pg_locks",
-    "pg_class",
-    "pg_namespace",
-    "pg_attribute",
+    "current_setting(",
+    "set_config(",
+    "to_regclass(",
 ];
+
+/// How the engine's own row counts begin (safety data checks, verification, backups), case
+/// included: ORMs write `COUNT(*)` (Prisma) or alias it, the engine writes exactly this.
+const ENGINE_STATEMENT_PREFIXES: &[&str] = &["SELECT count(*) FROM ", "SELECT count(("];
 
 /// Statements `PREPARE` accepts, by first keyword (PostgreSQL 15's documentation of PREPARE).
 const PREPARABLE: &[&str] = &[
@@ -85,7 +86,13 @@ impl Capture {
             return;
         }
         let lower = text.to_ascii_lowercase();
-        if ENGINE_STATEMENT_MARKERS.iter().any(|m| lower.contains(m)) {
+        let names_pg_object = lower
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .any(|word| word.starts_with("pg_"));
+        if names_pg_object
+            || ENGINE_STATEMENT_MARKERS.iter().any(|m| lower.contains(m))
+            || ENGINE_STATEMENT_PREFIXES.iter().any(|p| text.starts_with(p))
+        {
             self.ignored_engine += 1;
             return;
         }
