@@ -96,7 +96,10 @@ fn main() {
         );
         if round == 1 {
             for b in report.breaks.iter().take(5) {
-                println!("  e.g. {}:{} breaks `{}`: {}", b.migration, b.line, b.statement, b.error);
+                println!(
+                    "  e.g. {}:{} breaks `{}`: {}",
+                    b.migration, b.line, b.statement, b.error
+                );
             }
         }
         totals.push(report.duration);
@@ -124,7 +127,8 @@ fn prisma_statements(client: &mut postgres::Client, wanted: usize) -> Vec<String
         .expect("reading the schema");
     let mut tables: Vec<(String, Vec<(String, bool)>)> = Vec::new();
     for row in rows {
-        let (table, column, required): (String, String, bool) = (row.get(0), row.get(1), row.get(2));
+        let (table, column, required): (String, String, bool) =
+            (row.get(0), row.get(1), row.get(2));
         match tables.last_mut() {
             Some((t, cols)) if *t == table => cols.push((column, required)),
             _ => tables.push((table, vec![(column, required)])),
@@ -144,7 +148,11 @@ fn prisma_statements(client: &mut postgres::Client, wanted: usize) -> Vec<String
                 break;
             }
             let key = &cols.iter().find(|(c, _)| c == "id").unwrap_or(&cols[0]).0;
-            let select = cols.iter().map(|(c, _)| q(t, c)).collect::<Vec<_>>().join(", ");
+            let select = cols
+                .iter()
+                .map(|(c, _)| q(t, c))
+                .collect::<Vec<_>>()
+                .join(", ");
             let other = &cols[(pass / 6 + i) % cols.len()].0;
             let filter = if pass < 6 { key } else { other };
             let statement = match pass % 6 {

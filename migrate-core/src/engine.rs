@@ -313,10 +313,13 @@ impl Engine {
     ) -> Result<(SafetyReview, crate::compat::CompatReport), Error> {
         let migrations = self.migrations()?;
         let options = self.pipeline.settings();
-        let report = crate::compat::check(self.url(), client, &migrations, pending, &options.compat)?;
+        let report =
+            crate::compat::check(self.url(), client, &migrations, pending, &options.compat)?;
         let extra = crate::compat::findings(&report, &migrations, &options.safety.config);
         let live = Some((client, self.url().schema()));
-        let review = self.pipeline.review_with(&migrations, &scope, live, extra)?;
+        let review = self
+            .pipeline
+            .review_with(&migrations, &scope, live, extra)?;
         Ok((review, report))
     }
 

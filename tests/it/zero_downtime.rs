@@ -110,8 +110,15 @@ fn compatible_migrations_give_no_finding() {
         .expect("the PREPARE statement");
     assert_eq!(prepared.param_types.as_deref(), Some("(int)"));
     assert_eq!(prepared.calls, Some(2));
-    assert!(report.capture.ignored_engine > 0, "the engine's own ledger statements");
-    assert!(report.failing_before.is_empty(), "{:?}", report.failing_before);
+    assert!(
+        report.capture.ignored_engine > 0,
+        "the engine's own ledger statements"
+    );
+    assert!(
+        report.failing_before.is_empty(),
+        "{:?}",
+        report.failing_before
+    );
     assert!(report.breaks.is_empty(), "{:#?}", report.breaks);
     assert!(findings.is_empty(), "{findings:#?}");
     assert_eq!(report.unchecked, 0);
@@ -140,13 +147,26 @@ fn dropped_and_renamed_columns_give_one_finding_each() {
     assert_eq!(drop.migration, "20240201000000_drop_legacy");
     assert_eq!(drop.severity, migrate_core::safety::Severity::Error);
     assert_eq!(drop.line, 1);
-    assert!(drop.message.contains("column \"legacy\" does not exist"), "{}", drop.message);
-    assert!(drop.message.contains("\"legacy\" FROM \"public\".\"User\""), "{}", drop.message);
+    assert!(
+        drop.message.contains("column \"legacy\" does not exist"),
+        "{}",
+        drop.message
+    );
+    assert!(
+        drop.message.contains("\"legacy\" FROM \"public\".\"User\""),
+        "{}",
+        drop.message
+    );
     assert!(drop.message.contains("3 call(s)"), "{}", drop.message);
     let rename = breaking[1];
     assert_eq!(rename.migration, "20240202000000_rename_name");
     assert_eq!(rename.line, 2, "the statement, below the comment");
-    assert_eq!(rename.facts.len(), 2, "the INSERT and the UPDATE: {:#?}", rename.facts);
+    assert_eq!(
+        rename.facts.len(),
+        2,
+        "the INSERT and the UPDATE: {:#?}",
+        rename.facts
+    );
     assert!(rename
         .facts
         .iter()
@@ -154,10 +174,7 @@ fn dropped_and_renamed_columns_give_one_finding_each() {
     // The Post statements (an INSERT into an untouched table, the PREPAREd SELECT) survive.
     assert!(report.breaks.iter().all(|b| !b.statement.contains("Post")));
     assert_eq!(report.breaks.len(), 3);
-    assert_eq!(
-        report.first_breaking(),
-        Some("20240201000000_drop_legacy")
-    );
+    assert_eq!(report.first_breaking(), Some("20240201000000_drop_legacy"));
 }
 
 #[test]
@@ -173,7 +190,11 @@ fn an_insert_omitting_a_new_required_column_is_found_in_the_catalog() {
     assert_eq!(report.breaks.len(), 1, "{:#?}", report.breaks);
     let b = &report.breaks[0];
     assert_eq!(b.kind, BreakKind::MissingRequiredColumn);
-    assert!(b.statement.starts_with("INSERT INTO \"public\".\"User\""), "{}", b.statement);
+    assert!(
+        b.statement.starts_with("INSERT INTO \"public\".\"User\""),
+        "{}",
+        b.statement
+    );
     assert!(b.error.contains("\"tenant\""), "{}", b.error);
     assert_eq!(b.line, 2);
     // One file, a compatible and a breaking statement: the split is shown.
@@ -183,7 +204,11 @@ fn an_insert_omitting_a_new_required_column_is_found_in_the_catalog() {
         .expect("the split finding");
     assert!(split.message.contains("keep lines 1"), "{}", split.message);
     assert!(split.message.contains("move lines 2"), "{}", split.message);
-    assert!(split.facts[1].contains("\"tenant\" INTEGER NOT NULL"), "{:?}", split.facts);
+    assert!(
+        split.facts[1].contains("\"tenant\" INTEGER NOT NULL"),
+        "{:?}",
+        split.facts
+    );
 }
 
 #[test]
@@ -217,11 +242,16 @@ fn a_queries_file_is_checked_and_bad_input_changes_nothing() {
     assert_eq!(report.capture.ignored_utility, 1);
     assert_eq!(report.breaks.len(), 1);
     assert_eq!(report.breaks[0].calls, Some(40));
-    assert!(report.breaks[0].error.contains("column \"title\" does not exist"));
+    assert!(report.breaks[0]
+        .error
+        .contains("column \"title\" does not exist"));
 
     // An unreadable file: said with its path, and nothing changed.
     let before = ledger_names(&db);
-    let out = migrate(&db.url, &["deploy", "--queries", "/nonexistent/queries.sql"]);
+    let out = migrate(
+        &db.url,
+        &["deploy", "--queries", "/nonexistent/queries.sql"],
+    );
     assert!(!out.status.success());
     let stderr = text(&out.stderr);
     assert!(stderr.contains("/nonexistent/queries.sql"), "{stderr}");
@@ -229,7 +259,11 @@ fn a_queries_file_is_checked_and_bad_input_changes_nothing() {
     assert_eq!(ledger_names(&db), before);
     let out = migrate(&db.url, &["deploy", "--stage", "sideways"]);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("sideways"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("sideways"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(ledger_names(&db), before);
 }
 
@@ -241,17 +275,21 @@ fn plan_reports_the_breaks_in_json() {
         "20240201000000_drop_legacy",
         "ALTER TABLE \"User\" DROP COLUMN \"legacy\";",
     );
-    let out = migrate(
-        &db.url,
-        &["--json", "plan", dir.path().to_str().unwrap()],
-    );
+    let out = migrate(&db.url, &["--json", "plan", dir.path().to_str().unwrap()]);
     // A directory given as the one path is planned from the database's pending migrations.
     let json = last_json(&out.stdout);
     assert_eq!(json["compat"]["ran"], true, "{json:#}");
-    assert_eq!(json["compat"]["breaks"].as_array().unwrap().len(), 1, "{json:#}");
+    assert_eq!(
+        json["compat"]["breaks"].as_array().unwrap().len(),
+        1,
+        "{json:#}"
+    );
     let text_out = serde_json::to_string(&json).unwrap();
     assert!(text_out.contains("breaks-running-queries"), "{json:#}");
-    assert!(!out.status.success(), "an unapproved error finding fails plan");
+    assert!(
+        !out.status.success(),
+        "an unapproved error finding fails plan"
+    );
     assert!(!text_out.contains(&password(&db.url)));
 }
 
@@ -293,19 +331,32 @@ fn expand_then_contract_waits_for_the_old_version_to_drain() {
     let nickname = "20240201000000_nickname";
     let drop = "20240202000000_drop_legacy";
     let index = "20240203000000_index";
-    dir.add(nickname, "ALTER TABLE \"User\" ADD COLUMN \"nickname\" TEXT;");
+    dir.add(
+        nickname,
+        "ALTER TABLE \"User\" ADD COLUMN \"nickname\" TEXT;",
+    );
     dir.add(
         drop,
         "-- migrate:approve drop-column reason: the new version no longer reads it\n\
          ALTER TABLE \"User\" DROP COLUMN \"legacy\";",
     );
-    dir.add(index, "CREATE INDEX \"User_email_idx\" ON \"User\" (\"email\");");
+    dir.add(
+        index,
+        "CREATE INDEX \"User_email_idx\" ON \"User\" (\"email\");",
+    );
     let dir_arg = dir.path().to_str().unwrap();
 
     // Expand: the compatible migration only; it stops before the first breaking one.
     let out = migrate(
         &db.url,
-        &["--json", "--migrations-dir", dir_arg, "deploy", "--stage", "expand"],
+        &[
+            "--json",
+            "--migrations-dir",
+            dir_arg,
+            "deploy",
+            "--stage",
+            "expand",
+        ],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let json = last_json(&out.stdout);

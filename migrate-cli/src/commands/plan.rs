@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use migrate_core::safety::report::{self, Format, Sources};
 use migrate_core::compat::{CompatOptions, CompatReport};
+use migrate_core::safety::report::{self, Format, Sources};
 use migrate_core::safety::{DefaultAnalyzer, Rule, SafetyGate, Scope, Severity};
 use migrate_core::source::{changed_since, Migrations};
 use migrate_core::Engine;

@@ -91,7 +91,9 @@ impl Capture {
             .any(|word| word.starts_with("pg_"));
         if names_pg_object
             || ENGINE_STATEMENT_MARKERS.iter().any(|m| lower.contains(m))
-            || ENGINE_STATEMENT_PREFIXES.iter().any(|p| text.starts_with(p))
+            || ENGINE_STATEMENT_PREFIXES
+                .iter()
+                .any(|p| text.starts_with(p))
         {
             self.ignored_engine += 1;
             return;
@@ -200,7 +202,9 @@ fn read_pg_stat_statements(
     let rows = match client.query(&sql, &[]) {
         Ok(rows) => rows,
         // Installed but not preloaded: the view errors; said, not fatal.
-        Err(e) if e.code() == Some(&postgres::error::SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE) => {
+        Err(e)
+            if e.code() == Some(&postgres::error::SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE) =>
+        {
             capture.pg_stat_statements_unavailable = Some(
                 e.as_db_error()
                     .map_or_else(|| e.to_string(), |d| d.message().to_owned()),
@@ -221,7 +225,9 @@ fn read_pg_stat_statements(
             _ => capture.unreadable += 1,
         }
     }
-    capture.sources.push(format!("pg_stat_statements ({n} entries)"));
+    capture
+        .sources
+        .push(format!("pg_stat_statements ({n} entries)"));
     Ok(())
 }
 
@@ -355,8 +361,18 @@ mod tests {
             None,
             Origin::PgStatStatements,
         );
-        c.add("SELECT pg_advisory_lock($1)", Some(1), None, Origin::PgStatStatements);
-        c.add("set application_name = 'app'", Some(1), None, Origin::PgStatStatements);
+        c.add(
+            "SELECT pg_advisory_lock($1)",
+            Some(1),
+            None,
+            Origin::PgStatStatements,
+        );
+        c.add(
+            "set application_name = 'app'",
+            Some(1),
+            None,
+            Origin::PgStatStatements,
+        );
         c.add("BEGIN", Some(1), None, Origin::PgStatStatements);
         c.add("SELECT 1; DROP TABLE t", None, None, Origin::File);
         assert!(c.statements.is_empty());
@@ -367,8 +383,18 @@ mod tests {
     #[test]
     fn equal_texts_merge_their_calls_and_ids() {
         let mut c = Capture::default();
-        c.add("SELECT * FROM t WHERE id = $1", Some(2), Some(1), Origin::PgStatStatements);
-        c.add("SELECT  *\n FROM t WHERE id = $1;", Some(3), Some(2), Origin::PgStatStatements);
+        c.add(
+            "SELECT * FROM t WHERE id = $1",
+            Some(2),
+            Some(1),
+            Origin::PgStatStatements,
+        );
+        c.add(
+            "SELECT  *\n FROM t WHERE id = $1;",
+            Some(3),
+            Some(2),
+            Origin::PgStatStatements,
+        );
         assert_eq!(c.statements.len(), 1);
         assert_eq!(c.statements[0].calls, Some(5));
         assert_eq!(c.statements[0].queryids, vec![1, 2]);
@@ -376,7 +402,8 @@ mod tests {
 
     #[test]
     fn queries_files_split_like_psql_with_call_counts() {
-        let text = "-- calls: 12\nSELECT a FROM t WHERE b = $1;\n\nINSERT INTO t (a) VALUES ($1);\n";
+        let text =
+            "-- calls: 12\nSELECT a FROM t WHERE b = $1;\n\nINSERT INTO t (a) VALUES ($1);\n";
         let q = parse_queries(text);
         assert_eq!(q.len(), 2);
         assert_eq!(q[0], ("SELECT a FROM t WHERE b = $1".to_owned(), Some(12)));

@@ -168,7 +168,9 @@ impl<'s> Checker<'s> {
         for index in 0..self.statements.len() {
             match self.prepare(index) {
                 None => live.push(index),
-                Some(error) => failing.push((trimmed(&self.statements[index].text, SHOWN_CHARS), error)),
+                Some(error) => {
+                    failing.push((trimmed(&self.statements[index].text, SHOWN_CHARS), error))
+                }
             }
         }
         let tables: HashSet<String> = self
@@ -376,7 +378,11 @@ impl<'s> Checker<'s> {
         }
         let insert = self.inserts[index].as_ref()?;
         let (table, columns) = (insert.table.clone(), insert.columns.clone());
-        let before = self.required_before.get(&table).cloned().unwrap_or_default();
+        let before = self
+            .required_before
+            .get(&table)
+            .cloned()
+            .unwrap_or_default();
         let mut missing: Vec<String> = self
             .required(&table)
             .into_iter()

@@ -27,7 +27,10 @@ pub(crate) fn schema_copy(
 ) -> Result<Copy, CompatError> {
     let t = Instant::now();
     let major: i32 = target
-        .query_one("SELECT current_setting('server_version_num')::int / 10000", &[])
+        .query_one(
+            "SELECT current_setting('server_version_num')::int / 10000",
+            &[],
+        )
         .map_err(|source| CompatError::Target {
             what: "the server version",
             source,
@@ -76,7 +79,12 @@ fn dump_schema(url: &DatabaseUrl, major: u32) -> Result<String, CompatError> {
     let tools = PgTools::find(major)?;
     let output = tools
         .command("pg_dump", url)
-        .args(["--schema-only", "--no-owner", "--no-privileges", "--no-comments"])
+        .args([
+            "--schema-only",
+            "--no-owner",
+            "--no-privileges",
+            "--no-comments",
+        ])
         .output()
         .map_err(|e| CompatError::Dump {
             status: "could not start".into(),

@@ -166,7 +166,10 @@ pub fn observe_drain(
 
 /// Call counts by query id of this database, or `None` when `pg_stat_statements` cannot be
 /// read (then only the sessions say whether the old version drained).
-fn calls(client: &mut postgres::Client, ids: &[i64]) -> Option<std::collections::HashMap<i64, i64>> {
+fn calls(
+    client: &mut postgres::Client,
+    ids: &[i64],
+) -> Option<std::collections::HashMap<i64, i64>> {
     if ids.is_empty() {
         return None;
     }

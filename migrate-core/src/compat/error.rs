@@ -31,7 +31,9 @@ pub enum CompatError {
     #[error("the schema-only copy of the backward-compatibility check: {0}")]
     Tools(#[from] crate::backup::BackupError),
     /// `pg_dump --schema-only` failed.
-    #[error("the schema-only copy of the backward-compatibility check: pg_dump {status}: {output}")]
+    #[error(
+        "the schema-only copy of the backward-compatibility check: pg_dump {status}: {output}"
+    )]
     Dump {
         /// How it ended.
         status: String,
@@ -59,7 +61,9 @@ pub enum CompatError {
         why: String,
     },
     /// The check could not run, and the stage depends on it.
-    #[error("--stage {stage} cannot run the backward-compatibility check: {why} (nothing was changed)")]
+    #[error(
+        "--stage {stage} cannot run the backward-compatibility check: {why} (nothing was changed)"
+    )]
     NotChecked {
         /// The stage asked for.
         stage: &'static str,

@@ -28,7 +28,11 @@ pub fn findings(
             let m = order.iter().position(|n| *n == b.migration).unwrap_or(0);
             by_statement.entry((m, b.line)).or_default().push(b);
         }
-        out.extend(by_statement.into_values().map(|group| breaks_finding(&group, config)));
+        out.extend(
+            by_statement
+                .into_values()
+                .map(|group| breaks_finding(&group, config)),
+        );
     }
     if !config.is_disabled(Rule::MixesCompatibleAndBreakingStatements) {
         for verdict in &report.migrations {
@@ -168,7 +172,10 @@ pub fn expand_cut(
     report: &CompatReport,
     pending: &[String],
 ) -> (Vec<String>, Option<(String, String)>) {
-    let stop = report.migrations.iter().find(|m| m.breaks > 0 || !m.checked);
+    let stop = report
+        .migrations
+        .iter()
+        .find(|m| m.breaks > 0 || !m.checked);
     let Some(stop) = stop else {
         return (pending.to_vec(), None);
     };

@@ -200,8 +200,8 @@ impl DeploySettings {
             .or_else(|| env.old_app.clone())
             .or_else(|| file.as_ref().and_then(|f| f.old_app.clone()));
         if let Some(secs) = self.drain_window {
-            options.compat.drain_window = std::time::Duration::try_from_secs_f64(secs)
-                .map_err(|_| ConfigError::Setting {
+            options.compat.drain_window =
+                std::time::Duration::try_from_secs_f64(secs).map_err(|_| ConfigError::Setting {
                     name: "--drain-window",
                     reason: format!("{secs} is not a number of seconds"),
                 })?;

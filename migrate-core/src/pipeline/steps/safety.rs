@@ -65,6 +65,7 @@ pub(crate) fn review(
         .report
         .compat
         .as_ref()
+        .filter(|c| c.ran)
         .map(|c| format!("; {}", c.summary()))
         .unwrap_or_default();
     run.report.step(
