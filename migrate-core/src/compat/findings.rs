@@ -200,3 +200,100 @@ pub fn expand_cut(
     };
     (pending[..at].to_vec(), Some((stop.migration.clone(), why)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compat::{BreakKind, MigrationVerdict};
+
+    fn verdict(name: &str, breaks: usize, checked: bool) -> MigrationVerdict {
+        MigrationVerdict {
+            migration: name.to_owned(),
+            checked,
+            breaks,
+            compatible_lines: vec![1],
+            statements: vec![(1, 0..10), (2, 11..40)],
+            apply_error: None,
+        }
+    }
+
+    fn broken(migration: &str) -> Break {
+        Break {
+            statement: "SELECT legacy FROM t".into(),
+            full_statement: "SELECT legacy FROM t".into(),
+            error: "column \"legacy\" does not exist".into(),
+            kind: BreakKind::Prepare,
+            calls: Some(7),
+            queryids: vec![1],
+            migration: migration.into(),
+            line: 2,
+            column: 1,
+            span: 11..40,
+            responsible: "ALTER TABLE t DROP COLUMN legacy".into(),
+        }
+    }
+
+    fn names(n: &[&str]) -> Vec<String> {
+        n.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn expand_stops_before_the_first_breaking_migration() {
+        let report = CompatReport {
+            ran: true,
+            migrations: vec![verdict("a", 0, true), verdict("b", 1, true), verdict("c", 0, true)],
+            breaks: vec![broken("b")],
+            ..CompatReport::default()
+        };
+        let (kept, stop) = expand_cut(&report, &names(&["a", "b", "c"]));
+        assert_eq!(kept, ["a"]);
+        let (name, why) = stop.unwrap();
+        assert_eq!(name, "b");
+        assert!(why.contains("column \"legacy\" does not exist (line 2)"), "{why}");
+    }
+
+    #[test]
+    fn expand_stops_before_an_unchecked_migration() {
+        let report = CompatReport {
+            ran: true,
+            migrations: vec![verdict("a", 0, true), verdict("b", 0, false)],
+            unchecked: 3,
+            ..CompatReport::default()
+        };
+        let (kept, stop) = expand_cut(&report, &names(&["a", "b"]));
+        assert_eq!(kept, ["a"]);
+        assert!(stop.unwrap().1.contains("time budget"));
+        let clean = CompatReport {
+            migrations: vec![verdict("a", 0, true)],
+            ..CompatReport::default()
+        };
+        assert_eq!(expand_cut(&clean, &names(&["a"])), (names(&["a"]), None));
+    }
+
+    #[test]
+    fn a_finding_per_responsible_statement_and_a_split_for_a_mixed_file() {
+        let report = CompatReport {
+            ran: true,
+            migrations: vec![verdict("m", 2, true)],
+            breaks: vec![broken("m"), broken("m")],
+            ..CompatReport::default()
+        };
+        let sql = "ALTER TABLE t ADD c int;\nALTER TABLE t DROP COLUMN legacy;";
+        let migrations = Migrations::from_vec(
+            "/nowhere",
+            vec![crate::source::LocalMigration::from_sql("m", sql)],
+        );
+        let found = findings(&report, &migrations, &AnalyzerConfig::default());
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert_eq!(found[0].rule, Rule::BreaksRunningQueries);
+        assert_eq!(found[0].facts.len(), 2);
+        assert!(found[0].message.contains("7 call(s)"), "{}", found[0].message);
+        assert_eq!(found[1].rule, Rule::MixesCompatibleAndBreakingStatements);
+        assert!(found[1].message.contains("keep lines 1"), "{}", found[1].message);
+        assert!(found[1].facts[1].contains("m_contract/migration.sql"));
+        let mut quiet = AnalyzerConfig::default();
+        quiet.disable(Rule::BreaksRunningQueries);
+        quiet.disable(Rule::MixesCompatibleAndBreakingStatements);
+        assert!(findings(&report, &migrations, &quiet).is_empty());
+    }
+}
