@@ -442,3 +442,65 @@ fn password(url: &str) -> String {
     let credentials = url.split_once("://").unwrap().1.split_once('@').unwrap().0;
     credentials.split_once(':').unwrap().1.to_owned()
 }
+
+/// Contract watches the breaking statements' call counts: calls still growing (from a session
+/// whose application_name is not the old version's, e.g. through a pooler) refuse it too; an
+/// approval of the findings lets it go on anyway, with a warning.
+#[test]
+fn contract_refuses_while_breaking_statements_are_called_unless_approved() {
+    let dir = Dir::with(&[INIT]);
+    let (db, app) = with_running_app(&dir);
+    drop_session(app, &db);
+    let drop = "20240202000000_drop_legacy";
+    dir.add(
+        drop,
+        "-- migrate:approve drop-column reason: the new version no longer reads it\n\
+         ALTER TABLE \"User\" DROP COLUMN \"legacy\";",
+    );
+    let dir_arg = dir.path().to_str().unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let caller = {
+        let stop = stop.clone();
+        let mut pooled = db.app_client("pgbouncer");
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                pooled
+                    .query(
+                        "SELECT \"id\", \"email\", \"name\", \"legacy\" FROM \"public\".\"User\" WHERE \"id\" = $1",
+                        &[&1_i32],
+                    )
+                    .unwrap();
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let contract = [
+        "--migrations-dir",
+        dir_arg,
+        "deploy",
+        "--stage",
+        "contract",
+        "--old-app",
+        OLD_APP,
+        "--drain-window",
+        "1",
+    ];
+    let out = migrate(&db.url, &contract);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("has not drained"), "{stderr}");
+    assert!(stderr.contains("still called"), "{stderr}");
+    assert_eq!(ledger_names(&db), [INIT.0]);
+
+    // Approved: contract goes on although the statement is still called, and says so.
+    let approve = format!("{drop}:breaks-running-queries");
+    let mut approved = contract.to_vec();
+    approved.extend(["--approve", &approve]);
+    let out = migrate(&db.url, &approved);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = caller.join();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(all.contains("has not drained"), "{all}");
+    assert_eq!(ledger_names(&db), [INIT.0, drop]);
+}
