@@ -241,7 +241,11 @@ mod tests {
     fn expand_stops_before_the_first_breaking_migration() {
         let report = CompatReport {
             ran: true,
-            migrations: vec![verdict("a", 0, true), verdict("b", 1, true), verdict("c", 0, true)],
+            migrations: vec![
+                verdict("a", 0, true),
+                verdict("b", 1, true),
+                verdict("c", 0, true),
+            ],
             breaks: vec![broken("b")],
             ..CompatReport::default()
         };
@@ -249,7 +253,10 @@ mod tests {
         assert_eq!(kept, ["a"]);
         let (name, why) = stop.unwrap();
         assert_eq!(name, "b");
-        assert!(why.contains("column \"legacy\" does not exist (line 2)"), "{why}");
+        assert!(
+            why.contains("column \"legacy\" does not exist (line 2)"),
+            "{why}"
+        );
     }
 
     #[test]
@@ -287,9 +294,17 @@ mod tests {
         assert_eq!(found.len(), 2, "{found:#?}");
         assert_eq!(found[0].rule, Rule::BreaksRunningQueries);
         assert_eq!(found[0].facts.len(), 2);
-        assert!(found[0].message.contains("7 call(s)"), "{}", found[0].message);
+        assert!(
+            found[0].message.contains("7 call(s)"),
+            "{}",
+            found[0].message
+        );
         assert_eq!(found[1].rule, Rule::MixesCompatibleAndBreakingStatements);
-        assert!(found[1].message.contains("keep lines 1"), "{}", found[1].message);
+        assert!(
+            found[1].message.contains("keep lines 1"),
+            "{}",
+            found[1].message
+        );
         assert!(found[1].facts[1].contains("m_contract/migration.sql"));
         let mut quiet = AnalyzerConfig::default();
         quiet.disable(Rule::BreaksRunningQueries);

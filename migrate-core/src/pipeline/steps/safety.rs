@@ -111,12 +111,29 @@ pub(crate) fn pending_review(pipeline: &Pipeline) -> Result<SafetyReview, super:
         .into_iter()
         .map(|m| m.name)
         .collect();
+    // The check's findings too, as the gate will add them; a stage decides about its breaks
+    // itself (expand holds them back, contract looks at the drain), so it is not asked about.
+    let options = &pipeline.options;
+    let extra = if options.stage == ReleaseStage::All && options.runs(Step::Safety) {
+        crate::compat::check(
+            &pipeline.url,
+            &mut client,
+            &migrations,
+            &pending,
+            &options.compat,
+        )
+        .map(|report| crate::compat::findings(&report, &migrations, &options.safety.config))
+        // The gate says why when it runs.
+        .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let live = Some((&mut client, pipeline.url.schema()));
     Ok(reviewed(
         pipeline,
         &migrations,
         &Scope::pending(pending),
         live,
-        Vec::new(),
+        extra,
     )?)
 }
