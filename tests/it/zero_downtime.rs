@@ -321,6 +321,12 @@ fn deploy_refuses_breaks_unless_approved() {
         ],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        said.contains("backward-compatibility check: 5 running statement(s)")
+            && said.contains("1 break(s)"),
+        "{said}"
+    );
     assert_eq!(ledger_names(&db), [INIT.0, drop]);
 }
 

@@ -55,7 +55,7 @@ pub struct Capture {
 }
 
 /// Text that marks a statement as the engine's own (ledger, journal, settings and catalog
-/// reads): such statements are not the application's and are never checked. Besides these, any
+/// reads, and [`crate::sql::ENGINE_MARKER`] in front of its row counts): such statements are not the application's and are never checked. Besides these, any
 /// statement naming a `pg_…` object (system catalogs and statistics views read by the engine and
 /// `pg_dump`, `pg_advisory_lock`, `pg_backend_pid()`) is the engine's or a tool's.
 pub const ENGINE_STATEMENT_MARKERS: &[&str] = &[
@@ -66,11 +66,8 @@ pub const ENGINE_STATEMENT_MARKERS: &[&str] = &[
     "current_setting(",
     "set_config(",
     "to_regclass(",
+    "/* migrate:engine */",
 ];
-
-/// How the engine's own row counts begin (safety data checks, verification, backups), case
-/// included: ORMs write `COUNT(*)` (Prisma) or alias it, the engine writes exactly this.
-const ENGINE_STATEMENT_PREFIXES: &[&str] = &["SELECT count(*) FROM ", "SELECT count(("];
 
 /// Statements `PREPARE` accepts, by first keyword (PostgreSQL 15's documentation of PREPARE).
 const PREPARABLE: &[&str] = &[
@@ -89,12 +86,7 @@ impl Capture {
         let names_pg_object = lower
             .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
             .any(|word| word.starts_with("pg_"));
-        if names_pg_object
-            || ENGINE_STATEMENT_MARKERS.iter().any(|m| lower.contains(m))
-            || ENGINE_STATEMENT_PREFIXES
-                .iter()
-                .any(|p| text.starts_with(p))
-        {
+        if names_pg_object || ENGINE_STATEMENT_MARKERS.iter().any(|m| lower.contains(m)) {
             self.ignored_engine += 1;
             return;
         }

@@ -58,8 +58,22 @@ pub(crate) fn check(
             return Err(run.refuse(Step::Safety, e.into(), t));
         }
     }
-    if report.ran && (report.unchecked > 0 || !report.copy_warnings.is_empty()) {
-        run.warn(report.summary());
+    if report.ran {
+        run.event(&crate::event::Event::CompatChecked {
+            statements: report.capture.statements.len(),
+            breaks: report.breaks.len(),
+            unchecked: report.unchecked,
+            summary: report.summary(),
+        });
+    }
+    if report.ran && report.unchecked > 0 {
+        run.warn(format!(
+            "{} running statement(s) were NOT checked against every pending migration",
+            report.unchecked
+        ));
+    }
+    for warning in &report.copy_warnings {
+        run.warn(format!("schema copy of the compatibility check: {warning}"));
     }
     let findings = compat::findings(&report, &run.migrations, &pipeline.options.safety.config);
     let (pending, findings) = if stage == ReleaseStage::Expand {
