@@ -344,6 +344,10 @@ pub struct DeployArgs {
     /// How long `--stage contract` watches the breaking statements' call counts, in seconds.
     #[arg(long, value_name = "SECS", default_value = "5")]
     pub drain_window: f64,
+    /// Time budget of the backward-compatibility check, in seconds; statements not checked in
+    /// time are counted and said, and expand stops before a migration not checked.
+    #[arg(long, value_name = "SECS", default_value = "120")]
+    pub compat_budget: f64,
 }
 
 /// `migrate plan`.
@@ -371,6 +375,9 @@ pub struct PlanArgs {
     /// against the migrated schema besides pg_stat_statements (needs the database).
     #[arg(long, value_name = "FILE")]
     pub queries: Option<std::path::PathBuf>,
+    /// Time budget of the backward-compatibility check, in seconds.
+    #[arg(long, value_name = "SECS", default_value = "120")]
+    pub compat_budget: f64,
     /// List the rules and exit.
     #[arg(long)]
     pub list_rules: bool,

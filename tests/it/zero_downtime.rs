@@ -510,3 +510,53 @@ fn contract_refuses_while_breaking_statements_are_called_unless_approved() {
     assert!(all.contains("has not drained"), "{all}");
     assert_eq!(ledger_names(&db), [INIT.0, drop]);
 }
+
+/// Past the time budget, statements are counted as unchecked, never skipped silently, and the
+/// expand stage stops before the first migration not checked.
+#[test]
+fn statements_not_checked_in_time_are_counted() {
+    let dir = Dir::with(&[INIT]);
+    let (db, _app) = with_running_app(&dir);
+    dir.add(
+        "20240201000000_nickname",
+        "ALTER TABLE \"User\" ADD COLUMN \"nickname\" TEXT;",
+    );
+    let url: DatabaseUrl = db.url.parse().unwrap();
+    let migrations = MigrationSource::new(dir.path()).load().unwrap();
+    let pending = vec!["20240201000000_nickname".to_owned()];
+    let mut options = CompatOptions::default();
+    options.budget = Duration::ZERO;
+    let report = compat::check(&url, &mut db.client(), &migrations, &pending, &options).unwrap();
+    assert!(report.ran);
+    assert_eq!(report.unchecked, 5, "{}", report.summary());
+    assert!(!report.migrations[0].checked);
+    assert!(
+        report.summary().contains("5 statement(s) NOT checked"),
+        "{}",
+        report.summary()
+    );
+    let (kept, stop) = compat::expand_cut(&report, &pending);
+    assert!(kept.is_empty());
+    assert!(stop.unwrap().1.contains("time budget"));
+
+    let out = migrate(
+        &db.url,
+        &[
+            "--migrations-dir",
+            dir.path().to_str().unwrap(),
+            "deploy",
+            "--stage",
+            "expand",
+            "--compat-budget",
+            "0",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(said.contains("NOT checked"), "{said}");
+    assert!(
+        said.contains("stopped before 20240201000000_nickname"),
+        "{said}"
+    );
+    assert_eq!(ledger_names(&db), [INIT.0]);
+}

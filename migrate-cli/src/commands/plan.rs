@@ -36,6 +36,12 @@ pub(super) fn run(cli: &Cli, args: &PlanArgs, out: &Output) -> anyhow::Result<Ou
     }
     let mut compat = CompatOptions::default();
     compat.queries_file.clone_from(&args.queries);
+    compat.budget = std::time::Duration::try_from_secs_f64(args.compat_budget).map_err(|_| {
+        anyhow::anyhow!(
+            "--compat-budget {}: not a number of seconds",
+            args.compat_budget
+        )
+    })?;
     let engine = match args.offline {
         false => super::database_url(cli, out)?
             .map(|url| super::engine_for(cli, &url, out, &dir).map(|e| e.compat(compat)))

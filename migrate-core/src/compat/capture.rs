@@ -155,12 +155,10 @@ pub fn collect(
         }
     }
     if let (Some(path), Some(statements)) = (queries_file, file) {
-        let before = capture.statements.len();
         let n = statements.len();
         for (text, calls) in statements {
             capture.add(&text, calls, None, Origin::File);
         }
-        let _ = before;
         capture
             .sources
             .push(format!("{} ({n} statement(s))", path.display()));

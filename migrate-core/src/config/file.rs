@@ -395,6 +395,7 @@ mod tests {
         "webhook_env",
         "promote_from",
         "promotion_gate",
+        "old_app",
         "nonsense",
     ];
 

@@ -75,6 +75,8 @@ pub struct DeploySettings {
     pub old_app: Option<String>,
     /// How long contract watches the breaking statements' call counts, in seconds; else 5.
     pub drain_window: Option<f64>,
+    /// Time budget of the backward-compatibility check, in seconds; else 120.
+    pub compat_budget: Option<f64>,
 }
 
 /// A deployment, configured.
@@ -199,6 +201,13 @@ impl DeploySettings {
             .clone()
             .or_else(|| env.old_app.clone())
             .or_else(|| file.as_ref().and_then(|f| f.old_app.clone()));
+        if let Some(secs) = self.compat_budget {
+            options.compat.budget =
+                std::time::Duration::try_from_secs_f64(secs).map_err(|_| ConfigError::Setting {
+                    name: "--compat-budget",
+                    reason: format!("{secs} is not a number of seconds"),
+                })?;
+        }
         if let Some(secs) = self.drain_window {
             options.compat.drain_window =
                 std::time::Duration::try_from_secs_f64(secs).map_err(|_| ConfigError::Setting {
