@@ -291,6 +291,21 @@ fn plan_reports_the_breaks_in_json() {
         "an unapproved error finding fails plan"
     );
     assert!(!text_out.contains(&password(&db.url)));
+
+    // For people: the check's summary line, then the finding with the statement and the error.
+    let out = migrate(&db.url, &["plan", dir.path().to_str().unwrap()]);
+    let shown = text(&out.stdout);
+    eprintln!("{shown}");
+    assert!(
+        shown.contains("backward-compatibility check: 5 running statement(s)"),
+        "{shown}"
+    );
+    assert!(shown.contains("breaks-running-queries"), "{shown}");
+    assert!(
+        shown.contains("column \"legacy\" does not exist"),
+        "{shown}"
+    );
+    assert!(!shown.contains(&password(&db.url)));
 }
 
 #[test]

@@ -320,6 +320,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn old_app_at_the_top_level_and_per_environment() {
+        let text = "old_app = \"shop-v41\"\n[environments.prod]\nold_app = \"shop-prod-v41\"\n";
+        let file = ConfigFile::parse(text, Path::new("migrate.toml")).unwrap();
+        assert_eq!(file.old_app.as_deref(), Some("shop-v41"));
+        assert_eq!(
+            file.environments["prod"].old_app.as_deref(),
+            Some("shop-prod-v41")
+        );
+    }
+
+    #[test]
     fn retention_from_the_top_level_or_an_environment_never_echoing_values() {
         let text =
             "retention = { keep = 3 }\n[environments.prod]\nretention = { max_age_days = 1.5 }\n";
