@@ -92,6 +92,7 @@ impl Pipeline {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut run = steps::preflight::open(self, executor.as_mut(), events)?;
+        run.report.stage = self.options.stage;
         steps::resume::orphan(&mut run)?;
         let pending = steps::preflight::plan(&mut run)?;
         if pending.is_empty() {

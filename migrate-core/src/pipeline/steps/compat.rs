@@ -20,7 +20,6 @@ pub(crate) fn check(
 ) -> Result<(Vec<String>, Vec<Finding>), PipelineError> {
     let pipeline = run.pipeline;
     let stage = pipeline.options.stage;
-    run.report.stage = stage;
     let result = match run.recorder.db() {
         Ok(db) => compat::check(
             &pipeline.url,
