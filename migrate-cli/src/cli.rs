@@ -328,6 +328,26 @@ pub struct DeployArgs {
     /// Deploy without the promotion gate of the environment.
     #[arg(long)]
     pub dangerous_skip_promotion_gate: bool,
+    /// Apply part of the pending migrations for a zero-downtime release: `expand` applies them
+    /// in order up to the first that breaks a statement the running application sends;
+    /// `contract` applies the rest once the old version has drained (see --old-app).
+    #[arg(long, value_name = "STAGE", value_parser = ["expand", "contract"])]
+    pub stage: Option<String>,
+    /// The old version's application_name: `--stage contract` refuses while a session with it
+    /// is connected (else `old_app` in migrate.toml).
+    #[arg(long, value_name = "NAME")]
+    pub old_app: Option<String>,
+    /// A file of the running application's captured statements (SQL separated by `;`), checked
+    /// against the migrated schema besides pg_stat_statements.
+    #[arg(long, value_name = "FILE")]
+    pub queries: Option<std::path::PathBuf>,
+    /// How long `--stage contract` watches the breaking statements' call counts, in seconds.
+    #[arg(long, value_name = "SECS", default_value = "5")]
+    pub drain_window: f64,
+    /// Time budget of the backward-compatibility check, in seconds; statements not checked in
+    /// time are counted and said, and expand stops before a migration not checked.
+    #[arg(long, value_name = "SECS", default_value = "120")]
+    pub compat_budget: f64,
 }
 
 /// `migrate plan`.
@@ -351,6 +371,13 @@ pub struct PlanArgs {
     /// Analyse without the database even when a URL is set (no live data facts).
     #[arg(long)]
     pub offline: bool,
+    /// A file of the running application's captured statements (SQL separated by `;`), checked
+    /// against the migrated schema besides pg_stat_statements (needs the database).
+    #[arg(long, value_name = "FILE")]
+    pub queries: Option<std::path::PathBuf>,
+    /// Time budget of the backward-compatibility check, in seconds.
+    #[arg(long, value_name = "SECS", default_value = "120")]
+    pub compat_budget: f64,
     /// List the rules and exit.
     #[arg(long)]
     pub list_rules: bool,

@@ -113,6 +113,14 @@ impl Engine {
         self
     }
 
+    /// Sets the backward-compatibility check (statement sources, time budget, old version).
+    /// By default, on whenever statements are collected.
+    #[must_use]
+    pub fn compat(mut self, options: crate::compat::CompatOptions) -> Self {
+        self.pipeline.options_mut().compat = options;
+        self
+    }
+
     /// Sets the executor options (lock wait, lock policy, history overrides) of every
     /// deployment. By default, [`Engine::deploy_options`] of a new engine.
     #[must_use]
@@ -287,6 +295,32 @@ impl Engine {
         let migrations = self.migrations()?;
         let live = client.map(|c| (c, self.url().schema()));
         Ok(self.pipeline.review(&migrations, &scope, live)?)
+    }
+
+    /// As [`review`](Self::review), with the backward-compatibility check of `pending` (see
+    /// [`crate::compat::check`], configured by the options' `compat`): its findings are in the
+    /// review, approved like any other, and its report is returned beside it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Source`], [`Error::Compat`] (an unreadable queries file, no cluster or
+    /// `pg_dump` for the copy), or unreadable approvals.
+    pub fn review_compat(
+        &self,
+        scope: Scope,
+        pending: &[String],
+        client: &mut postgres::Client,
+    ) -> Result<(SafetyReview, crate::compat::CompatReport), Error> {
+        let migrations = self.migrations()?;
+        let options = self.pipeline.settings();
+        let report =
+            crate::compat::check(self.url(), client, &migrations, pending, &options.compat)?;
+        let extra = crate::compat::findings(&report, &migrations, &options.safety.config);
+        let live = Some((client, self.url().schema()));
+        let review = self
+            .pipeline
+            .review_with(&migrations, &scope, live, extra)?;
+        Ok((review, report))
     }
 
     /// What a deployment would do now, without writing.

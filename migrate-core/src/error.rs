@@ -51,6 +51,9 @@ pub enum Error {
     /// The schema could not be described.
     #[error(transparent)]
     Schema(#[from] crate::schema::SchemaError),
+    /// The backward-compatibility check failed, or a release stage refused.
+    #[error(transparent)]
+    Compat(#[from] crate::compat::CompatError),
 }
 
 impl From<crate::pipeline::PipelineError> for Error {
@@ -79,6 +82,7 @@ impl From<crate::pipeline::StepError> for Error {
             S::Rollback(e) => e.into(),
             S::Health(e) => e.into(),
             S::Schema(e) => e.into(),
+            S::Compat(e) => e.into(),
             S::Promotion(message) => crate::config::ConfigError::Promotion(message).into(),
         }
     }

@@ -108,6 +108,18 @@ pub enum Event {
         /// Destructive or high-risk findings, all approved (or the deployment stops).
         approved: usize,
     },
+    /// The backward-compatibility check of the safety gate ran: the running application's
+    /// statements against the pending migrations.
+    CompatChecked {
+        /// Statements checked.
+        statements: usize,
+        /// Statements a pending migration breaks.
+        breaks: usize,
+        /// Statements not checked against every migration (time budget, failed copy).
+        unchecked: usize,
+        /// The whole result, in one line.
+        summary: String,
+    },
     /// Pending migrations were found; this is what will run.
     Planned {
         /// Names of the migrations to apply, in order.
@@ -365,6 +377,7 @@ impl fmt::Display for Event {
                     )
                 }
             ),
+            Self::CompatChecked { summary, .. } => f.write_str(summary),
             Self::SafetyReviewed { findings, approved } => write!(
                 f,
                 "safety review: {findings} finding(s), {approved} approved destructive change(s)"

@@ -49,6 +49,7 @@
 //! | [`executor`] | the [`MigrationExecutor`] trait, deployment plans and reports |
 //! | [`embedded`] | a throwaway PostgreSQL cluster started from the installed server binaries |
 //! | [`backup`] | `pg_dump` backups with a manifest, verification levels 1–4, restore, read-only mode |
+//! | [`compat`] | the running application's statements re-checked against the migrated schema; expand/contract |
 //! | [`rollback`] | rollback strategies (transactional, `down.sql`, restore) and the planner that picks one |
 //! | [`health`] | post-deployment health probes (SQL, HTTP, command) retried within a window |
 //! | [`monitor`] | event sinks: NDJSON lines and a non-blocking webhook, fanned out from the engine's callback |
@@ -60,6 +61,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod backup;
+pub mod compat;
 pub mod config;
 pub mod connection;
 pub mod embedded;

@@ -27,7 +27,7 @@ const LAYERS: &[&[&str]] = &[
     &["sql", "source", "connection", "event", "schema"],
     &["ledger", "embedded"],
     &["journal", "safety", "monitor", "health"],
-    &["backup", "executor"],
+    &["backup", "executor", "compat"],
     &["rollback"],
     &["pipeline"],
     &["config"],

@@ -33,3 +33,4 @@ mod restore;
 mod rollback;
 mod safety;
 mod tls;
+mod zero_downtime;

@@ -153,3 +153,82 @@ pub fn migrate_bin() -> &'static Path {
         bin
     })
 }
+
+/// A second cluster of this test binary, started on first use with `pg_stat_statements`
+/// preloaded (`shared_preload_libraries`), for the tests of the backward-compatibility check:
+/// they read which statements a running application sent. Kept apart from [`cluster`] so that
+/// the other tests run as before.
+///
+/// # Panics
+/// As [`cluster`].
+pub fn stats_cluster() -> &'static EmbeddedCluster {
+    static CLUSTER: OnceLock<Result<EmbeddedCluster, String>> = OnceLock::new();
+    let cluster = CLUSTER.get_or_init(|| {
+        let options = migrate_core::embedded::EmbeddedOptions {
+            settings: vec![
+                (
+                    "shared_preload_libraries".to_owned(),
+                    "pg_stat_statements".to_owned(),
+                ),
+                ("pg_stat_statements.track".to_owned(), "top".to_owned()),
+            ],
+            ..migrate_core::embedded::EmbeddedOptions::default()
+        };
+        EmbeddedCluster::start_with(&options).map_err(|e| e.to_string())
+    });
+    match cluster {
+        Ok(cluster) => cluster,
+        Err(message) => panic!("could not start the pg_stat_statements cluster: {message}"),
+    }
+}
+
+/// A fresh database on [`stats_cluster`] with the `pg_stat_statements` extension created.
+#[derive(Debug, Clone)]
+pub struct StatsDb {
+    /// The database's name.
+    pub name: String,
+    /// A `postgresql://` URL connecting to it as the superuser.
+    pub url: String,
+}
+
+impl StatsDb {
+    /// Creates the database and the extension.
+    ///
+    /// # Panics
+    /// If the cluster cannot be started or the database cannot be created.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> StatsDb {
+        let cluster = stats_cluster();
+        let name = cluster
+            .create_database(&name_prefix())
+            .unwrap_or_else(|e| panic!("could not create a test database: {e}"));
+        let url = cluster.url(&name);
+        let db = StatsDb { name, url };
+        db.client()
+            .batch_execute("CREATE EXTENSION pg_stat_statements")
+            .expect("CREATE EXTENSION pg_stat_statements");
+        db
+    }
+
+    /// A new connection, as the superuser.
+    ///
+    /// # Panics
+    /// If the connection fails.
+    pub fn client(&self) -> postgres::Client {
+        stats_cluster()
+            .connect(&self.name)
+            .unwrap_or_else(|e| panic!("could not connect to the test database: {e}"))
+    }
+
+    /// A new connection whose `application_name` is `app` (a version of the application).
+    ///
+    /// # Panics
+    /// If the connection fails.
+    pub fn app_client(&self, app: &str) -> postgres::Client {
+        let mut config: postgres::Config = self.url.parse().expect("the cluster's URL");
+        config
+            .application_name(app)
+            .connect(postgres::NoTls)
+            .unwrap_or_else(|e| panic!("could not connect as {app}: {e}"))
+    }
+}

@@ -12,6 +12,10 @@ use crate::cli::{Cli, DeployArgs};
 use crate::output::{Outcome, Output, BOLD, GREEN, RED};
 
 pub(super) fn run(cli: &Cli, args: &DeployArgs, out: &Output) -> anyhow::Result<Outcome> {
+    // A bad --queries path is said before anything is read or changed.
+    if let Some(path) = &args.queries {
+        migrate_core::compat::read_queries_file(path)?;
+    }
     let resolved = settings(cli, args)?.resolve()?;
     let url = resolved.url.clone();
     if let Some(path) = &resolved.url_file {
@@ -45,6 +49,15 @@ pub(super) fn run(cli: &Cli, args: &DeployArgs, out: &Output) -> anyhow::Result<
     let result = pipeline.run(&mut |event| out.event(event));
     match result {
         Ok(report) => {
+            if let Some((name, why)) = &report.expand_stopped_before {
+                out.result(format!(
+                    "Expand stage: {} migration(s) applied; stopped before {name}, as {why}. \
+                     Deploy the new version of the application, then `migrate deploy --stage \
+                     contract`.",
+                    report.applied.len()
+                ));
+                return Ok(Outcome::ok(serde_json::to_value(&report)?));
+            }
             if report.applied.is_empty() {
                 out.result(format!("{GREEN}No pending migrations to apply.{GREEN:#}"));
             } else {
@@ -116,6 +129,14 @@ fn settings(cli: &Cli, args: &DeployArgs) -> anyhow::Result<DeploySettings> {
     settings.health_commands.clone_from(&args.health_cmd);
     settings.webhook.clone_from(&args.webhook);
     settings.skip_promotion_gate = args.dangerous_skip_promotion_gate;
+    settings.queries.clone_from(&args.queries);
+    settings.stage = match args.stage.as_deref() {
+        Some(stage) => stage.parse().map_err(anyhow::Error::msg)?,
+        None => migrate_core::compat::ReleaseStage::All,
+    };
+    settings.old_app.clone_from(&args.old_app);
+    settings.drain_window = Some(args.drain_window);
+    settings.compat_budget = Some(args.compat_budget);
     Ok(settings)
 }
 

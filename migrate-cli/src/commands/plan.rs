@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use migrate_core::compat::{CompatOptions, CompatReport};
 use migrate_core::safety::report::{self, Format, Sources};
 use migrate_core::safety::{DefaultAnalyzer, Rule, SafetyGate, Scope, Severity};
 use migrate_core::source::{changed_since, Migrations};
@@ -29,9 +30,21 @@ pub(super) fn run(cli: &Cli, args: &PlanArgs, out: &Output) -> anyhow::Result<Ou
         _ => None,
     };
     let dir = root.clone().unwrap_or_else(|| cli.migrations_dir());
+    // A bad --queries path is said before any database work.
+    if let Some(path) = &args.queries {
+        migrate_core::compat::read_queries_file(path)?;
+    }
+    let mut compat = CompatOptions::default();
+    compat.queries_file.clone_from(&args.queries);
+    compat.budget = std::time::Duration::try_from_secs_f64(args.compat_budget).map_err(|_| {
+        anyhow::anyhow!(
+            "--compat-budget {}: not a number of seconds",
+            args.compat_budget
+        )
+    })?;
     let engine = match args.offline {
         false => super::database_url(cli, out)?
-            .map(|url| super::engine_for(cli, &url, out, &dir))
+            .map(|url| super::engine_for(cli, &url, out, &dir).map(|e| e.compat(compat)))
             .transpose()?,
         true => None,
     };
@@ -41,10 +54,11 @@ pub(super) fn run(cli: &Cli, args: &PlanArgs, out: &Output) -> anyhow::Result<Ou
     } else {
         scope(cli, args, &migrations)?
     };
-    let (mut review, offline_because) = match engine {
+    let (mut review, offline_because, compat) = match engine {
         Some(engine) => live_review(&engine, scope, &migrations)?,
         None => (
             SafetyGate::default().review(&migrations, &scope.unwrap_or_else(Scope::all), None)?,
+            None,
             None,
         ),
     };
@@ -80,12 +94,22 @@ pub(super) fn run(cli: &Cli, args: &PlanArgs, out: &Output) -> anyhow::Result<Ou
     if cli.json {
         let mut json = report::to_json(&review.report, &review.approvals);
         json["offline_because"] = serde_json::json!(offline_because);
+        json["compat"] = serde_json::to_value(&compat)?;
         return Ok(Outcome { ok: !failing, json });
     }
     let rendered = report::render(&review.report, &review.approvals, &sources, format);
     if let Some(why) = &offline_because {
         // Said first: every fact below lacks the database's data.
         println!("Database not reachable ({why}): analysed offline, without live data facts.\n");
+    }
+    if format == Format::Human {
+        match &compat {
+            Some(compat) => println!("{}\n", compat.summary()),
+            None if args.queries.is_some() => println!(
+                "backward-compatibility check not run: it needs the database (the schema to copy)\n"
+            ),
+            None => {}
+        }
     }
     let table = report::migration_table(&review.report);
     if format == Format::Human && !table.is_empty() {
@@ -98,14 +122,21 @@ pub(super) fn run(cli: &Cli, args: &PlanArgs, out: &Output) -> anyhow::Result<Ou
     })
 }
 
+/// What `live_review` found: the review, why it was offline, the backward-compatibility check.
+type LiveReview = (
+    migrate_core::safety::SafetyReview,
+    Option<String>,
+    Option<CompatReport>,
+);
+
 /// Reviews with the database: the pending migrations (unless the scope was given), with live
-/// facts. An unreachable database falls back to the offline analysis of every migration, and
-/// says why.
+/// facts and the backward-compatibility check of the pending migrations. An unreachable
+/// database falls back to the offline analysis of every migration, and says why.
 fn live_review(
     engine: &Engine,
     scope: Option<Scope>,
     migrations: &Migrations,
-) -> anyhow::Result<(migrate_core::safety::SafetyReview, Option<String>)> {
+) -> anyhow::Result<LiveReview> {
     let mut client = match migrate_core::connection::connect(engine.url()) {
         Ok(client) => client,
         Err(e) => {
@@ -114,14 +145,13 @@ fn live_review(
                 &scope.unwrap_or_else(Scope::all),
                 None,
             )?;
-            return Ok((review, Some(e.to_string())));
+            return Ok((review, Some(e.to_string()), None));
         }
     };
-    let scope = match scope {
-        Some(scope) => scope,
-        None => Scope::pending(engine.status()?.pending),
-    };
-    Ok((engine.review(scope, Some(&mut client))?, None))
+    let pending = engine.status()?.pending;
+    let scope = scope.unwrap_or_else(|| Scope::pending(pending.clone()));
+    let (review, compat) = engine.review_compat(scope, &pending, &mut client)?;
+    Ok((review, None, Some(compat)))
 }
 
 /// A directory of migration directories (or with Prisma's `migration_lock.toml`), not a

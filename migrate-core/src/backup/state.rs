@@ -72,7 +72,14 @@ impl DatabaseState {
                 writes: row.get(2),
             };
             table.rows = client
-                .query_one(&format!("SELECT count(*) FROM {}", table.qualified()), &[])
+                .query_one(
+                    &format!(
+                        "{}SELECT count(*) FROM {}",
+                        crate::sql::ENGINE_MARKER,
+                        table.qualified()
+                    ),
+                    &[],
+                )
                 .map_err(BackupError::query(
                     format!("counting the rows of {}", table.qualified()),
                     target.to_owned(),

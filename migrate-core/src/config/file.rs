@@ -17,6 +17,7 @@ pub const CONFIG_FILE: &str = "migrate.toml";
 /// migrations_dir = "prisma/migrations"
 /// backup_dir = "backups"
 /// retention = { keep = 10, max_age_days = 30 }   # pruned after each successful deployment
+/// old_app = "shop-v41"               # deploy --stage contract waits for it to drain
 ///
 /// [environments.staging]
 /// url_env = "STAGING_DATABASE_URL"
@@ -46,6 +47,9 @@ pub struct ConfigFile {
     /// Which backups to keep; applied after each successful deployment that took one (default:
     /// all).
     pub retention: Option<RetentionConfig>,
+    /// The old version's `application_name`, for the drain check of `deploy --stage contract`
+    /// (an environment's `old_app` wins).
+    pub old_app: Option<String>,
     /// The environments, by name.
     #[serde(default)]
     pub environments: BTreeMap<String, Environment>,
@@ -89,6 +93,8 @@ pub struct Environment {
     /// A targets file (`[[target]]` entries): this environment is a fleet of databases,
     /// deployed with `migrate fleet deploy --env NAME`. Relative to the working directory.
     pub targets: Option<PathBuf>,
+    /// The old version's `application_name`, for the drain check of `deploy --stage contract`.
+    pub old_app: Option<String>,
 }
 
 /// `retention = { keep = N, max_age_days = D }`: after each successful deployment that took a
@@ -333,6 +339,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn old_app_at_the_top_level_and_per_environment() {
+        let text = "old_app = \"shop-v41\"\n[environments.prod]\nold_app = \"shop-prod-v41\"\n";
+        let file = ConfigFile::parse(text, Path::new("migrate.toml")).unwrap();
+        assert_eq!(file.old_app.as_deref(), Some("shop-v41"));
+        assert_eq!(
+            file.environments["prod"].old_app.as_deref(),
+            Some("shop-prod-v41")
+        );
+    }
+
+    #[test]
     fn retention_from_the_top_level_or_an_environment_never_echoing_values() {
         let text =
             "retention = { keep = 3 }\n[environments.prod]\nretention = { max_age_days = 1.5 }\n";
@@ -417,6 +434,7 @@ mod tests {
         "webhook_env",
         "promote_from",
         "promotion_gate",
+        "old_app",
         "nonsense",
     ];
 

@@ -66,6 +66,17 @@ pub struct DeploySettings {
     pub webhook: Option<String>,
     /// Deploy without the predecessor environment's promotion gate.
     pub skip_promotion_gate: bool,
+    /// A file of the running application's captured statements, for the backward-compatibility
+    /// check (read besides `pg_stat_statements`).
+    pub queries: Option<PathBuf>,
+    /// The release stage: all pending migrations (default), expand, or contract.
+    pub stage: crate::compat::ReleaseStage,
+    /// The old version's `application_name`; else the environment's `old_app`, else the file's.
+    pub old_app: Option<String>,
+    /// How long contract watches the breaking statements' call counts, in seconds; else 5.
+    pub drain_window: Option<f64>,
+    /// Time budget of the backward-compatibility check, in seconds; else 120.
+    pub compat_budget: Option<f64>,
 }
 
 /// A deployment, configured.
@@ -183,6 +194,27 @@ impl DeploySettings {
             .or_else(|| file.as_ref().and_then(|f| f.retention));
         options.retention = retention.map(|r| r.retention()).transpose()?;
         options.deploy.environment.clone_from(&name);
+        options.stage = self.stage;
+        options.compat.queries_file.clone_from(&self.queries);
+        options.compat.old_app = self
+            .old_app
+            .clone()
+            .or_else(|| env.old_app.clone())
+            .or_else(|| file.as_ref().and_then(|f| f.old_app.clone()));
+        if let Some(secs) = self.compat_budget {
+            options.compat.budget =
+                std::time::Duration::try_from_secs_f64(secs).map_err(|_| ConfigError::Setting {
+                    name: "--compat-budget",
+                    reason: format!("{secs} is not a number of seconds"),
+                })?;
+        }
+        if let Some(secs) = self.drain_window {
+            options.compat.drain_window =
+                std::time::Duration::try_from_secs_f64(secs).map_err(|_| ConfigError::Setting {
+                    name: "--drain-window",
+                    reason: format!("{secs} is not a number of seconds"),
+                })?;
+        }
         if let (Some(name), Some(file), false) = (&name, &file, self.skip_promotion_gate) {
             if let (true, Some(from)) = (env.gated(), &env.promote_from) {
                 let from_env = file.environment(from, &path)?;

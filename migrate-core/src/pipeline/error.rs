@@ -85,6 +85,9 @@ pub enum StepError {
     /// Describing the schema.
     #[error(transparent)]
     Schema(#[from] crate::schema::SchemaError),
+    /// The backward-compatibility check or the drain check of a release stage.
+    #[error(transparent)]
+    Compat(#[from] crate::compat::CompatError),
     /// The promotion gate: the pending migrations are not yet deployed, with the same checksum,
     /// on the environment before this one.
     #[error("promotion gate: {0}")]

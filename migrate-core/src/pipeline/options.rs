@@ -83,6 +83,13 @@ pub struct PipelineOptions {
     /// must be deployed there with the same checksum, and at the same ledger point both schemas
     /// must match.
     pub promote_from: Option<(String, crate::DatabaseUrl)>,
+    /// The backward-compatibility check of the safety gate (statements of the running
+    /// application re-checked against the migrated schema). By default, on whenever statements
+    /// are collected (`pg_stat_statements` on the target, or a queries file).
+    pub compat: crate::compat::CompatOptions,
+    /// Which pending migrations to apply: all (by default), the expand stage or the contract
+    /// stage.
+    pub stage: crate::compat::ReleaseStage,
 }
 
 impl Default for PipelineOptions {
@@ -105,6 +112,8 @@ impl Default for PipelineOptions {
             progress_interval: Duration::from_secs(5),
             drift: super::DriftPolicy::Warn,
             promote_from: None,
+            compat: crate::compat::CompatOptions::default(),
+            stage: crate::compat::ReleaseStage::All,
         }
     }
 }

@@ -46,6 +46,14 @@ pub struct PipelineReport {
     pub rollback: Option<RollbackOutcome>,
     /// Health probes after the rollback.
     pub health_after_rollback: Option<HealthReport>,
+    /// The release stage of the run (`all`, `expand`, `contract`).
+    pub stage: crate::compat::ReleaseStage,
+    /// The backward-compatibility check of the safety gate, when it was made.
+    pub compat: Option<crate::compat::CompatReport>,
+    /// Where the expand stage stopped: the first migration it did not apply, and why.
+    pub expand_stopped_before: Option<(String, String)>,
+    /// What the contract stage's drain check saw, when it looked.
+    pub drain: Option<crate::compat::DrainEvidence>,
     /// Total time.
     #[serde(serialize_with = "crate::event::millis", rename = "duration_ms")]
     pub duration: Duration,

@@ -66,7 +66,23 @@ impl Pipeline {
         scope: &crate::safety::Scope,
         live: Option<(&mut postgres::Client, Option<&str>)>,
     ) -> Result<SafetyReview, crate::safety::SafetyError> {
-        steps::safety::reviewed(self, migrations, scope, live)
+        steps::safety::reviewed(self, migrations, scope, live, Vec::new())
+    }
+
+    /// As [`review`](Self::review), adding `extra` findings (e.g. [`crate::compat::findings`])
+    /// before the approvals apply.
+    ///
+    /// # Errors
+    ///
+    /// Unreadable approvals.
+    pub fn review_with(
+        &self,
+        migrations: &Migrations,
+        scope: &crate::safety::Scope,
+        live: Option<(&mut postgres::Client, Option<&str>)>,
+        extra: Vec<crate::safety::Finding>,
+    ) -> Result<SafetyReview, crate::safety::SafetyError> {
+        steps::safety::reviewed(self, migrations, scope, live, extra)
     }
 
     fn run_steps(&self, events: &mut dyn FnMut(&Event)) -> Result<PipelineReport, PipelineError> {
@@ -76,12 +92,16 @@ impl Pipeline {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut run = steps::preflight::open(self, executor.as_mut(), events)?;
+        run.report.stage = self.options.stage;
         steps::resume::orphan(&mut run)?;
         let pending = steps::preflight::plan(&mut run)?;
         if pending.is_empty() {
             return Ok(run.finish());
         }
-        steps::safety::review(&mut run, &pending)?;
+        let pending = steps::safety::review(&mut run, pending)?;
+        if pending.is_empty() {
+            return Ok(run.finish());
+        }
         steps::backup::take(&mut run)?;
         let failure = steps::apply::apply(&mut run, &pending)
             .and_then(|before| steps::check::check(&mut run, before.as_ref()));

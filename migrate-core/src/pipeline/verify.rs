@@ -82,7 +82,11 @@ pub(crate) fn untouched_counts(
         .collect();
     let mut counts = BTreeMap::new();
     for table in tables {
-        let sql = format!("SELECT count(*) FROM {}", crate::sql::quote_ident(&table));
+        let sql = format!(
+            "{}SELECT count(*) FROM {}",
+            crate::sql::ENGINE_MARKER,
+            crate::sql::quote_ident(&table)
+        );
         if let Ok(row) = client.query_one(&sql, &[]) {
             counts.insert(table, row.get(0));
         }

@@ -518,7 +518,8 @@ impl Probe<'_> {
         self.client
             .batch_execute(&format!("SET statement_timeout = {ms}"))
             .ok()?;
-        self.client.query_one(sql, &[]).ok()
+        let sql = format!("{}{sql}", crate::sql::ENGINE_MARKER);
+        self.client.query_one(&sql, &[]).ok()
     }
 
     /// A count, or why it failed (see [`Probed`]).
@@ -533,7 +534,8 @@ impl Probe<'_> {
                 left.as_millis().max(1)
             ))
             .map_err(|_| Probed::NoTime)?;
-        match self.client.query_one(sql, &[]) {
+        let sql = format!("{}{sql}", crate::sql::ENGINE_MARKER);
+        match self.client.query_one(&sql, &[]) {
             Ok(row) => row.try_get(0).map_err(|_| Probed::NoTime),
             Err(e) => match e.as_db_error() {
                 Some(db) if db.code() == &postgres::error::SqlState::QUERY_CANCELED => {

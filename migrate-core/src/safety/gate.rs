@@ -94,6 +94,35 @@ pub enum SafetyError {
     Approvals(#[from] ApprovalError),
 }
 
+/// Puts each finding in its migration's analysis (creating one for a migration the scope did
+/// not analyse), in line order.
+fn add_findings(report: &mut SafetyReport, migrations: &Migrations, extra: Vec<super::Finding>) {
+    for finding in extra {
+        let analysis = match report
+            .migrations
+            .iter()
+            .position(|m| m.migration == finding.migration)
+        {
+            Some(i) => &mut report.migrations[i],
+            None => {
+                report.migrations.push(super::MigrationAnalysis {
+                    migration: finding.migration.clone(),
+                    checksum: migrations
+                        .get(&finding.migration)
+                        .and_then(|m| m.script())
+                        .map(|s| s.checksum().to_owned())
+                        .unwrap_or_default(),
+                    statements: Vec::new(),
+                    findings: Vec::new(),
+                });
+                report.migrations.last_mut().expect("pushed above")
+            }
+        };
+        analysis.findings.push(finding);
+        analysis.findings.sort_by_key(|f| (f.line, f.column));
+    }
+}
+
 fn ignored_said(ignored: &[String]) -> String {
     if ignored.is_empty() {
         String::new()
@@ -133,6 +162,24 @@ impl SafetyGate {
         scope: &Scope,
         live: Option<(&mut postgres::Client, Option<&str>)>,
     ) -> Result<SafetyReview, SafetyError> {
+        self.review_with(analyzer, migrations, scope, live, Vec::new())
+    }
+
+    /// As [`review_by`](Self::review_by), adding `extra` findings (made elsewhere, e.g. the
+    /// backward-compatibility check of [`crate::compat`]) to their migrations' analyses before
+    /// the approvals apply, so that they are approved like any other.
+    ///
+    /// # Errors
+    ///
+    /// As [`review_by`](Self::review_by).
+    pub fn review_with(
+        &self,
+        analyzer: &dyn SafetyAnalyzer,
+        migrations: &Migrations,
+        scope: &Scope,
+        live: Option<(&mut postgres::Client, Option<&str>)>,
+        extra: Vec<super::Finding>,
+    ) -> Result<SafetyReview, SafetyError> {
         let mut names: Vec<String> = Vec::new();
         for approval in &self.approvals {
             if migrations.get(&approval.migration).is_none() && !names.contains(&approval.migration)
@@ -157,6 +204,7 @@ impl SafetyGate {
                 budget,
             );
         }
+        add_findings(&mut report, migrations, extra);
         let approvals = self.approvals_for(migrations.dir())?;
         let review = approvals.apply(&mut report, &|name| {
             migrations

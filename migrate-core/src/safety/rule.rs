@@ -159,6 +159,8 @@ rules! {
     NotUnderstood => not_understood, Warning, Additive, false;
     DynamicSql => dynamic_sql, Warning, DataTransformation, false;
     PsqlMetaCommand => psql_meta_command, Error, Additive, false;
+    BreaksRunningQueries => breaks_running_queries, Error, Destructive, false;
+    MixesCompatibleAndBreakingStatements => mixes_compatible_and_breaking_statements, Warning, Destructive, false;
 }
 
 impl std::fmt::Display for Rule {

@@ -5,6 +5,7 @@
 pub(crate) mod apply;
 pub(crate) mod backup;
 pub(crate) mod check;
+pub(crate) mod compat;
 pub(crate) mod drift;
 pub(crate) mod preflight;
 pub(crate) mod resume;

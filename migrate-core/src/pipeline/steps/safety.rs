@@ -5,19 +5,34 @@ use std::time::Instant;
 
 use super::super::run::Run;
 use super::super::{Pipeline, PipelineError, Step, StepStatus};
+use crate::compat::ReleaseStage;
 use crate::event::Event;
 use crate::journal::Journal;
 use crate::safety::{SafetyError, SafetyReview, Scope};
 use crate::source::Migrations;
 
-pub(crate) fn review(run: &mut Run<'_>, pending: &[String]) -> Result<(), PipelineError> {
+/// Reviews `pending` (with the backward-compatibility check); returns the migrations to apply:
+/// all of them, or the expand stage's part.
+pub(crate) fn review(
+    run: &mut Run<'_>,
+    pending: Vec<String>,
+) -> Result<Vec<String>, PipelineError> {
     if !run.pipeline.options.runs(Step::Safety) {
+        let stage = run.pipeline.options.stage;
+        if stage != ReleaseStage::All {
+            let e = crate::compat::CompatError::NotChecked {
+                stage: stage.as_str(),
+                why: "the safety gate is switched off".into(),
+            };
+            return Err(run.refuse(Step::Safety, e.into(), Instant::now()));
+        }
         run.switched_off(Step::Safety, "the pending migrations were not reviewed");
-        return Ok(());
+        return Ok(pending);
     }
     let t = Instant::now();
+    let (pending, extra) = super::compat::check(run, pending, t)?;
     let pipeline = run.pipeline;
-    let mut scope = Scope::pending(pending.to_vec());
+    let mut scope = Scope::pending(pending.clone());
     let live = match run.recorder.db() {
         Ok(db) => {
             // A rerun after a crash continues that deployment, reviewed when it started.
@@ -29,10 +44,11 @@ pub(crate) fn review(run: &mut Run<'_>, pending: &[String]) -> Result<(), Pipeli
         }
         Err(_) => None,
     };
-    let review = match reviewed(pipeline, &run.migrations, &scope, live) {
+    let mut review = match reviewed(pipeline, &run.migrations, &scope, live, extra) {
         Ok(review) => review,
         Err(e) => return Err(run.refuse(Step::Safety, e.into(), t)),
     };
+    super::compat::drain(run, &mut review, t)?;
     let findings = review.report.findings().count();
     run.event(&Event::SafetyReviewed {
         findings,
@@ -45,13 +61,20 @@ pub(crate) fn review(run: &mut Run<'_>, pending: &[String]) -> Result<(), Pipeli
     if let Some(refusal) = review.refusal().filter(|_| pipeline.options.safety.enforce) {
         return Err(run.refuse(Step::Safety, refusal.into(), t));
     }
+    let compat = run
+        .report
+        .compat
+        .as_ref()
+        .filter(|c| c.ran)
+        .map(|c| format!("; {}", c.summary()))
+        .unwrap_or_default();
     run.report.step(
         Step::Safety,
         StepStatus::Passed,
-        format!("{findings} finding(s)"),
+        format!("{findings} finding(s){compat}"),
         t.elapsed(),
     );
-    Ok(())
+    Ok(pending)
 }
 
 /// The gate's review with the pipeline's analyzer (the default one, configured by the
@@ -61,11 +84,15 @@ pub(crate) fn reviewed(
     migrations: &Migrations,
     scope: &Scope,
     live: Option<(&mut postgres::Client, Option<&str>)>,
+    extra: Vec<crate::safety::Finding>,
 ) -> Result<SafetyReview, SafetyError> {
     let gate = &pipeline.options.safety;
     match &pipeline.analyzer {
-        Some(analyzer) => gate.review_by(analyzer.as_ref(), migrations, scope, live),
-        None => gate.review(migrations, scope, live),
+        Some(analyzer) => gate.review_with(analyzer.as_ref(), migrations, scope, live, extra),
+        None => {
+            let analyzer = crate::safety::DefaultAnalyzer::new(gate.config.clone());
+            gate.review_with(&analyzer, migrations, scope, live, extra)
+        }
     }
 }
 
@@ -84,11 +111,29 @@ pub(crate) fn pending_review(pipeline: &Pipeline) -> Result<SafetyReview, super:
         .into_iter()
         .map(|m| m.name)
         .collect();
+    // The check's findings too, as the gate will add them; a stage decides about its breaks
+    // itself (expand holds them back, contract looks at the drain), so it is not asked about.
+    let options = &pipeline.options;
+    let extra = if options.stage == ReleaseStage::All && options.runs(Step::Safety) {
+        crate::compat::check(
+            &pipeline.url,
+            &mut client,
+            &migrations,
+            &pending,
+            &options.compat,
+        )
+        .map(|report| crate::compat::findings(&report, &migrations, &options.safety.config))
+        // The gate says why when it runs.
+        .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let live = Some((&mut client, pipeline.url.schema()));
     Ok(reviewed(
         pipeline,
         &migrations,
         &Scope::pending(pending),
         live,
+        extra,
     )?)
 }
