@@ -348,6 +348,10 @@ pub struct DeployArgs {
     /// time are counted and said, and expand stops before a migration not checked.
     #[arg(long, value_name = "SECS", default_value = "120")]
     pub compat_budget: f64,
+    /// Skip the backward-compatibility check (it starts a local cluster whenever
+    /// pg_stat_statements or --queries gives statements). Refused with --stage, which needs it.
+    #[arg(long, conflicts_with_all = ["stage", "queries"])]
+    pub no_compat_check: bool,
 }
 
 /// `migrate plan`.
@@ -378,6 +382,9 @@ pub struct PlanArgs {
     /// Time budget of the backward-compatibility check, in seconds.
     #[arg(long, value_name = "SECS", default_value = "120")]
     pub compat_budget: f64,
+    /// Skip the backward-compatibility check (no local cluster is started).
+    #[arg(long, conflicts_with = "queries")]
+    pub no_compat_check: bool,
     /// List the rules and exit.
     #[arg(long)]
     pub list_rules: bool,

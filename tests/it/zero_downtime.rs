@@ -575,3 +575,49 @@ fn statements_not_checked_in_time_are_counted() {
     );
     assert_eq!(ledger_names(&db), [INIT.0]);
 }
+
+/// `--no-compat-check` skips the check (no local cluster, no finding), and is refused with a
+/// stage, which stands on it.
+#[test]
+fn the_check_can_be_switched_off_but_not_for_a_stage() {
+    let dir = Dir::with(&[INIT]);
+    let (db, _app) = with_running_app(&dir);
+    let drop = "20240201000000_drop_legacy";
+    dir.add(drop, "ALTER TABLE \"User\" DROP COLUMN \"legacy\";");
+    let dir_arg = dir.path().to_str().unwrap();
+    let out = migrate(
+        &db.url,
+        &[
+            "--migrations-dir",
+            dir_arg,
+            "deploy",
+            "--stage",
+            "expand",
+            "--no-compat-check",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(
+        ledger_names(&db),
+        [INIT.0],
+        "a refused command changes nothing"
+    );
+
+    let approve_drop = format!("{drop}:drop-column");
+    let out = migrate(
+        &db.url,
+        &[
+            "--migrations-dir",
+            dir_arg,
+            "deploy",
+            "--no-compat-check",
+            "--approve",
+            &approve_drop,
+        ],
+    );
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{said}");
+    assert!(!said.contains("breaks-running-queries"), "{said}");
+    assert!(!said.contains("backward-compatibility check:"), "{said}");
+    assert_eq!(ledger_names(&db), [INIT.0, drop]);
+}

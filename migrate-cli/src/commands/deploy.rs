@@ -137,6 +137,7 @@ fn settings(cli: &Cli, args: &DeployArgs) -> anyhow::Result<DeploySettings> {
     settings.old_app.clone_from(&args.old_app);
     settings.drain_window = Some(args.drain_window);
     settings.compat_budget = Some(args.compat_budget);
+    settings.skip_compat_check = args.no_compat_check;
     Ok(settings)
 }
 

@@ -35,6 +35,7 @@ pub(super) fn run(cli: &Cli, args: &PlanArgs, out: &Output) -> anyhow::Result<Ou
         migrate_core::compat::read_queries_file(path)?;
     }
     let mut compat = CompatOptions::default();
+    compat.enabled = !args.no_compat_check;
     compat.queries_file.clone_from(&args.queries);
     compat.budget = std::time::Duration::try_from_secs_f64(args.compat_budget).map_err(|_| {
         anyhow::anyhow!(

@@ -77,6 +77,8 @@ pub struct DeploySettings {
     pub drain_window: Option<f64>,
     /// Time budget of the backward-compatibility check, in seconds; else 120.
     pub compat_budget: Option<f64>,
+    /// Skip the backward-compatibility check (by default it runs).
+    pub skip_compat_check: bool,
 }
 
 /// A deployment, configured.
@@ -196,6 +198,7 @@ impl DeploySettings {
         options.deploy.environment.clone_from(&name);
         options.stage = self.stage;
         options.compat.queries_file.clone_from(&self.queries);
+        options.compat.enabled = !self.skip_compat_check;
         options.compat.old_app = self
             .old_app
             .clone()
