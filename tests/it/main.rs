@@ -26,6 +26,7 @@ mod locks;
 mod monitor;
 mod parts;
 mod pipeline;
+mod privileges;
 mod races;
 mod races_shared_backup_dir;
 mod resolve;

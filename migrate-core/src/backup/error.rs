@@ -65,6 +65,16 @@ pub enum BackupError {
         #[source]
         source: postgres::Error,
     },
+    /// The connected role lacks a privilege the operation needs; nothing was changed.
+    #[error("{operation} needs {missing}, which role {role} lacks; nothing was changed")]
+    MissingPrivilege {
+        /// The role.
+        role: String,
+        /// What was to run (`a whole-database restore`).
+        operation: String,
+        /// The privileges missing, in words.
+        missing: String,
+    },
     /// The ledger could not be read.
     #[error(transparent)]
     Ledger(#[from] crate::ledger::LedgerError),

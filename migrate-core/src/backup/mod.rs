@@ -9,6 +9,7 @@ mod load;
 mod manifest;
 mod pg_dump;
 mod previous;
+mod privileges;
 mod provider;
 mod read_only;
 mod restore;
@@ -29,6 +30,7 @@ pub use manifest::{
 };
 pub use pg_dump::{PgDumpBackup, PgDumpOptions};
 pub use previous::{drop_previous_database, previous_databases, PreviousDatabase};
+pub use privileges::{list as list_privileges, Privilege, RolePrivileges};
 pub use provider::{
     backup_verified, backup_verified_observed, progress_events, BackupPolicy, BackupProvider,
 };

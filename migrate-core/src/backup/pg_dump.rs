@@ -299,6 +299,17 @@ impl BackupProvider for PgDumpBackup {
         super::verify::verify(self, backup, level, options)
     }
 
+    /// A whole-database restore loads a fresh database and renames it in: superuser, or
+    /// `CREATEDB` with ownership of the database.
+    fn restore_missing(
+        &self,
+        privileges: &super::RolePrivileges,
+        backup: Option<&Backup>,
+    ) -> Vec<super::Privilege> {
+        let _ = backup;
+        privileges.missing_for_database_restore()
+    }
+
     fn restore(
         &self,
         backup: &Backup,

@@ -94,6 +94,19 @@ pub trait BackupProvider: Send + Sync + std::fmt::Debug {
         })
     }
 
+    /// The privileges that [`restore`](Self::restore) of `backup` needs and the role of
+    /// `privileges` lacks: empty when it can run. Asked before a deployment changes anything, so
+    /// that a rollback by restore is known to be executable. By default, nothing (a provider
+    /// that restores by other means knows its own needs).
+    fn restore_missing(
+        &self,
+        privileges: &super::RolePrivileges,
+        backup: Option<&Backup>,
+    ) -> Vec<super::Privilege> {
+        let _ = (privileges, backup);
+        Vec::new()
+    }
+
     /// Brings the database of `url` back to exactly the state of `backup`.
     ///
     /// # Errors

@@ -81,6 +81,7 @@ impl Pipeline {
         if pending.is_empty() {
             return Ok(run.finish());
         }
+        steps::readiness::check(&mut run, &pending)?;
         steps::safety::review(&mut run, &pending)?;
         steps::backup::take(&mut run)?;
         let failure = steps::apply::apply(&mut run, &pending)
