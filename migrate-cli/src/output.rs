@@ -298,6 +298,8 @@ fn backup_or_rollback_refused(cause: &(dyn std::error::Error + 'static)) -> bool
             BackupError::VerificationFailed { .. }
                 | BackupError::RestoreMismatch { .. }
                 | BackupError::MissingPrivilege { .. }
+                | BackupError::ScopeUnbounded { .. }
+                | BackupError::ScopedBackup { .. }
         )
     };
     // Inside the library's error, a transparent variant hides itself from the chain.

@@ -33,4 +33,5 @@ mod resolve;
 mod restore;
 mod rollback;
 mod safety;
+mod scoped;
 mod tls;

@@ -100,14 +100,16 @@ fn applied(db: &TestDb) -> Vec<String> {
         .collect()
 }
 
-/// The reported bug: without CREATEDB and without down.sql no strategy can undo the migration
-/// after a failed health check, so the deploy is refused before anything changes, naming the
-/// privilege.
+/// The reported bug: with a full backup, without CREATEDB and without down.sql no strategy can
+/// undo the migration after a failed health check, so the deploy is refused before anything
+/// changes, naming the privilege.
 #[test]
 fn owner_without_createdb_is_refused_before_anything_changes() {
     let db = owned_db(false);
     let root = deployed_init(&db, None);
-    let out = deploy(&db, &root, FAILING_HEALTH);
+    let mut args = FAILING_HEALTH.to_vec();
+    args.extend(["--backup", "full"]);
+    let out = deploy(&db, &root, &args);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     let json = last_json(&out.stdout);
@@ -154,13 +156,76 @@ fn owner_without_createdb_rolls_back_by_down_sql() {
 fn owner_with_createdb_rolls_back_by_restore() {
     let db = owned_db(true);
     let root = deployed_init(&db, None);
+    let mut args = FAILING_HEALTH.to_vec();
+    args.extend(["--backup", "full"]);
+    let out = deploy(&db, &root, &args);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let json = last_json(&out.stdout);
+    assert_eq!(json["rollback"]["strategy"], "restore", "{json:#}");
+    assert!(
+        json["rollback"]["restore"]["previous_database"].is_string(),
+        "a whole-database restore: {json:#}"
+    );
+    assert!(!has_nickname(&db), "restored: {stderr}");
+    assert_eq!(applied(&db), [INIT]);
+}
+
+/// Without CREATEDB, the default scoped backup is restored table by table, which needs only
+/// the ownership of the covered table: the preflight accepts it, and the failed health check is
+/// undone without CREATEDB.
+#[test]
+fn owner_without_createdb_rolls_back_by_table_level_restore() {
+    let db = owned_db(false);
+    let root = deployed_init(&db, None);
+    let dir = root.path().join("prisma/migrations");
+    // Data at risk: "User" gets a column and loses a row.
+    std::fs::write(
+        dir.join(ADD).join("migration.sql"),
+        format!("{ADD_SQL}\nDELETE FROM \"User\" WHERE email = 'b@x';"),
+    )
+    .unwrap();
     let out = deploy(&db, &root, FAILING_HEALTH);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     let json = last_json(&out.stdout);
     assert_eq!(json["rollback"]["strategy"], "restore", "{json:#}");
-    assert!(!has_nickname(&db), "restored: {stderr}");
+    assert!(
+        json["rollback"]["restore"]["previous_database"].is_null(),
+        "table-level: {json:#}"
+    );
+    assert!(!has_nickname(&db), "rolled back");
     assert_eq!(applied(&db), [INIT]);
+    let rows: i64 = db
+        .client()
+        .query_one("SELECT count(*) FROM \"User\"", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 2, "the deleted row is back");
+}
+
+/// A covered table the role does not own: the table-level restore could not run either, so the
+/// preflight refuses, naming the table and its owner.
+#[test]
+fn covered_table_owned_by_another_role_is_refused_naming_it() {
+    let db = owned_db(false);
+    let root = deployed_init(&db, None);
+    // Another role takes the table over (as a DBA might).
+    let mut admin = db.client();
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE dba_{0} NOLOGIN; ALTER TABLE \"User\" OWNER TO dba_{0}; \
+             GRANT ALL ON \"User\" TO PUBLIC",
+            db.name
+        ))
+        .unwrap();
+    let out = deploy(&db, &root, FAILING_HEALTH);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let json = last_json(&out.stdout);
+    let message = json["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("ownership of table"), "{json:#}");
+    assert!(message.contains("User"), "{message}");
+    assert!(!has_nickname(&db));
 }
 
 /// Report-only rollback needs no privilege: the deployment goes ahead (and stays applied).
@@ -183,7 +248,11 @@ fn engine_refuses_as_owner_without_createdb() {
     let root = deployed_init(&db, None);
     let dir = root.path().join("prisma/migrations");
     let probe = migrate_core::health::SqlProbe::new("SELECT 1", Some("2".to_owned())).unwrap();
-    let engine = crate::common::engine(&db, &dir).probe(Box::new(probe));
+    let mut options = migrate_core::pipeline::PipelineOptions::default();
+    options.backup_dir = crate::common::backup_dir();
+    options.backup_mode = migrate_core::backup::BackupMode::Full;
+    let engine = migrate_core::Engine::with_options(crate::common::url(&db), &dir, options)
+        .probe(Box::new(probe));
     let err = engine.pipeline().run(&mut |_| {}).unwrap_err();
     match &err {
         PipelineError::Refused { step, source, .. } => {

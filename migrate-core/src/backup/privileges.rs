@@ -97,7 +97,8 @@ impl RolePrivileges {
             .map_err(BackupError::query("reading the role's privileges", target.to_owned()))?;
         let foreign = client
             .query(
-                "SELECT format('%I.%I', n.nspname, c.relname), pg_get_userbyid(c.relowner)::text \
+                "SELECT '\"' || replace(n.nspname, '\"', '\"\"') || '\".\"' || replace(c.relname, '\"', '\"\"') || '\"', \
+                 pg_get_userbyid(c.relowner)::text \
                  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
                  WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
                  AND n.nspname NOT LIKE 'pg\\_%' \
@@ -141,7 +142,7 @@ impl RolePrivileges {
         missing
     }
 
-    /// What replacing `tables` (`schema.table`, quoted as `format('%I.%I')` gives) in place
+    /// What replacing `tables` (`"schema"."table"`, always quoted) in place
     /// needs that the role lacks; empty when it can run.
     #[must_use]
     pub fn missing_for_tables<'a>(
@@ -201,7 +202,7 @@ mod tests {
             replication: false,
             owns_database: true,
             maintenance_connect: true,
-            foreign_tables: vec![("public.audit".into(), "dba".into())],
+            foreign_tables: vec![("\"public\".\"audit\"".into(), "dba".into())],
         }
     }
 
@@ -215,10 +216,10 @@ mod tests {
     #[test]
     fn table_restore_needs_only_the_covered_tables() {
         let p = owner_without_createdb();
-        assert!(p.missing_for_tables(["public.\"User\""]).is_empty());
+        assert!(p.missing_for_tables(["\"public\".\"User\""]).is_empty());
         assert_eq!(
-            list(&p.missing_for_tables(["public.audit", "public.\"User\""])),
-            "ownership of table public.audit (owned by dba)"
+            list(&p.missing_for_tables(["\"public\".\"audit\"", "\"public\".\"User\""])),
+            "ownership of table \"public\".\"audit\" (owned by dba)"
         );
     }
 
@@ -230,6 +231,6 @@ mod tests {
         };
         assert!(p.missing_for_database_restore().is_empty());
         assert!(p.missing_for_slot().is_empty());
-        assert!(p.missing_for_tables(["public.audit"]).is_empty());
+        assert!(p.missing_for_tables(["\"public\".\"audit\""]).is_empty());
     }
 }

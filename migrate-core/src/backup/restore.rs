@@ -155,6 +155,12 @@ pub(crate) fn restore(
     url: &DatabaseUrl,
     options: &RestoreOptions,
 ) -> Result<RestoreReport, BackupError> {
+    if let Some(scope) = &backup.manifest.scope {
+        return Err(BackupError::ScopedBackup {
+            id: backup.id().to_owned(),
+            covered: scope.covered.len(),
+        });
+    }
     let start = Instant::now();
     let mut phases: Vec<(String, f64)> = Vec::new();
     let mut phase_start = Instant::now();

@@ -83,7 +83,7 @@ impl Pipeline {
         }
         steps::readiness::check(&mut run, &pending)?;
         steps::safety::review(&mut run, &pending)?;
-        steps::backup::take(&mut run)?;
+        steps::backup::take(&mut run, &pending)?;
         let failure = steps::apply::apply(&mut run, &pending)
             .and_then(|before| steps::check::check(&mut run, before.as_ref()));
         match failure {

@@ -118,6 +118,9 @@ pub struct ProspectContext<'a> {
     pub privileges: &'a RolePrivileges,
     /// Whether a backup is taken before them.
     pub backup: bool,
+    /// For a scoped backup, the tables it will cover (`"schema"."table"`); `None` for a full
+    /// one.
+    pub covered: Option<Vec<String>>,
     /// The provider that takes it.
     pub provider: &'a dyn BackupProvider,
 }
@@ -454,11 +457,39 @@ impl RollbackStrategy for RestoreRollback {
             reason: "no backup".into(),
         })?;
         let mut client = connect(ctx.url)?;
-        let now = DatabaseState::capture(&mut client, &ctx.url.target())?;
+        let tables = match &backup.manifest.scope {
+            // A table-level restore touches the covered tables only: their writes since the
+            // backup are what it loses (found by count and digest, a scan of those tables
+            // alone); the writes to every other table stay.
+            Some(scope) => {
+                let mut lost = Vec::new();
+                for t in &scope.covered {
+                    let (rows, digest) = crate::backup::table_digest(
+                        &mut client,
+                        &t.qualified(),
+                        &ctx.url.target(),
+                    )?;
+                    if rows != t.rows || digest != t.digest {
+                        lost.push(crate::backup::TableLoss {
+                            schema: t.schema.clone(),
+                            table: t.table.clone(),
+                            rows_at_backup: Some(t.rows),
+                            rows_before_restore: rows,
+                            writes_since_backup: None,
+                        });
+                    }
+                }
+                lost
+            }
+            None => {
+                let now = DatabaseState::capture(&mut client, &ctx.url.target())?;
+                crate::backup::losses(&backup.manifest.state, &now)
+            }
+        };
         Ok(Assessment {
             data_loss: super::DataLoss::SinceBackup {
                 backup: backup.id().to_owned(),
-                tables: crate::backup::losses(&backup.manifest.state, &now),
+                tables,
             },
             reason: format!(
                 "restoring {} taken {}",
@@ -472,7 +503,9 @@ impl RollbackStrategy for RestoreRollback {
         if !ctx.backup {
             return Prospect::NotApplicable("no backup is taken (backup off)".to_owned());
         }
-        let missing = ctx.provider.restore_missing(ctx.privileges, None);
+        let missing = ctx
+            .provider
+            .restore_missing(ctx.privileges, ctx.covered.as_deref());
         if missing.is_empty() {
             Prospect::Executable
         } else {
@@ -486,6 +519,21 @@ impl RollbackStrategy for RestoreRollback {
             Some(backup) => {
                 if let Some(missing) = missing_to_restore(ctx, backup) {
                     return Some(missing);
+                }
+                if let Some(scope) = &backup.manifest.scope {
+                    let outside: Vec<&str> = ctx
+                        .targets
+                        .iter()
+                        .filter(|t| t.applied && !scope.migrations.contains(&t.name))
+                        .map(|t| t.name.as_str())
+                        .collect();
+                    if !outside.is_empty() {
+                        return Some(format!(
+                            "backup {} is scoped to other migrations than {}",
+                            backup.id(),
+                            outside.join(", ")
+                        ));
+                    }
                 }
                 let inside: Vec<&str> = ctx
                     .targets
@@ -533,7 +581,14 @@ impl RollbackStrategy for RestoreRollback {
 fn missing_to_restore(ctx: &RollbackContext<'_>, backup: &Backup) -> Option<String> {
     let mut client = connect(ctx.url).ok()?;
     let privileges = RolePrivileges::read(&mut client, &ctx.url.target()).ok()?;
-    let missing = ctx.provider.restore_missing(&privileges, Some(backup));
+    let covered: Option<Vec<String>> = backup
+        .manifest
+        .scope
+        .as_ref()
+        .map(|s| s.covered.iter().map(|t| t.qualified()).collect());
+    let missing = ctx
+        .provider
+        .restore_missing(&privileges, covered.as_deref());
     (!missing.is_empty()).then(|| {
         format!(
             "role {} lacks {}",

@@ -29,6 +29,10 @@ pub(crate) fn check(run: &mut Run<'_>, pending: &[String]) -> Result<(), Pipelin
         Ok(p) => p,
         Err(e) => return Err(run.refuse(Step::Preflight, e.into(), t)),
     };
+    let covered = match covered(run, pending) {
+        Ok(covered) => covered,
+        Err(e) => return Err(run.refuse(Step::Preflight, e.into(), t)),
+    };
     let migrations: Vec<&crate::source::LocalMigration> = pending
         .iter()
         .filter_map(|name| run.migrations.get(name))
@@ -37,6 +41,7 @@ pub(crate) fn check(run: &mut Run<'_>, pending: &[String]) -> Result<(), Pipelin
         migrations: &migrations,
         privileges: &privileges,
         backup: options.runs(Step::Backup),
+        covered,
         provider: pipeline.backup.as_ref(),
     };
     match pipeline.planner.prospect(&ctx, options.rollback_preference) {
@@ -46,6 +51,42 @@ pub(crate) fn check(run: &mut Run<'_>, pending: &[String]) -> Result<(), Pipelin
         }
         Err(e) => Err(run.refuse(Step::Preflight, e.into(), t)),
     }
+}
+
+/// The tables the backup step will cover (`"schema"."table"`), `None` when it will be full.
+fn covered(
+    run: &mut Run<'_>,
+    pending: &[String],
+) -> Result<Option<Vec<String>>, crate::backup::BackupError> {
+    if !run.pipeline.options.runs(Step::Backup) {
+        return Ok(None);
+    }
+    let (request, _) = match super::backup::scope_for(run, pending) {
+        Ok(chosen) => chosen,
+        // The backup step refuses it, saying why.
+        Err(_) => return Ok(None),
+    };
+    let Some(request) = request else {
+        return Ok(None);
+    };
+    let target = run.pipeline.url.target();
+    let db = match run.recorder.db() {
+        Ok(db) => db,
+        Err(_) => return Ok(None),
+    };
+    let tables = crate::backup::resolve_at_risk(db, &request.tables, &target)?;
+    Ok(Some(
+        tables
+            .iter()
+            .map(|(s, t, _)| {
+                format!(
+                    "{}.{}",
+                    crate::sql::quote_ident(s),
+                    crate::sql::quote_ident(t)
+                )
+            })
+            .collect(),
+    ))
 }
 
 fn announce(run: &mut Run<'_>, prospect: &ProspectPlan, privileges: &RolePrivileges) {

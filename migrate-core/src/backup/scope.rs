@@ -1,0 +1,436 @@
+//! Scoped backups: the whole schema, and the data of only the tables the pending migrations
+//! can change, so that the backup costs what is at risk rather than what the database holds
+//! (issue #12). Which tables those are comes from the safety analyzer's reading of the
+//! migrations; a statement it cannot bound (dynamic SQL, a statement not understood, a call
+//! into a routine) makes the backup full, and says why.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use postgres::GenericClient;
+
+use super::BackupError;
+use crate::safety::ir::{Action, Name, ObjectKind};
+use crate::safety::{parse_script, Via};
+use crate::source::LocalMigration;
+use crate::sql::quote_ident;
+
+/// Which backup a deployment takes before the migrations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum BackupMode {
+    /// Scoped when the analyzer bounds what the migrations change, full otherwise.
+    #[default]
+    Auto,
+    /// Always the whole database.
+    Full,
+    /// Always scoped: a migration the analyzer cannot bound is refused.
+    Scoped,
+}
+
+impl FromStr for BackupMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "full" => Ok(Self::Full),
+            "scoped" => Ok(Self::Scoped),
+            other => Err(format!(
+                "unknown backup mode {other:?}: expected full, scoped or auto"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for BackupMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Auto => "auto",
+            Self::Full => "full",
+            Self::Scoped => "scoped",
+        })
+    }
+}
+
+/// A table the migrations may change, as written in them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableAtRisk {
+    /// The name as the migration wrote it.
+    pub name: Name,
+    /// What the migrations do to it (`DELETE in 2024…_x`), one entry per statement kind.
+    pub reasons: Vec<String>,
+}
+
+/// What the pending migrations can change, as far as the analyzer can bound it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AtRisk {
+    /// Only these tables (existing before the deployment or not: resolved against the database
+    /// when the backup is taken).
+    Tables(Vec<TableAtRisk>),
+    /// Unbounded: why, one sentence per statement.
+    Unbounded(Vec<String>),
+}
+
+/// Reads `migrations` (the pending ones, in order) and says which tables they can change.
+///
+/// Every table a statement alters, rewrites, writes to or drops is at risk, schema-only
+/// changes included: a table-level restore puts a covered table back whole (definition, data,
+/// indexes, constraints), which is how it undoes an added column or index without a down
+/// script. A table created by the migrations holds nothing to lose (the restore drops it).
+#[must_use]
+pub fn at_risk(migrations: &[&LocalMigration]) -> AtRisk {
+    let mut tables: BTreeMap<String, TableAtRisk> = BTreeMap::new();
+    let mut unbounded = Vec::new();
+    let mut created: Vec<String> = Vec::new();
+    for migration in migrations {
+        let Some(script) = migration.script() else {
+            continue;
+        };
+        let mut outer_end = 0;
+        for statement in parse_script(script.sql()) {
+            let nested = statement.span.start < outer_end;
+            outer_end = outer_end.max(statement.span.end);
+            let line = statement.start.line;
+            let at = format!("{} line {line}", migration.name());
+            if matches!(statement.via, Via::NotUnderstood | Via::MetaCommand) {
+                unbounded.push(format!(
+                    "{at}: a statement the analyzer does not understand"
+                ));
+                continue;
+            }
+            for action in &statement.actions {
+                match classify(action) {
+                    Effect::None => {}
+                    Effect::Creates(name) => created.push(key(&name)),
+                    Effect::Tables(names, what) => {
+                        for name in names {
+                            // Created earlier in this deployment: nothing of before to lose.
+                            if created.contains(&key(&name)) {
+                                continue;
+                            }
+                            let entry = tables.entry(key(&name)).or_insert_with(|| TableAtRisk {
+                                name: name.clone(),
+                                reasons: Vec::new(),
+                            });
+                            let reason = format!("{what} in {}", migration.name());
+                            if !entry.reasons.contains(&reason) {
+                                entry.reasons.push(reason);
+                            }
+                        }
+                    }
+                    Effect::Unbounded(why) => unbounded.push(format!("{at}: {why}")),
+                }
+            }
+            // A DO block's own text is followed by its statements (nested): those were judged
+            // one by one above; the block itself is bounded by them unless it has EXECUTE.
+            let _ = nested;
+        }
+    }
+    if unbounded.is_empty() {
+        AtRisk::Tables(tables.into_values().collect())
+    } else {
+        AtRisk::Unbounded(unbounded)
+    }
+}
+
+fn key(name: &Name) -> String {
+    format!(
+        "{}.{}",
+        name.schema.as_deref().unwrap_or(""),
+        name.name.to_ascii_lowercase()
+    )
+}
+
+enum Effect {
+    None,
+    Creates(Name),
+    Tables(Vec<Name>, &'static str),
+    Unbounded(String),
+}
+
+fn classify(action: &Action) -> Effect {
+    use Action as A;
+    let one = |t: &Name, what| Effect::Tables(vec![t.clone()], what);
+    match action {
+        A::CreateTable { table, .. } => Effect::Creates(table.clone()),
+        A::DropTable { tables } => Effect::Tables(tables.clone(), "DROP TABLE"),
+        A::Truncate { tables } => Effect::Tables(tables.clone(), "TRUNCATE"),
+        A::DropColumn { table, .. } => one(table, "DROP COLUMN"),
+        A::AlterColumnType { table, .. } => one(table, "ALTER COLUMN TYPE"),
+        A::Delete { table, .. } => one(table, "DELETE"),
+        A::Update { table, .. } => one(table, "UPDATE"),
+        A::Insert { table } => one(table, "INSERT"),
+        A::RenameTable { table, .. } => one(table, "RENAME"),
+        A::AddColumn { table, .. }
+        | A::RenameColumn { table, .. }
+        | A::SetNotNull { table, .. }
+        | A::DropNotNull { table, .. }
+        | A::SetDefault { table, .. }
+        | A::AddConstraint { table, .. }
+        | A::ValidateConstraint { table, .. }
+        | A::DropConstraint { table, .. }
+        | A::RenameConstraint { table, .. }
+        | A::CreateIndex { table, .. }
+        | A::ChangeStorage { table, .. } => one(table, "schema change"),
+        A::AttachPartition { table, partition }
+        | A::DetachPartition {
+            table, partition, ..
+        } => Effect::Tables(vec![table.clone(), partition.clone()], "partitioning"),
+        A::DynamicSql => Effect::Unbounded("EXECUTE of SQL built at run time".to_owned()),
+        A::DropObject {
+            kind: ObjectKind::Schema | ObjectKind::Database,
+            ..
+        } => Effect::Unbounded("drops a whole schema or database".to_owned()),
+        A::DropIndex { .. } | A::RenameIndex { .. } => {
+            Effect::Unbounded("drops or renames an index whose table is not named".to_owned())
+        }
+        A::Other { kind } => other(kind),
+        _ => Effect::None,
+    }
+}
+
+/// Statements the IR keeps only by kind: those that can run arbitrary code or change a table
+/// it does not name make the effect unbounded.
+fn other(kind: &str) -> Effect {
+    let kind = kind.to_ascii_uppercase();
+    let bounded = [
+        "CREATE FUNCTION",
+        "CREATE OR REPLACE FUNCTION",
+        "CREATE TYPE",
+        "CREATE SEQUENCE",
+        "CREATE VIEW",
+        "CREATE OR REPLACE VIEW",
+        "CREATE EXTENSION",
+        "CREATE SCHEMA",
+        "COMMENT",
+        "GRANT",
+        "REVOKE",
+        "SET",
+        "RESET",
+        "ALTER TYPE",
+        "ALTER SEQUENCE",
+        "CREATE DOMAIN",
+    ];
+    if bounded.iter().any(|b| kind.starts_with(b)) || kind == "DO" {
+        Effect::None
+    } else {
+        Effect::Unbounded(format!("{kind} (not bounded by the analyzer)"))
+    }
+}
+
+/// What a scoped backup is asked to cover.
+#[derive(Debug, Clone, Default)]
+pub struct ScopeRequest {
+    /// The migrations it is for (the pending ones).
+    pub migrations: Vec<String>,
+    /// The tables they put at risk.
+    pub tables: Vec<TableAtRisk>,
+}
+
+/// What a backup in `mode` covers for `pending` (names, in order, looked up in `migrations`):
+/// a scope, or `None` for the whole database with why (`None` too when `mode` is
+/// [`BackupMode::Full`]).
+///
+/// # Errors
+///
+/// [`BackupError::ScopeUnbounded`] when `mode` is [`BackupMode::Scoped`] and the analyzer
+/// cannot bound the migrations.
+pub fn request_for(
+    migrations: &crate::source::Migrations,
+    pending: &[String],
+    mode: BackupMode,
+) -> Result<(Option<ScopeRequest>, Option<String>), BackupError> {
+    if mode == BackupMode::Full {
+        return Ok((None, None));
+    }
+    let refs: Vec<&LocalMigration> = pending.iter().filter_map(|n| migrations.get(n)).collect();
+    match at_risk(&refs) {
+        AtRisk::Tables(tables) => Ok((
+            Some(ScopeRequest {
+                migrations: pending.to_vec(),
+                tables,
+            }),
+            None,
+        )),
+        AtRisk::Unbounded(reasons) if mode == BackupMode::Scoped => {
+            Err(BackupError::ScopeUnbounded {
+                reasons: reasons.join("; "),
+            })
+        }
+        AtRisk::Unbounded(reasons) => Ok((
+            None,
+            Some(format!(
+                "full, because the analyzer cannot bound {}",
+                reasons.join("; ")
+            )),
+        )),
+    }
+}
+
+/// A table whose data a scoped backup holds, as recorded in the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CoveredTable {
+    /// The schema.
+    pub schema: String,
+    /// The table.
+    pub table: String,
+    /// Exact rows in the backup's snapshot.
+    pub rows: i64,
+    /// A digest of the rows, independent of their order: the exact sum of the first 64 bits of
+    /// `md5(row::text)` (as signed integers) over every row, in decimal. Recomputed after a
+    /// restore; streaming, so it costs one scan of the table.
+    pub digest: String,
+    /// Why it is covered (what the migrations do to it).
+    pub reasons: Vec<String>,
+}
+
+impl CoveredTable {
+    /// `schema.table`, quoted where needed.
+    #[must_use]
+    pub fn qualified(&self) -> String {
+        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.table))
+    }
+}
+
+/// The scope of a scoped backup, in its manifest.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Scope {
+    /// The migrations the scope was computed for (pending when the backup was taken).
+    pub migrations: Vec<String>,
+    /// Tables whose data the backup holds, with counts and digests.
+    pub covered: Vec<CoveredTable>,
+    /// Tables whose data the backup leaves out (`schema.table`, unquoted): their definitions are
+    /// in it, their rows are not.
+    pub excluded: Vec<(String, String)>,
+}
+
+/// The order-independent digest of `table`'s rows (see [`CoveredTable::digest`]) and its count.
+///
+/// # Errors
+///
+/// [`BackupError::Query`].
+pub fn table_digest(
+    client: &mut impl GenericClient,
+    qualified: &str,
+    target: &str,
+) -> Result<(i64, String), BackupError> {
+    let row = client
+        .query_one(
+            &format!(
+                "SELECT count(*), coalesce(sum(('x' || left(md5(t::text), 16))::bit(64)::bigint::numeric), 0)::text \
+                 FROM {qualified} t"
+            ),
+            &[],
+        )
+        .map_err(BackupError::query(
+            format!("digesting the rows of {qualified}"),
+            target.to_owned(),
+        ))?;
+    Ok((row.get(0), row.get(1)))
+}
+
+/// Resolves the tables at risk against the database (the URL's `search_path` for unqualified
+/// names): the existing ordinary or partitioned tables, as `(schema, table, reasons)`. Names
+/// that resolve to nothing (created by the deployment) are left out.
+///
+/// # Errors
+///
+/// [`BackupError::Query`].
+pub fn resolve(
+    client: &mut impl GenericClient,
+    tables: &[TableAtRisk],
+    target: &str,
+) -> Result<Vec<(String, String, Vec<String>)>, BackupError> {
+    let mut out: Vec<(String, String, Vec<String>)> = Vec::new();
+    for t in tables {
+        let name = match &t.name.schema {
+            Some(s) => format!("{}.{}", quote_ident(s), quote_ident(&t.name.name)),
+            None => quote_ident(&t.name.name),
+        };
+        let row = client
+            .query_opt(
+                "SELECT n.nspname::text, c.relname::text FROM pg_class c \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE c.oid = to_regclass($1) AND c.relkind IN ('r', 'p')",
+                &[&name],
+            )
+            .map_err(BackupError::query(
+                "resolving a table at risk",
+                target.to_owned(),
+            ))?;
+        if let Some(row) = row {
+            let (schema, table): (String, String) = (row.get(0), row.get(1));
+            match out.iter_mut().find(|(s, n, _)| *s == schema && *n == table) {
+                Some(entry) => entry.2.extend(t.reasons.iter().cloned()),
+                None => out.push((schema, table, t.reasons.clone())),
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(sql: &[(&str, &str)]) -> Vec<LocalMigration> {
+        sql.iter()
+            .map(|(name, sql)| LocalMigration::from_sql(*name, sql))
+            .collect()
+    }
+
+    fn tables(risk: &AtRisk) -> Vec<String> {
+        match risk {
+            AtRisk::Tables(t) => t.iter().map(|t| t.name.to_string()).collect(),
+            AtRisk::Unbounded(why) => panic!("unbounded: {why:?}"),
+        }
+    }
+
+    #[test]
+    fn drops_deletes_and_retypes_put_their_tables_at_risk() {
+        let m = pending(&[(
+            "m1",
+            "ALTER TABLE \"User\" DROP COLUMN \"bio\";\n\
+             DELETE FROM \"Post\" WHERE draft;\n\
+             ALTER TABLE \"Tag\" ALTER COLUMN \"n\" SET DATA TYPE BIGINT;\n\
+             DROP TABLE \"Old\";",
+        )]);
+        let refs: Vec<&LocalMigration> = m.iter().collect();
+        let mut got = tables(&at_risk(&refs));
+        got.sort();
+        assert_eq!(got, ["Old", "Post", "Tag", "User"]);
+    }
+
+    #[test]
+    fn tables_created_by_the_deployment_hold_nothing_to_lose() {
+        let m = pending(&[
+            ("m1", "CREATE TABLE \"New\" (id int);"),
+            (
+                "m2",
+                "INSERT INTO \"New\" VALUES (1); ALTER TABLE \"New\" ADD COLUMN x int;",
+            ),
+        ]);
+        let refs: Vec<&LocalMigration> = m.iter().collect();
+        assert!(tables(&at_risk(&refs)).is_empty());
+    }
+
+    #[test]
+    fn dynamic_sql_makes_the_scope_unbounded() {
+        let m = pending(&[("m1", "DO $$ BEGIN EXECUTE 'DELETE FROM ' || 'x'; END $$;")]);
+        let refs: Vec<&LocalMigration> = m.iter().collect();
+        match at_risk(&refs) {
+            AtRisk::Unbounded(why) => assert!(why[0].contains("m1"), "{why:?}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn modes_parse() {
+        assert_eq!("Scoped".parse::<BackupMode>().unwrap(), BackupMode::Scoped);
+        assert!("partial".parse::<BackupMode>().is_err());
+    }
+}
