@@ -157,7 +157,7 @@ impl Archive {
 
 /// What the transaction runs.
 struct Plan {
-    /// `LOCK TABLE …`: the covered tables and the ledger.
+    /// `LOCK TABLE …`: the covered tables and the ledger (empty when there is none).
     lock: String,
     /// `DROP … CASCADE` of the objects created since the backup, then of the covered tables.
     drops: Vec<String>,
@@ -196,13 +196,23 @@ impl Plan {
                 .map_err(BackupError::query("quoting names", target.to_owned()))?;
             covered.push(row.get::<_, String>(0));
         }
+        // The ledger is rewound to the backup's rows; created since the backup, it goes with
+        // the other objects created since (as it would with the whole database).
         let ledger: Option<String> = query(
             client,
-            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c \
-             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass('_prisma_migrations')",
+            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), n.nspname::text, c.relname::text \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.oid = to_regclass('_prisma_migrations')",
             "finding the ledger",
         )?
         .first()
+        .filter(|r| {
+            let (schema, name): (String, String) = (r.get(1), r.get(2));
+            archive
+                .objects
+                .iter()
+                .any(|(k, s, n)| k == "TABLE" && *s == schema && *n == name)
+        })
         .map(|r| r.get(0));
         let live = query(
             client,
@@ -230,7 +240,7 @@ impl Plan {
                 .objects
                 .iter()
                 .any(|(k, s, n)| *s == schema && *n == name && (*k == kind || kind == "TYPE"));
-            if !known && !(schema == "public" && name == "_prisma_migrations") {
+            if !known {
                 // Created after the backup: it goes, as it would with the old database.
                 drops.push(format!("DROP {kind} IF EXISTS {quoted} CASCADE"));
             }
@@ -279,7 +289,11 @@ impl Plan {
         let mut locked: Vec<&str> = covered.iter().map(String::as_str).collect();
         locked.extend(ledger.as_deref());
         Ok(Self {
-            lock: format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", locked.join(", ")),
+            lock: if locked.is_empty() {
+                String::new()
+            } else {
+                format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", locked.join(", "))
+            },
             drops,
             pre,
             copies,
@@ -304,8 +318,10 @@ impl Plan {
             LOCK_TIMEOUT.as_millis()
         ))
         .map_err(q("setting lock_timeout"))?;
-        tx.batch_execute(&self.lock)
-            .map_err(q("locking the covered tables"))?;
+        if !self.lock.is_empty() {
+            tx.batch_execute(&self.lock)
+                .map_err(q("locking the covered tables"))?;
+        }
         for sql in self.drops.iter().chain(&self.pre) {
             tx.batch_execute(sql).map_err(q(&first_words(sql)))?;
         }
