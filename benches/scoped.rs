@@ -74,10 +74,13 @@ fn main() {
     )
     .expect("lock");
     std::fs::write(dir.join(NAME).join("migration.sql"), MIGRATION).expect("write");
-    let engine = Engine::new(url.clone(), &dir)
-        .without(Step::Backup)
-        .without(Step::Safety);
-    let request = engine.pending_scope().expect("scope");
+    // A new engine for each deployment: a whole-database restore ends every session.
+    let engine = || {
+        Engine::new(url.clone(), &dir)
+            .without(Step::Backup)
+            .without(Step::Safety)
+    };
+    let request = engine().pending_scope().expect("scope");
 
     let provider = PgDumpBackup::new(PgDumpOptions {
         bin_dir: Some(cluster.bin_dir().to_owned()),
@@ -105,6 +108,7 @@ fn main() {
         scoped_bytes = scoped.manifest.digests.bytes;
 
         for (store, times) in [(&full_store, &mut whole_t), (&scoped_store, &mut table_t)] {
+            let engine = engine();
             engine.deploy().expect("deploy");
             let t = Instant::now();
             let plan = rollback::plan(

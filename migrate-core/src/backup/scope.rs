@@ -90,10 +90,9 @@ pub fn at_risk(migrations: &[&LocalMigration]) -> AtRisk {
         let Some(script) = migration.script() else {
             continue;
         };
-        let mut outer_end = 0;
+        // A DO block is followed by its own statements (as the analyzer reads them): each is
+        // judged on its own, and an EXECUTE among them makes the effect unbounded.
         for statement in parse_script(script.sql()) {
-            let nested = statement.span.start < outer_end;
-            outer_end = outer_end.max(statement.span.end);
             let line = statement.start.line;
             let at = format!("{} line {line}", migration.name());
             if matches!(statement.via, Via::NotUnderstood | Via::MetaCommand) {
@@ -125,9 +124,6 @@ pub fn at_risk(migrations: &[&LocalMigration]) -> AtRisk {
                     Effect::Unbounded(why) => unbounded.push(format!("{at}: {why}")),
                 }
             }
-            // A DO block's own text is followed by its statements (nested): those were judged
-            // one by one above; the block itself is bounded by them unless it has EXECUTE.
-            let _ = nested;
         }
     }
     if unbounded.is_empty() {
