@@ -302,3 +302,66 @@ fn backup_full_takes_the_whole_database() {
         text(&out.stderr)
     );
 }
+
+/// Through the CLI: a Prisma enum rebuild (rename, create, retype with USING, drop) after
+/// deleting the rows with the removed value, a failed health check, and the table-level restore
+/// puts the enum's labels, the column and the deleted rows back.
+#[test]
+fn cli_rollback_of_an_enum_rebuild_restores_labels_and_rows() {
+    let db = TestDb::new();
+    let dir = Dir::with(&[(
+        INIT,
+        "CREATE TYPE \"Role\" AS ENUM ('A', 'B');\n\
+         CREATE TABLE \"User\" (id serial PRIMARY KEY, role \"Role\" NOT NULL);\n\
+         CREATE TABLE \"Other\" (id int);\n\
+         INSERT INTO \"User\" (role) VALUES ('A'), ('B'), ('B');",
+    )]);
+    let out = migrate(
+        &db.url,
+        &["deploy", "--migrations-dir", dir.path().to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    dir.add(
+        CHANGE,
+        "DELETE FROM \"User\" WHERE role = 'B';\n\
+         ALTER TYPE \"Role\" RENAME TO \"Role_old\";\n\
+         CREATE TYPE \"Role\" AS ENUM ('A');\n\
+         ALTER TABLE \"User\" ALTER COLUMN \"role\" TYPE \"Role\" USING (\"role\"::text::\"Role\");\n\
+         DROP TYPE \"Role_old\";",
+    );
+    let out = migrate(
+        &db.url,
+        &[
+            "deploy",
+            "--json",
+            "--dangerous-skip-safety",
+            "--health-sql",
+            "SELECT 1 => 2",
+            "--health-window",
+            "0",
+            "--migrations-dir",
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let json = last_json(&out.stdout);
+    assert_eq!(json["rollback"]["strategy"], "restore", "{json:#}");
+    assert!(json["rollback"]["restore"]["previous_database"].is_null());
+    let labels: String = db
+        .client()
+        .query_one(
+            "SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum \
+             WHERE enumtypid = '\"Role\"'::regtype",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(labels, "A,B");
+    let b: i64 = db
+        .client()
+        .query_one("SELECT count(*) FROM \"User\" WHERE role = 'B'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(b, 2, "the deleted rows are back");
+    assert_eq!(applied(&db), [INIT]);
+}
