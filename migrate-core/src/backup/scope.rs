@@ -62,6 +62,9 @@ pub struct TableAtRisk {
     pub name: Name,
     /// What the migrations do to it (`DELETE in 2024…_x`), one entry per statement kind.
     pub reasons: Vec<String>,
+    /// `name` is an index's (`DROP INDEX`, `ALTER INDEX`): its table is looked up in the
+    /// catalog when the backup is taken.
+    pub index: bool,
 }
 
 /// What the pending migrations can change, as far as the analyzer can bound it.
@@ -101,8 +104,26 @@ pub fn at_risk(migrations: &[&LocalMigration]) -> AtRisk {
                 ));
                 continue;
             }
+            let text = &script.sql()[statement.span.clone()];
             for action in &statement.actions {
-                match classify(action) {
+                let effect = match classify(action) {
+                    // The IR keeps some ALTER TABLE / ALTER INDEX forms by kind only: the name
+                    // is read back from the statement.
+                    Effect::Unbounded(_) if named_in(action, "ALTER TABLE") => {
+                        altered(text, "TABLE").map_or_else(
+                            || classify(action),
+                            |n| Effect::Tables(vec![n], "ALTER TABLE"),
+                        )
+                    }
+                    Effect::Unbounded(_) if named_in(action, "ALTER INDEX") => {
+                        altered(text, "INDEX").map_or_else(
+                            || classify(action),
+                            |n| Effect::Indexes(vec![n], "ALTER INDEX"),
+                        )
+                    }
+                    effect => effect,
+                };
+                match effect {
                     Effect::None => {}
                     Effect::Creates(name) => created.push(key(&name)),
                     Effect::Tables(names, what) => {
@@ -111,14 +132,22 @@ pub fn at_risk(migrations: &[&LocalMigration]) -> AtRisk {
                             if created.contains(&key(&name)) {
                                 continue;
                             }
-                            let entry = tables.entry(key(&name)).or_insert_with(|| TableAtRisk {
-                                name: name.clone(),
-                                reasons: Vec::new(),
-                            });
-                            let reason = format!("{what} in {}", migration.name());
-                            if !entry.reasons.contains(&reason) {
-                                entry.reasons.push(reason);
-                            }
+                            add(
+                                &mut tables,
+                                name,
+                                false,
+                                format!("{what} in {}", migration.name()),
+                            );
+                        }
+                    }
+                    Effect::Indexes(names, what) => {
+                        for name in names {
+                            add(
+                                &mut tables,
+                                name,
+                                true,
+                                format!("{what} in {}", migration.name()),
+                            );
                         }
                     }
                     Effect::Unbounded(why) => unbounded.push(format!("{at}: {why}")),
@@ -130,6 +159,81 @@ pub fn at_risk(migrations: &[&LocalMigration]) -> AtRisk {
         AtRisk::Tables(tables.into_values().collect())
     } else {
         AtRisk::Unbounded(unbounded)
+    }
+}
+
+fn add(tables: &mut BTreeMap<String, TableAtRisk>, name: Name, index: bool, reason: String) {
+    let k = format!("{}{}", if index { "index:" } else { "" }, key(&name));
+    let entry = tables.entry(k).or_insert_with(|| TableAtRisk {
+        name,
+        reasons: Vec::new(),
+        index,
+    });
+    if !entry.reasons.contains(&reason) {
+        entry.reasons.push(reason);
+    }
+}
+
+fn named_in(action: &Action, prefix: &str) -> bool {
+    matches!(action, Action::Other { kind } if kind.to_ascii_uppercase().starts_with(prefix))
+}
+
+/// The name after `ALTER TABLE|INDEX [IF EXISTS] [ONLY]` in `text`, quoted parts as written,
+/// unquoted ones folded to lower case as PostgreSQL does.
+fn altered(text: &str, object: &str) -> Option<Name> {
+    let mut rest = text.trim_start();
+    for word in ["ALTER", object] {
+        rest = strip_word(rest, word)?;
+    }
+    if let Some(r) = strip_word(rest, "IF").and_then(|r| strip_word(r, "EXISTS")) {
+        rest = r;
+    }
+    if let Some(r) = strip_word(rest, "ONLY") {
+        rest = r;
+    }
+    let (first, rest) = ident(rest)?;
+    match rest.strip_prefix('.') {
+        Some(after) => {
+            let (second, _) = ident(after)?;
+            Some(Name {
+                schema: Some(first),
+                name: second,
+            })
+        }
+        None => Some(Name::bare(first)),
+    }
+}
+
+fn strip_word<'a>(text: &'a str, word: &str) -> Option<&'a str> {
+    let head = text.get(..word.len())?;
+    let after = &text[word.len()..];
+    (head.eq_ignore_ascii_case(word) && after.starts_with(char::is_whitespace))
+        .then(|| after.trim_start())
+}
+
+/// One identifier at the start of `text`, and what follows it.
+fn ident(text: &str) -> Option<(String, &str)> {
+    if let Some(quoted) = text.strip_prefix('"') {
+        let mut out = String::new();
+        let mut chars = quoted.char_indices();
+        while let Some((i, c)) = chars.next() {
+            if c == '"' {
+                if quoted[i + 1..].starts_with('"') {
+                    out.push('"');
+                    chars.next();
+                } else {
+                    return Some((out, &quoted[i + 1..]));
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        None
+    } else {
+        let end = text
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+            .unwrap_or(text.len());
+        (end > 0).then(|| (text[..end].to_lowercase(), &text[end..]))
     }
 }
 
@@ -145,6 +249,8 @@ enum Effect {
     None,
     Creates(Name),
     Tables(Vec<Name>, &'static str),
+    /// Indexes, whose tables the catalog knows.
+    Indexes(Vec<Name>, &'static str),
     Unbounded(String),
 }
 
@@ -181,9 +287,8 @@ fn classify(action: &Action) -> Effect {
             kind: ObjectKind::Schema | ObjectKind::Database,
             ..
         } => Effect::Unbounded("drops a whole schema or database".to_owned()),
-        A::DropIndex { .. } | A::RenameIndex { .. } => {
-            Effect::Unbounded("drops or renames an index whose table is not named".to_owned())
-        }
+        A::DropIndex { names, .. } => Effect::Indexes(names.clone(), "DROP INDEX"),
+        A::RenameIndex { name, .. } => Effect::Indexes(vec![name.clone()], "ALTER INDEX RENAME"),
         A::Other { kind } => other(kind),
         _ => Effect::None,
     }
@@ -347,17 +452,20 @@ pub fn resolve(
             Some(s) => format!("{}.{}", quote_ident(s), quote_ident(&t.name.name)),
             None => quote_ident(&t.name.name),
         };
-        let row = client
-            .query_opt(
-                "SELECT n.nspname::text, c.relname::text FROM pg_class c \
-                 JOIN pg_namespace n ON n.oid = c.relnamespace \
-                 WHERE c.oid = to_regclass($1) AND c.relkind IN ('r', 'p')",
-                &[&name],
-            )
-            .map_err(BackupError::query(
-                "resolving a table at risk",
-                target.to_owned(),
-            ))?;
+        // An index's table, or the table itself.
+        let sql = if t.index {
+            "SELECT n.nspname::text, c.relname::text FROM pg_index i \
+             JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE i.indexrelid = to_regclass($1) AND c.relkind IN ('r', 'p')"
+        } else {
+            "SELECT n.nspname::text, c.relname::text FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.oid = to_regclass($1) AND c.relkind IN ('r', 'p')"
+        };
+        let row = client.query_opt(sql, &[&name]).map_err(BackupError::query(
+            "resolving a table at risk",
+            target.to_owned(),
+        ))?;
         if let Some(row) = row {
             let (schema, table): (String, String) = (row.get(0), row.get(1));
             match out.iter_mut().find(|(s, n, _)| *s == schema && *n == table) {
@@ -422,6 +530,32 @@ mod tests {
             AtRisk::Unbounded(why) => assert!(why[0].contains("m1"), "{why:?}"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn index_and_alter_table_forms_name_their_objects() {
+        let m = pending(&[(
+            "m1",
+            "DROP INDEX \"Post_title_key\";\n\
+             ALTER TABLE ONLY public.\"Tag\" ALTER COLUMN \"n\" DROP DEFAULT;",
+        )]);
+        let refs: Vec<&LocalMigration> = m.iter().collect();
+        let AtRisk::Tables(t) = at_risk(&refs) else {
+            panic!("bounded")
+        };
+        let view: Vec<(String, bool)> = t.iter().map(|t| (t.name.to_string(), t.index)).collect();
+        assert!(
+            view.contains(&("Post_title_key".to_owned(), true)),
+            "{view:?}"
+        );
+        assert!(view.contains(&("public.Tag".to_owned(), false)), "{view:?}");
+        assert_eq!(
+            altered("alter table if exists Foo.\"B\"\"ar\" add x int", "TABLE"),
+            Some(Name {
+                schema: Some("foo".to_owned()),
+                name: "B\"ar".to_owned()
+            })
+        );
     }
 
     #[test]
