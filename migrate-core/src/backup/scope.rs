@@ -65,6 +65,10 @@ pub struct TableAtRisk {
     /// `name` is an index's (`DROP INDEX`, `ALTER INDEX`): its table is looked up in the
     /// catalog when the backup is taken.
     pub index: bool,
+    /// `name` is an enum type's (`ALTER TYPE … ADD VALUE`, a rename or drop of an enum): every
+    /// table with a column of it is at risk, found in the catalog (restoring the enum as it was
+    /// recreates it, and its columns with it).
+    pub of_type: bool,
 }
 
 /// What the pending migrations can change, as far as the analyzer can bound it.
@@ -140,6 +144,12 @@ pub fn at_risk(migrations: &[&LocalMigration]) -> AtRisk {
                             );
                         }
                     }
+                    Effect::Types(names, what) => {
+                        for name in names {
+                            let reason = format!("{what} in {}", migration.name());
+                            add_as(&mut tables, name, (false, true), reason);
+                        }
+                    }
                     Effect::Indexes(names, what) => {
                         for name in names {
                             add(
@@ -163,11 +173,26 @@ pub fn at_risk(migrations: &[&LocalMigration]) -> AtRisk {
 }
 
 fn add(tables: &mut BTreeMap<String, TableAtRisk>, name: Name, index: bool, reason: String) {
-    let k = format!("{}{}", if index { "index:" } else { "" }, key(&name));
+    add_as(tables, name, (index, false), reason);
+}
+
+fn add_as(
+    tables: &mut BTreeMap<String, TableAtRisk>,
+    name: Name,
+    (index, of_type): (bool, bool),
+    reason: String,
+) {
+    let prefix = match (index, of_type) {
+        (true, _) => "index:",
+        (_, true) => "type:",
+        _ => "",
+    };
+    let k = format!("{prefix}{}", key(&name));
     let entry = tables.entry(k).or_insert_with(|| TableAtRisk {
         name,
         reasons: Vec::new(),
         index,
+        of_type,
     });
     if !entry.reasons.contains(&reason) {
         entry.reasons.push(reason);
@@ -249,6 +274,8 @@ enum Effect {
     None,
     Creates(Name),
     Tables(Vec<Name>, &'static str),
+    /// Enum types, whose tables the catalog knows.
+    Types(Vec<Name>, &'static str),
     /// Indexes, whose tables the catalog knows.
     Indexes(Vec<Name>, &'static str),
     Unbounded(String),
@@ -288,6 +315,11 @@ fn classify(action: &Action) -> Effect {
             ..
         } => Effect::Unbounded("drops a whole schema or database".to_owned()),
         A::DropIndex { names, .. } => Effect::Indexes(names.clone(), "DROP INDEX"),
+        A::AddEnumValue { name, .. } | A::RenameEnumValue { name, .. } => {
+            Effect::Types(vec![name.clone()], "enum change")
+        }
+        A::RenameType { name, .. } => Effect::Types(vec![name.clone()], "enum change"),
+        A::DropType { names } => Effect::Types(names.clone(), "enum change"),
         A::RenameIndex { name, .. } => Effect::Indexes(vec![name.clone()], "ALTER INDEX RENAME"),
         A::Other { kind } => other(kind),
         _ => Effect::None,
@@ -452,8 +484,14 @@ pub fn resolve(
             Some(s) => format!("{}.{}", quote_ident(s), quote_ident(&t.name.name)),
             None => quote_ident(&t.name.name),
         };
-        // An index's table, or the table itself.
-        let sql = if t.index {
+        // An index's table, an enum's tables, or the table itself.
+        let sql = if t.of_type {
+            "SELECT DISTINCT n.nspname::text, c.relname::text FROM pg_attribute a \
+             JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped \
+             AND (a.atttypid = to_regtype($1) \
+                  OR a.atttypid = (SELECT typarray FROM pg_type WHERE oid = to_regtype($1)))"
+        } else if t.index {
             "SELECT n.nspname::text, c.relname::text FROM pg_index i \
              JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE i.indexrelid = to_regclass($1) AND c.relkind IN ('r', 'p')"
@@ -462,11 +500,11 @@ pub fn resolve(
              JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE c.oid = to_regclass($1) AND c.relkind IN ('r', 'p')"
         };
-        let row = client.query_opt(sql, &[&name]).map_err(BackupError::query(
+        let rows = client.query(sql, &[&name]).map_err(BackupError::query(
             "resolving a table at risk",
             target.to_owned(),
         ))?;
-        if let Some(row) = row {
+        for row in rows {
             let (schema, table): (String, String) = (row.get(0), row.get(1));
             match out.iter_mut().find(|(s, n, _)| *s == schema && *n == table) {
                 Some(entry) => entry.2.extend(t.reasons.iter().cloned()),

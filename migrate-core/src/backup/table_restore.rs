@@ -286,7 +286,21 @@ impl Plan {
             .filter(|s| about(s) && !is_routine(s))
             .collect();
         let (copies, setvals) = data_of(&archive.data, &covered, ledger.as_deref(), &owned);
-        let mut locked: Vec<&str> = covered.iter().map(String::as_str).collect();
+        // Only what exists can be locked: a table the migrations dropped comes back from the
+        // archive.
+        let mut locked: Vec<&str> = Vec::new();
+        for name in &covered {
+            let exists: bool = client
+                .query_one("SELECT to_regclass($1) IS NOT NULL", &[name])
+                .map_err(BackupError::query(
+                    "looking up a covered table",
+                    target.to_owned(),
+                ))?
+                .get(0);
+            if exists {
+                locked.push(name);
+            }
+        }
         locked.extend(ledger.as_deref());
         Ok(Self {
             lock: if locked.is_empty() {

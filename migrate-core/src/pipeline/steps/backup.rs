@@ -130,21 +130,31 @@ fn describe(backup: &crate::backup::Backup, kind: &str) -> String {
             "scoped: no existing table at risk; {} tables' data left out",
             scope.excluded.len()
         ),
-        Some(scope) => format!(
-            "scoped: {}; {} tables' data left out",
-            scope
+        Some(scope) => {
+            // The first few, with why: the manifest has them all.
+            const SHOWN: usize = 8;
+            let mut shown: Vec<String> = scope
                 .covered
                 .iter()
-                .map(|t| format!(
-                    "{} {} rows ({})",
-                    t.qualified(),
-                    t.rows,
-                    t.reasons.join(", ")
-                ))
-                .collect::<Vec<_>>()
-                .join(", "),
-            scope.excluded.len()
-        ),
+                .take(SHOWN)
+                .map(|t| {
+                    let why = t.reasons.first().cloned().unwrap_or_default();
+                    match t.reasons.len().saturating_sub(1) {
+                        0 => format!("{} {} rows ({why})", t.qualified(), t.rows),
+                        more => format!("{} {} rows ({why}, {more} more)", t.qualified(), t.rows),
+                    }
+                })
+                .collect();
+            if scope.covered.len() > SHOWN {
+                shown.push(format!("{} more", scope.covered.len() - SHOWN));
+            }
+            format!(
+                "scoped: {} table(s) covered: {}; {} tables' data left out",
+                scope.covered.len(),
+                shown.join(", "),
+                scope.excluded.len()
+            )
+        }
         None => kind.to_owned(),
     }
 }
