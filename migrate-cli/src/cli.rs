@@ -293,6 +293,12 @@ pub struct DeployArgs {
     /// read, 4 test restore [default: the environment's, else 2].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=4))]
     pub verify_level: Option<u8>,
+    /// Which backup: `full` (the whole database), `scoped` (the whole schema and the data of
+    /// the tables the pending migrations can change; refused when the analyzer cannot bound
+    /// them) or `auto` (scoped when it can, else full, saying why) [default: the environment's,
+    /// else auto].
+    #[arg(long, value_name = "MODE")]
+    pub backup: Option<migrate_core::backup::BackupMode>,
     /// On failure, only report what a rollback would do.
     #[arg(long)]
     pub no_auto_rollback: bool,
@@ -466,6 +472,10 @@ pub struct BackupCreateArgs {
     /// Verification level right after the backup (0: none).
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=4))]
     pub verify_level: u8,
+    /// `full`: the whole database. `pending`: the whole schema and the data of only the tables
+    /// the pending migrations can change (refused when the analyzer cannot bound them).
+    #[arg(long, value_name = "SCOPE", default_value = "full", value_parser = ["full", "pending"])]
+    pub scope: String,
 }
 
 /// `migrate backup verify`.

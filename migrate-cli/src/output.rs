@@ -295,18 +295,29 @@ fn backup_or_rollback_refused(cause: &(dyn std::error::Error + 'static)) -> bool
     let backup_refused = |e: &BackupError| {
         matches!(
             e,
-            BackupError::VerificationFailed { .. } | BackupError::RestoreMismatch { .. }
+            BackupError::VerificationFailed { .. }
+                | BackupError::RestoreMismatch { .. }
+                | BackupError::MissingPrivilege { .. }
+                | BackupError::ScopeUnbounded { .. }
+                | BackupError::ScopedBackup { .. }
         )
     };
-    match (
-        cause.downcast_ref::<BackupError>(),
-        cause.downcast_ref::<RollbackError>(),
-    ) {
+    // Inside the library's error, a transparent variant hides itself from the chain.
+    let (backup, rollback) = match cause.downcast_ref::<migrate_core::Error>() {
+        Some(migrate_core::Error::Backup(e)) => (Some(e), None),
+        Some(migrate_core::Error::Rollback(e)) => (None, Some(e)),
+        _ => (
+            cause.downcast_ref::<BackupError>(),
+            cause.downcast_ref::<RollbackError>(),
+        ),
+    };
+    match (backup, rollback) {
         (Some(e), _) => backup_refused(e),
         (_, Some(RollbackError::Backup(e))) => backup_refused(e),
         (_, Some(e)) => matches!(
             e,
             RollbackError::NoStrategy { .. }
+                | RollbackError::MissingPrivileges { .. }
                 | RollbackError::NotApplicable { .. }
                 | RollbackError::DownFailed { .. }
                 | RollbackError::NothingToRollBack { .. }

@@ -333,6 +333,22 @@ impl Engine {
         Ok(self.session()?.plan(&migrations, options)?)
     }
 
+    /// What a scoped backup taken now would cover: the tables the pending migrations put at
+    /// risk (`migrate backup create --scope pending`).
+    ///
+    /// # Errors
+    ///
+    /// As [`plan`](Self::plan), and [`BackupError::ScopeUnbounded`](crate::backup::BackupError::ScopeUnbounded)
+    /// when the analyzer cannot bound the pending migrations.
+    pub fn pending_scope(&self) -> Result<crate::backup::ScopeRequest, Error> {
+        let migrations = self.migrations()?;
+        let plan = self.plan(&self.deploy_options())?;
+        let pending: Vec<String> = plan.migrations.iter().map(|m| m.name.clone()).collect();
+        let (request, _) =
+            crate::backup::request_for(&migrations, &pending, crate::backup::BackupMode::Scoped)?;
+        Ok(request.unwrap_or_default())
+    }
+
     /// Where each migration stands (reads only, no lock).
     ///
     /// # Errors

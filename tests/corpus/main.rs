@@ -14,6 +14,7 @@
 mod faults;
 mod histories;
 mod replicas;
+mod scope;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -505,13 +505,20 @@ fn file_size_limit_during_a_backup_is_a_clear_error_leaving_nothing() {
         serde_json::json!([])
     );
 
-    // The pre-deploy backup hits the limit: the deployment stops before applying anything.
+    // The pre-deploy backup hits the limit: the deployment stops before applying anything. (A
+    // full one: the scoped default holds no rows for this migration, which puts none at risk.)
     dir.add("20240102000000_b", "CREATE TABLE b (id int);");
     let out = migrate_with_file_limit(
         &db.url,
         100,
         &backups,
-        &["deploy", "--migrations-dir", dir.path().to_str().unwrap()],
+        &[
+            "deploy",
+            "--backup",
+            "full",
+            "--migrations-dir",
+            dir.path().to_str().unwrap(),
+        ],
     );
     assert_exit(&out, 2);
     let stderr = text(&out.stderr);

@@ -209,11 +209,20 @@ fn sigkill_during_a_rollback_by_restore_is_finished_by_the_next_deploy() {
         "ALTER TABLE post ADD COLUMN extra int;\nUPDATE post SET extra = 1;",
     );
     let (_tmp, backups) = tmp_backups();
+    // A full backup: this is the whole-database restore's fault (a scoped one is restored in
+    // one transaction, which a kill rolls back).
     let child = spawn_deploy(
         &db,
         &dir,
         &backups,
-        &["--health-sql", "SELECT 1 => 2", "--health-window", "0"],
+        &[
+            "--health-sql",
+            "SELECT 1 => 2",
+            "--health-window",
+            "0",
+            "--backup",
+            "full",
+        ],
     );
     wait_for("the rollback's restore to load rows", || copying_into(&db));
     kill(child);

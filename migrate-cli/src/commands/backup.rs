@@ -78,11 +78,30 @@ fn run_create(
         engine.url(),
         store.dir().display()
     ));
-    let backup = provider.backup_observed(
-        engine.url(),
-        store,
-        &mut progress_events(Duration::from_secs(2), &mut |event| out.event(event)),
-    )?;
+    let mut on_event = |event: &migrate_core::event::Event| out.event(event);
+    let mut progress = progress_events(Duration::from_secs(2), &mut on_event);
+    let backup = if args.scope == "pending" {
+        let request = engine.pending_scope()?;
+        provider.backup_scoped(engine.url(), store, &request, &mut progress)?
+    } else {
+        provider.backup_observed(engine.url(), store, &mut progress)?
+    };
+    drop(progress);
+    if let Some(scope) = &backup.manifest.scope {
+        for t in &scope.covered {
+            out.line(format!(
+                "  covers {} ({} rows, digest {}): {}",
+                t.qualified(),
+                t.rows,
+                t.digest,
+                t.reasons.join(", ")
+            ));
+        }
+        out.line(format!(
+            "  the data of {} other table(s) left out",
+            scope.excluded.len()
+        ));
+    }
     let m = &backup.manifest;
     out.result(format!(
         "{BOLD}{}{BOLD:#} {} ({} bytes, {} tables, {} applied migrations)",

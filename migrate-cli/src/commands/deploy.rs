@@ -122,6 +122,7 @@ fn settings(cli: &Cli, args: &DeployArgs) -> anyhow::Result<DeploySettings> {
     settings.report_only_rollback = args.no_auto_rollback;
     settings.backup_dir.clone_from(&args.backup_dir);
     settings.verify_level = args.verify_level;
+    settings.backup_mode = args.backup;
     settings.on_drift = args.on_drift;
     settings.health_window = args.health_window;
     settings.health_urls.clone_from(&args.health_url);

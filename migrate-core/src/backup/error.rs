@@ -65,6 +65,31 @@ pub enum BackupError {
         #[source]
         source: postgres::Error,
     },
+    /// A scoped backup was required, and the analyzer cannot bound what the migrations change.
+    #[error("a scoped backup cannot cover these migrations: {reasons}; use --backup full or auto; nothing was changed")]
+    ScopeUnbounded {
+        /// Why, per statement.
+        reasons: String,
+    },
+    /// A whole-database restore of a scoped backup, which holds the data of some tables only:
+    /// it would empty every other table. Nothing was changed.
+    #[error("backup {id} is scoped (the data of {covered} table(s) only): a whole-database restore would empty every other table; roll back with the table-level restore (`migrate rollback`) instead; nothing was changed")]
+    ScopedBackup {
+        /// The backup.
+        id: String,
+        /// How many tables it covers.
+        covered: usize,
+    },
+    /// The connected role lacks a privilege the operation needs; nothing was changed.
+    #[error("{operation} needs {missing}, which role {role} lacks; nothing was changed")]
+    MissingPrivilege {
+        /// The role.
+        role: String,
+        /// What was to run (`a whole-database restore`).
+        operation: String,
+        /// The privileges missing, in words.
+        missing: String,
+    },
     /// The ledger could not be read.
     #[error(transparent)]
     Ledger(#[from] crate::ledger::LedgerError),

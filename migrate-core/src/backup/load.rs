@@ -44,6 +44,17 @@ pub(crate) fn load(
             if how.no_owner {
                 command.arg("--no-owner").arg("--no-privileges");
             }
+            // A scoped backup leaves out the rows that its foreign keys point to: loaded alone,
+            // those keys cannot be validated, so they stay out (the table-level restore, which
+            // loads into the live database, keeps them and checks them).
+            let _list = match &backup.manifest.scope {
+                Some(_) => {
+                    let list = without_foreign_keys(tools, &path)?;
+                    command.arg(format!("--use-list={}", list.path().display()));
+                    Some(list)
+                }
+                None => None,
+            };
             command.arg(&path);
             Running::spawn(&mut command)?.finish().map(drop)
         }
@@ -76,6 +87,26 @@ pub(crate) fn load(
             fed.map_err(BackupError::io("decompress", &path))
         }
     }
+}
+
+/// The archive's listing without its `FK CONSTRAINT` entries, in a temporary file.
+fn without_foreign_keys(
+    tools: &PgTools,
+    path: &std::path::Path,
+) -> Result<tempfile::NamedTempFile, BackupError> {
+    let mut command = std::process::Command::new(tools.dir().join("pg_restore"));
+    command.arg("--list").arg(path).env("LC_ALL", "C");
+    let listing = super::tools::run(&mut command)?;
+    let kept: String = String::from_utf8_lossy(&listing)
+        .lines()
+        .filter(|l| !l.contains(" FK CONSTRAINT "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let mut file =
+        tempfile::NamedTempFile::new().map_err(BackupError::io("create", "a listing"))?;
+    file.write_all(kept.as_bytes())
+        .map_err(BackupError::io("write", file.path().to_owned()))?;
+    Ok(file)
 }
 
 /// A database created for a test restore, dropped (sessions ended) when this is dropped.

@@ -94,6 +94,10 @@ pub struct Manifest {
     /// this field existed load unchanged).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<ProviderPart>,
+    /// For a scoped backup, the tables whose data it holds and those it leaves out; `None` for
+    /// a full backup (and for manifests written before scoped backups existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<super::Scope>,
 }
 
 /// The provider-specific part of a [`Manifest`]: which provider took the backup and what it
@@ -128,6 +132,31 @@ impl ProviderPart {
 }
 
 impl Manifest {
+    /// Whether the backup holds the data of only some tables.
+    #[must_use]
+    pub fn is_scoped(&self) -> bool {
+        self.scope.is_some()
+    }
+
+    /// What a restore of the archive into an empty database holds: the state at backup time,
+    /// with no rows in the tables a scoped backup leaves out.
+    #[must_use]
+    pub fn expected_state(&self) -> DatabaseState {
+        let mut state = self.state.clone();
+        if let Some(scope) = &self.scope {
+            for t in &mut state.tables {
+                if scope
+                    .excluded
+                    .iter()
+                    .any(|(s, n)| *s == t.schema && *n == t.table)
+                {
+                    t.rows = 0;
+                }
+            }
+        }
+        state
+    }
+
     /// The name of the provider that took the backup: its [`ProviderPart`]'s, or
     /// [`PG_DUMP_PROVIDER`] when the manifest has none.
     #[must_use]
@@ -313,6 +342,7 @@ pub(crate) mod tests {
                 },
             },
             provider: None,
+            scope: None,
         }
     }
 

@@ -9,11 +9,14 @@ mod load;
 mod manifest;
 mod pg_dump;
 mod previous;
+mod privileges;
 mod provider;
 mod read_only;
 mod restore;
+mod scope;
 mod state;
 mod store;
+mod table_restore;
 mod tools;
 mod verify;
 
@@ -29,12 +32,18 @@ pub use manifest::{
 };
 pub use pg_dump::{PgDumpBackup, PgDumpOptions};
 pub use previous::{drop_previous_database, previous_databases, PreviousDatabase};
+pub use privileges::{list as list_privileges, Privilege, RolePrivileges};
 pub use provider::{
-    backup_verified, backup_verified_observed, progress_events, BackupPolicy, BackupProvider,
+    backup_verified, backup_verified_observed, backup_verified_scoped, progress_events,
+    BackupPolicy, BackupProvider,
 };
 pub use read_only::{is_read_only, set_read_only, ReadOnlyChange, ReadOnlyGuard};
 pub(crate) use restore::losses;
 pub use restore::{RestoreOptions, RestoreReport, TableLoss};
+pub use scope::{
+    at_risk, request_for, resolve as resolve_at_risk, table_digest, AtRisk, BackupMode,
+    CoveredTable, Scope, ScopeRequest, TableAtRisk,
+};
 pub use state::{DatabaseState, TableCount};
 pub use store::{Backup, BackupStore, Retention};
 pub use tools::PgTools;

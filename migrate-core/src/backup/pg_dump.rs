@@ -144,6 +144,67 @@ impl BackupProvider for PgDumpBackup {
         store: &BackupStore,
         progress: &mut dyn FnMut(u64),
     ) -> Result<Backup, BackupError> {
+        self.dump(url, store, None, progress)
+    }
+
+    /// `pg_dump --exclude-table-data` for every application table not at risk, in the same
+    /// exported snapshot as the counts and the covered tables' digests.
+    fn backup_scoped(
+        &self,
+        url: &DatabaseUrl,
+        store: &BackupStore,
+        request: &super::ScopeRequest,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Backup, BackupError> {
+        self.dump(url, store, Some(request), progress)
+    }
+
+    /// A whole-database restore loads a fresh database and renames it in: superuser, or
+    /// `CREATEDB` with ownership of the database. A scoped backup is restored table by table,
+    /// which needs ownership of the covered tables only.
+    fn restore_missing(
+        &self,
+        privileges: &super::RolePrivileges,
+        covered: Option<&[String]>,
+    ) -> Vec<super::Privilege> {
+        match covered {
+            Some(tables) => privileges.missing_for_tables(tables.iter().map(String::as_str)),
+            None => privileges.missing_for_database_restore(),
+        }
+    }
+
+    fn verify(
+        &self,
+        backup: &Backup,
+        level: VerifyLevel,
+        options: &VerifyOptions,
+    ) -> Result<VerifyReport, BackupError> {
+        super::verify::verify(self, backup, level, options)
+    }
+
+    fn restore(
+        &self,
+        backup: &Backup,
+        url: &DatabaseUrl,
+        options: &RestoreOptions,
+    ) -> Result<RestoreReport, BackupError> {
+        match &backup.manifest.scope {
+            Some(scope) => super::table_restore::restore_tables(self, backup, scope, url, options),
+            None => super::restore::restore(self, backup, url, options),
+        }
+    }
+}
+
+impl PgDumpBackup {
+    /// The dump behind [`BackupProvider::backup_observed`] and
+    /// [`BackupProvider::backup_scoped`]: with a request, the data of only its tables.
+    fn dump(
+        &self,
+        url: &DatabaseUrl,
+        store: &BackupStore,
+        request: Option<&super::ScopeRequest>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Backup, BackupError> {
         let target = url.target();
         let started_at = Utc::now();
         let mut client = connect(url)?;
@@ -184,12 +245,24 @@ impl BackupProvider for PgDumpBackup {
             .map_err(BackupError::query("exporting the snapshot", target.clone()))?
             .get(0);
         let (ledger_present, rows) = read_ledger(&mut tx, &target)?;
+        let scoped = match request {
+            Some(request) => Some(scope_in_snapshot(&mut tx, request, &target)?),
+            None => None,
+        };
 
         let mut command = tools.command("pg_dump", url);
         command
             .arg(format!("--snapshot={snapshot}"))
             .arg("--no-password")
             .stdout(Stdio::piped());
+        // In double quotes a pattern is the name itself: no wildcard, no case folding.
+        for (schema, table) in scoped.iter().flat_map(|s| &s.excluded) {
+            command.arg(format!(
+                "--exclude-table-data={}.{}",
+                quote_ident_always(schema),
+                quote_ident_always(table)
+            ));
+        }
         match self.options.format {
             BackupFormat::Custom => {
                 command.arg("--format=custom");
@@ -211,7 +284,15 @@ impl BackupProvider for PgDumpBackup {
         // The state is read while pg_dump streams: the shared snapshot makes the order irrelevant,
         // and the two overlap in time instead of adding up.
         let state = std::thread::scope(|scope| {
-            let state = scope.spawn(|| DatabaseState::capture(&mut tx, &target));
+            let state = scope.spawn(|| {
+                let excluded = |schema: &str, table: &str| {
+                    scoped
+                        .iter()
+                        .flat_map(|s| &s.excluded)
+                        .any(|(s, t)| s == schema && t == table)
+                };
+                DatabaseState::capture_except(&mut tx, &target, &excluded)
+            });
             let copied = (|| -> std::io::Result<(File, super::Digests)> {
                 let mut hashing =
                     HashingWriter::new(BufWriter::with_capacity(super::hash::CHUNK, file));
@@ -272,6 +353,7 @@ impl BackupProvider for PgDumpBackup {
             ledger_present,
             state,
             provider: None,
+            scope: scoped,
         };
         let manifest_path = Manifest::path_in(store.dir(), &id);
         if let Err(e) = manifest.write(&manifest_path) {
@@ -289,24 +371,60 @@ impl BackupProvider for PgDumpBackup {
             dir: store.dir().to_owned(),
         })
     }
+}
 
-    fn verify(
-        &self,
-        backup: &Backup,
-        level: VerifyLevel,
-        options: &VerifyOptions,
-    ) -> Result<VerifyReport, BackupError> {
-        super::verify::verify(self, backup, level, options)
+/// The scope of a scoped dump, read in its snapshot: the tables at risk that exist, with
+/// counts and digests, and every other application table, whose data is left out. The
+/// ledger's rows stay in (a few rows the restore and the verification read).
+fn scope_in_snapshot(
+    tx: &mut postgres::Transaction<'_>,
+    request: &super::ScopeRequest,
+    target: &str,
+) -> Result<super::Scope, BackupError> {
+    let resolved = super::scope::resolve(tx, &request.tables, target)?;
+    let mut covered = Vec::with_capacity(resolved.len());
+    for (schema, table, reasons) in resolved {
+        let qualified = format!(
+            "{}.{}",
+            crate::sql::quote_ident(&schema),
+            crate::sql::quote_ident(&table)
+        );
+        let (rows, digest) = super::scope::table_digest(tx, &qualified, target)?;
+        covered.push(super::CoveredTable {
+            schema,
+            table,
+            rows,
+            digest,
+            reasons,
+        });
     }
+    let all = tx
+        .query(
+            &format!(
+                "SELECT n.nspname::text, c.relname::text FROM pg_class c \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE {} AND c.relkind = 'r' AND c.relname <> '_prisma_migrations' ORDER BY 1, 2",
+                crate::schema::SYSTEM_SCHEMAS
+            ),
+            &[],
+        )
+        .map_err(BackupError::query("listing tables", target.to_owned()))?;
+    let excluded = all
+        .iter()
+        .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
+        .filter(|(s, t)| !covered.iter().any(|c| c.schema == *s && c.table == *t))
+        .collect();
+    Ok(super::Scope {
+        migrations: request.migrations.clone(),
+        covered,
+        excluded,
+    })
+}
 
-    fn restore(
-        &self,
-        backup: &Backup,
-        url: &DatabaseUrl,
-        options: &RestoreOptions,
-    ) -> Result<RestoreReport, BackupError> {
-        super::restore::restore(self, backup, url, options)
-    }
+/// `"name"` with inner quotes doubled, whatever the name (pg_dump patterns fold and match
+/// wildcards outside quotes).
+fn quote_ident_always(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// Used by verification and restore: the tools for a backup's server version.

@@ -76,6 +76,28 @@ pub trait BackupProvider: Send + Sync + std::fmt::Debug {
         self.backup(url, store)
     }
 
+    /// As [`backup_observed`](Self::backup_observed), holding the whole schema but the data of
+    /// only the tables `request` puts at risk (those existing now), recorded in the manifest's
+    /// [`Scope`](super::Scope) with counts and digests. By default,
+    /// [`BackupError::Unsupported`]: the pipeline then takes a full backup and says why.
+    ///
+    /// # Errors
+    ///
+    /// As [`backup`](Self::backup).
+    fn backup_scoped(
+        &self,
+        url: &DatabaseUrl,
+        store: &BackupStore,
+        request: &super::ScopeRequest,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Backup, BackupError> {
+        let _ = (url, store, request, progress);
+        Err(BackupError::Unsupported {
+            provider: self.name(),
+            operation: "scoped backup",
+        })
+    }
+
     /// Checks `backup` at `level` (and every level below).
     ///
     /// # Errors
@@ -92,6 +114,20 @@ pub trait BackupProvider: Send + Sync + std::fmt::Debug {
             provider: self.name(),
             operation: "verification",
         })
+    }
+
+    /// The privileges that [`restore`](Self::restore) needs and the role of `privileges`
+    /// lacks: empty when it can run. `covered` is `Some` (the covered tables, `schema.table`
+    /// quoted as `quote_ident` does) for a scoped backup, `None` for a full one. Asked before a
+    /// deployment changes anything, so that a rollback by restore is known to be executable.
+    /// By default, nothing (a provider that restores by other means knows its own needs).
+    fn restore_missing(
+        &self,
+        privileges: &super::RolePrivileges,
+        covered: Option<&[String]>,
+    ) -> Vec<super::Privilege> {
+        let _ = (privileges, covered);
+        Vec::new()
     }
 
     /// Brings the database of `url` back to exactly the state of `backup`.
@@ -162,7 +198,27 @@ pub fn backup_verified_observed(
     level: VerifyLevel,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(Backup, VerifyReport), BackupError> {
-    let backup = provider.backup_observed(url, store, progress)?;
+    backup_verified_scoped(provider, url, store, level, None, progress)
+}
+
+/// As [`backup_verified_observed`], scoped to `scope` when given
+/// ([`BackupProvider::backup_scoped`]).
+///
+/// # Errors
+///
+/// As [`backup_verified_observed`].
+pub fn backup_verified_scoped(
+    provider: &dyn BackupProvider,
+    url: &DatabaseUrl,
+    store: &BackupStore,
+    level: VerifyLevel,
+    scope: Option<&super::ScopeRequest>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(Backup, VerifyReport), BackupError> {
+    let backup = match scope {
+        Some(request) => provider.backup_scoped(url, store, request, progress)?,
+        None => provider.backup_observed(url, store, progress)?,
+    };
     let report = provider.verify(&backup, level, &VerifyOptions::default())?;
     if !report.passed() {
         return Err(BackupError::VerificationFailed {

@@ -155,6 +155,12 @@ pub(crate) fn restore(
     url: &DatabaseUrl,
     options: &RestoreOptions,
 ) -> Result<RestoreReport, BackupError> {
+    if let Some(scope) = &backup.manifest.scope {
+        return Err(BackupError::ScopedBackup {
+            id: backup.id().to_owned(),
+            covered: scope.covered.len(),
+        });
+    }
     let start = Instant::now();
     let mut phases: Vec<(String, f64)> = Vec::new();
     let mut phase_start = Instant::now();
@@ -185,6 +191,7 @@ pub(crate) fn restore(
     // One restore at a time; what a killed one left is undone first.
     let mut lock = RestoreLock::acquire(url)?;
     let recovered = clean_up(lock.admin(), &database, &target)?;
+    refuse_without_privileges(url, &target)?;
     if !recovered.is_empty() {
         phase("undo an interrupted restore", &mut phases);
     }
@@ -432,6 +439,25 @@ fn carry_journal(url: &DatabaseUrl, fresh_url: &DatabaseUrl, backup: &Backup, ta
             log::warn!(target: "migrate_core::backup", "{target}: the deployment journal was not carried over: {e}")
         }
     }
+}
+
+/// A role that may not create or rename the database is told so before anything is created
+/// (PostgreSQL would only say `permission denied to create database` half-way).
+fn refuse_without_privileges(url: &DatabaseUrl, target: &str) -> Result<(), BackupError> {
+    // Unreachable (closed to sessions): the restore's own statements tell.
+    let Ok(mut client) = connect(url) else {
+        return Ok(());
+    };
+    let privileges = super::RolePrivileges::read(&mut client, target)?;
+    let missing = privileges.missing_for_database_restore();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(BackupError::MissingPrivilege {
+        role: privileges.role,
+        operation: "a whole-database restore".to_owned(),
+        missing: super::list_privileges(&missing),
+    })
 }
 
 /// Names are at most 63 bytes; keep room for the suffix.

@@ -49,6 +49,21 @@ impl DatabaseState {
     ///
     /// [`BackupError::Query`] when the catalog or a table cannot be read.
     pub fn capture(client: &mut impl GenericClient, target: &str) -> Result<Self, BackupError> {
+        Self::capture_except(client, target, &|_, _| false)
+    }
+
+    /// As [`capture`](Self::capture), without counting the tables for which `skip(schema,
+    /// table)` is true: their `rows` are -1 (a scoped backup leaves their data out, and counting
+    /// would scan them, a cost proportional to the whole database).
+    ///
+    /// # Errors
+    ///
+    /// As [`capture`](Self::capture).
+    pub fn capture_except(
+        client: &mut impl GenericClient,
+        target: &str,
+        skip: &dyn Fn(&str, &str) -> bool,
+    ) -> Result<Self, BackupError> {
         let lines = describe_schema(client, target)?;
         let schema_fingerprint = SchemaFingerprint::of(&lines);
         let tables = client
@@ -68,9 +83,13 @@ impl DatabaseState {
             let mut table = TableCount {
                 schema: row.get(0),
                 table: row.get(1),
-                rows: 0,
+                rows: -1,
                 writes: row.get(2),
             };
+            if skip(&table.schema, &table.table) {
+                counts.push(table);
+                continue;
+            }
             table.rows = client
                 .query_one(
                     &format!(

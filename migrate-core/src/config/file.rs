@@ -26,6 +26,7 @@ pub const CONFIG_FILE: &str = "migrate.toml";
 /// url_env = "DATABASE_URL"
 /// promote_from = "staging"          # promotion gate (on by default when set)
 /// backup_verify_level = 2
+/// backup_mode = "auto"               # full | scoped | auto: data of the tables at risk only
 /// auto_rollback = true
 /// on_drift = "refuse"                # schema changed by hand since the last deployment
 /// lock_timeout_ms = 3000
@@ -72,6 +73,9 @@ pub struct Environment {
     pub retention: Option<RetentionConfig>,
     /// Verification level the backup must pass, 1–4 (default 2).
     pub backup_verify_level: Option<u8>,
+    /// Which backup: `full`, `scoped` (the whole schema, the data of the tables the pending
+    /// migrations put at risk) or `auto` (scoped when the analyzer bounds them; default).
+    pub backup_mode: Option<crate::backup::BackupMode>,
     /// Roll back automatically on failure (default true).
     pub auto_rollback: Option<bool>,
     /// What to do when the schema changed since the last deployment: `warn` (default),
@@ -427,6 +431,7 @@ mod tests {
         "backup",
         "backup_dir",
         "backup_verify_level",
+        "backup_mode",
         "auto_rollback",
         "on_drift",
         "lock_timeout_ms",

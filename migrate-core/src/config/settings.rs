@@ -52,6 +52,8 @@ pub struct DeploySettings {
     pub backup_dir: Option<PathBuf>,
     /// The backup's verification level (1–4); else the environment's, else 2.
     pub verify_level: Option<u8>,
+    /// Which backup (full, scoped, auto); else the environment's, else auto.
+    pub backup_mode: Option<crate::backup::BackupMode>,
     /// What to do on drift; else the environment's, else warn.
     pub on_drift: Option<DriftPolicy>,
     /// How long failing probes are retried, in seconds; else the environment's health window.
@@ -357,6 +359,9 @@ impl DeploySettings {
         }
         if let Some(policy) = self.on_drift.or(env.on_drift) {
             options.drift = policy;
+        }
+        if let Some(mode) = self.backup_mode.or(env.backup_mode) {
+            options.backup_mode = mode;
         }
         if self.report_only_rollback || env.auto_rollback == Some(false) {
             options.rollback = RollbackMode::ReportOnly;

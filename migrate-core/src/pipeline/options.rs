@@ -58,6 +58,9 @@ pub struct PipelineOptions {
     /// the backup directory are pruned ([`BackupStore::prune`](crate::backup::BackupStore::prune)).
     /// By default, `None`: every backup is kept.
     pub retention: Option<crate::backup::Retention>,
+    /// Which backup: scoped to the tables at risk, full, or scoped when the analyzer can bound
+    /// the migrations. By default, [`BackupMode::Auto`](crate::backup::BackupMode::Auto).
+    pub backup_mode: crate::backup::BackupMode,
     /// Verification the backup must pass before migrating. By default, L2.
     pub backup_verify: VerifyLevel,
     /// What to do on failure after the backup. By default, automatic rollback.
@@ -102,6 +105,7 @@ impl Default for PipelineOptions {
             backup_dir: PathBuf::from("backups"),
             off: BTreeSet::new(),
             retention: None,
+            backup_mode: crate::backup::BackupMode::Auto,
             backup_verify: VerifyLevel::Contents,
             rollback: RollbackMode::Automatic,
             rollback_preference: Preference::Auto,

@@ -98,11 +98,13 @@ impl Pipeline {
         if pending.is_empty() {
             return Ok(run.finish());
         }
+        // The stage (expand) may hold migrations back: what follows sees only those applied now.
         let pending = steps::safety::review(&mut run, pending)?;
         if pending.is_empty() {
             return Ok(run.finish());
         }
-        steps::backup::take(&mut run)?;
+        steps::readiness::check(&mut run, &pending)?;
+        steps::backup::take(&mut run, &pending)?;
         let failure = steps::apply::apply(&mut run, &pending)
             .and_then(|before| steps::check::check(&mut run, before.as_ref()));
         match failure {

@@ -55,6 +55,17 @@ pub enum RollbackError {
         /// Why each strategy was rejected.
         reason: String,
     },
+    /// Before a deployment: no strategy could undo the migrations once they committed, and one
+    /// would with a privilege the role lacks. Nothing was changed.
+    #[error("rollback would be impossible as role {role}: {needed}{}; grant it, add down.sql files, or deploy with rollback off or report-only; nothing was changed", if others.is_empty() { String::new() } else { format!(" ({others})") })]
+    MissingPrivileges {
+        /// The role.
+        role: String,
+        /// Each blocked strategy and the privileges it needs.
+        needed: String,
+        /// Why the other strategies do not apply.
+        others: String,
+    },
     /// A `down.sql` failed; its transaction was rolled back.
     #[error("down.sql of {migration} failed: {detail}{}", if *atomic { "; nothing was changed" } else { "; the down scripts before it stay applied" })]
     DownFailed {

@@ -8,9 +8,9 @@ mod strategy;
 mod target;
 
 pub use error::RollbackError;
-pub use planner::{execute, plan, DataLoss, Planner, Preference, RollbackPlan};
+pub use planner::{execute, plan, DataLoss, Planner, Preference, ProspectPlan, RollbackPlan};
 pub use strategy::{
-    Assessment, DownMigrationRollback, LossClass, RestoreRollback, RollbackContext,
-    RollbackOutcome, RollbackStrategy, StrategyKind, TransactionalRollback,
+    Assessment, DownMigrationRollback, LossClass, Prospect, ProspectContext, RestoreRollback,
+    RollbackContext, RollbackOutcome, RollbackStrategy, StrategyKind, TransactionalRollback,
 };
 pub use target::{select, Selection, Target};

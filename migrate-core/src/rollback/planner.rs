@@ -9,8 +9,8 @@ use crate::source::Migrations;
 use super::strategy::{DownMigrationRollback, RestoreRollback, TransactionalRollback};
 use super::target::{live_rows, select};
 use super::{
-    LossClass, RollbackContext, RollbackError, RollbackOutcome, RollbackStrategy, Selection,
-    StrategyKind, Target,
+    LossClass, Prospect, ProspectContext, RollbackContext, RollbackError, RollbackOutcome,
+    RollbackStrategy, Selection, StrategyKind, Target,
 };
 
 /// Which strategy to use.
@@ -80,6 +80,42 @@ impl std::fmt::Display for DataLoss {
             }
             Self::Custom { loss } => write!(f, "{loss}"),
         }
+    }
+}
+
+/// The rollback a deployment could count on, judged before it runs.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ProspectPlan {
+    /// The strategy that would undo the migrations; `None` when none could (no backup and no
+    /// `down.sql`, as the deployer chose).
+    pub strategy: Option<StrategyKind>,
+    /// The strategies ranked before it, and why they could not.
+    pub rejected: Vec<(StrategyKind, Prospect)>,
+}
+
+impl std::fmt::Display for ProspectPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.strategy {
+            Some(kind) => write!(f, "a failure after commit would be rolled back by {kind}")?,
+            None => f.write_str("a failure after commit could not be rolled back")?,
+        }
+        let skipped: Vec<String> = self
+            .rejected
+            .iter()
+            .filter(|(kind, _)| *kind != StrategyKind::Transactional)
+            .map(|(kind, p)| match p {
+                Prospect::MissingPrivileges(m) => {
+                    format!("{kind} needs {}", crate::backup::list_privileges(m))
+                }
+                Prospect::NotApplicable(r) => format!("{kind}: {r}"),
+                Prospect::Executable => format!("{kind}"),
+            })
+            .collect();
+        if !skipped.is_empty() {
+            write!(f, " ({})", skipped.join("; "))?;
+        }
+        Ok(())
     }
 }
 
@@ -253,6 +289,68 @@ impl Planner {
             rejected,
             backup,
             data_loss: assessment.data_loss,
+        })
+    }
+
+    /// Before a deployment changes anything: which strategy could undo `ctx.migrations` once
+    /// they committed (a failed health check), with the role's privileges, and why the others
+    /// could not. Strategies are tried as [`plan`](Self::plan) ranks them.
+    ///
+    /// # Errors
+    ///
+    /// [`RollbackError::MissingPrivileges`] when no strategy could, and one would with a
+    /// privilege the role lacks: the deployment must not start. When none could for other
+    /// reasons (no backup, no `down.sql`) the answer is `Ok` without a strategy: the deployer
+    /// chose that.
+    pub fn prospect(
+        &self,
+        ctx: &ProspectContext<'_>,
+        preference: Preference,
+    ) -> Result<ProspectPlan, RollbackError> {
+        let mut ranked: Vec<&dyn RollbackStrategy> = self
+            .strategies()
+            .filter(|s| preference.admits(s.kind()))
+            .collect();
+        ranked.sort_by_key(|s| s.loss());
+        let mut rejected = Vec::new();
+        for strategy in ranked {
+            match strategy.prospect(ctx) {
+                Prospect::Executable => {
+                    return Ok(ProspectPlan {
+                        strategy: Some(strategy.kind()),
+                        rejected,
+                    })
+                }
+                other => rejected.push((strategy.kind(), other)),
+            }
+        }
+        let blocked: Vec<String> = rejected
+            .iter()
+            .filter_map(|(kind, p)| match p {
+                Prospect::MissingPrivileges(missing) => Some(format!(
+                    "{kind} needs {}",
+                    crate::backup::list_privileges(missing)
+                )),
+                _ => None,
+            })
+            .collect();
+        if blocked.is_empty() {
+            return Ok(ProspectPlan {
+                strategy: None,
+                rejected,
+            });
+        }
+        let others: Vec<String> = rejected
+            .iter()
+            .filter_map(|(kind, p)| match p {
+                Prospect::NotApplicable(reason) => Some(format!("{kind}: {reason}")),
+                _ => None,
+            })
+            .collect();
+        Err(RollbackError::MissingPrivileges {
+            role: ctx.privileges.role.clone(),
+            needed: blocked.join("; "),
+            others: others.join("; "),
         })
     }
 

@@ -8,7 +8,9 @@ use postgres::Client;
 
 use super::error::detail;
 use super::{RollbackError, Target};
-use crate::backup::{Backup, BackupProvider, DatabaseState, RestoreOptions, RestoreReport};
+use crate::backup::{
+    Backup, BackupProvider, DatabaseState, Privilege, RestoreOptions, RestoreReport, RolePrivileges,
+};
 use crate::connection::{connect, DatabaseUrl};
 use crate::journal::Journal;
 use crate::ledger::{AdvisoryLock, LockWait};
@@ -106,6 +108,35 @@ pub struct RollbackContext<'a> {
     pub lock_wait: LockWait,
 }
 
+/// What a strategy is asked before a deployment changes anything: could it undo these
+/// migrations once they committed, with this role?
+#[derive(Debug)]
+pub struct ProspectContext<'a> {
+    /// The migrations about to be applied, in order.
+    pub migrations: &'a [&'a crate::source::LocalMigration],
+    /// What the connected role may do.
+    pub privileges: &'a RolePrivileges,
+    /// Whether a backup is taken before them.
+    pub backup: bool,
+    /// For a scoped backup, the tables it will cover (`"schema"."table"`); `None` for a full
+    /// one.
+    pub covered: Option<Vec<String>>,
+    /// The provider that takes it.
+    pub provider: &'a dyn BackupProvider,
+}
+
+/// A strategy's answer to a [`ProspectContext`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Prospect {
+    /// It could undo them.
+    Executable,
+    /// It does not apply to them (no `down.sql`, no backup…), why in words.
+    NotApplicable(String),
+    /// It would apply, but the role lacks these privileges.
+    MissingPrivileges(Vec<Privilege>),
+}
+
 /// What a rollback did.
 #[derive(Debug, Clone, serde::Serialize)]
 #[must_use]
@@ -148,6 +179,14 @@ pub trait RollbackStrategy: Send + Sync + fmt::Debug {
             data_loss: super::DataLoss::Custom { loss: self.loss() },
             reason: format!("{} applies", self.kind()),
         })
+    }
+
+    /// Whether this strategy could undo `ctx.migrations` after they commit (a failed
+    /// verification or health check), judged before they run. By default,
+    /// [`Prospect::Executable`]: a strategy of the user's knows its own needs.
+    fn prospect(&self, ctx: &ProspectContext<'_>) -> Prospect {
+        let _ = ctx;
+        Prospect::Executable
     }
 
     /// Undoes `ctx.targets`.
@@ -218,6 +257,12 @@ impl RollbackStrategy for TransactionalRollback {
             data_loss: super::DataLoss::Nothing,
             reason: "the migrations failed and PostgreSQL rolled them back".to_owned(),
         })
+    }
+
+    fn prospect(&self, _: &ProspectContext<'_>) -> Prospect {
+        Prospect::NotApplicable(
+            "it only undoes a migration that fails inside its own transaction".to_owned(),
+        )
     }
 
     fn unsupported_reason(&self, ctx: &RollbackContext<'_>) -> Option<String> {
@@ -296,6 +341,22 @@ impl RollbackStrategy for DownMigrationRollback {
             reason: "every migration has a down.sql: undone in place, no other rows lost"
                 .to_owned(),
         })
+    }
+
+    /// The down scripts run as the role that applied the migrations, on objects it created:
+    /// no privilege beyond that.
+    fn prospect(&self, ctx: &ProspectContext<'_>) -> Prospect {
+        let missing: Vec<&str> = ctx
+            .migrations
+            .iter()
+            .filter(|m| m.down().is_none())
+            .map(|m| m.name())
+            .collect();
+        if missing.is_empty() {
+            Prospect::Executable
+        } else {
+            Prospect::NotApplicable(format!("no down.sql for {}", missing.join(", ")))
+        }
     }
 
     fn unsupported_reason(&self, ctx: &RollbackContext<'_>) -> Option<String> {
@@ -396,11 +457,44 @@ impl RollbackStrategy for RestoreRollback {
             reason: "no backup".into(),
         })?;
         let mut client = connect(ctx.url)?;
-        let now = DatabaseState::capture(&mut client, &ctx.url.target())?;
+        let tables = match &backup.manifest.scope {
+            // A table-level restore touches the covered tables only: their writes since the
+            // backup are what it loses (found by count and digest, a scan of those tables
+            // alone); the writes to every other table stay.
+            Some(scope) => {
+                let mut lost = Vec::new();
+                for t in &scope.covered {
+                    // A table the migrations dropped holds nothing now: all its rows come back.
+                    let exists: bool = client
+                        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&t.qualified()])
+                        .map_err(RollbackError::query("looking up a covered table"))?
+                        .get(0);
+                    let (rows, digest) = if exists {
+                        crate::backup::table_digest(&mut client, &t.qualified(), &ctx.url.target())?
+                    } else {
+                        (0, String::new())
+                    };
+                    if rows != t.rows || digest != t.digest {
+                        lost.push(crate::backup::TableLoss {
+                            schema: t.schema.clone(),
+                            table: t.table.clone(),
+                            rows_at_backup: Some(t.rows),
+                            rows_before_restore: rows,
+                            writes_since_backup: None,
+                        });
+                    }
+                }
+                lost
+            }
+            None => {
+                let now = DatabaseState::capture(&mut client, &ctx.url.target())?;
+                crate::backup::losses(&backup.manifest.state, &now)
+            }
+        };
         Ok(Assessment {
             data_loss: super::DataLoss::SinceBackup {
                 backup: backup.id().to_owned(),
-                tables: crate::backup::losses(&backup.manifest.state, &now),
+                tables,
             },
             reason: format!(
                 "restoring {} taken {}",
@@ -410,10 +504,42 @@ impl RollbackStrategy for RestoreRollback {
         })
     }
 
+    fn prospect(&self, ctx: &ProspectContext<'_>) -> Prospect {
+        if !ctx.backup {
+            return Prospect::NotApplicable("no backup is taken (backup off)".to_owned());
+        }
+        let missing = ctx
+            .provider
+            .restore_missing(ctx.privileges, ctx.covered.as_deref());
+        if missing.is_empty() {
+            Prospect::Executable
+        } else {
+            Prospect::MissingPrivileges(missing)
+        }
+    }
+
     fn unsupported_reason(&self, ctx: &RollbackContext<'_>) -> Option<String> {
         match ctx.backup {
             None => Some("no backup taken before these migrations".into()),
             Some(backup) => {
+                if let Some(missing) = missing_to_restore(ctx, backup) {
+                    return Some(missing);
+                }
+                if let Some(scope) = &backup.manifest.scope {
+                    let outside: Vec<&str> = ctx
+                        .targets
+                        .iter()
+                        .filter(|t| t.applied && !scope.migrations.contains(&t.name))
+                        .map(|t| t.name.as_str())
+                        .collect();
+                    if !outside.is_empty() {
+                        return Some(format!(
+                            "backup {} is scoped to other migrations than {}",
+                            backup.id(),
+                            outside.join(", ")
+                        ));
+                    }
+                }
                 let inside: Vec<&str> = ctx
                     .targets
                     .iter()
@@ -453,4 +579,26 @@ impl RollbackStrategy for RestoreRollback {
             restore: Some(report),
         })
     }
+}
+
+/// The privileges the role lacks to restore `backup`, in words; `None` when it has them (or
+/// they cannot be read: the restore then says what failed).
+fn missing_to_restore(ctx: &RollbackContext<'_>, backup: &Backup) -> Option<String> {
+    let mut client = connect(ctx.url).ok()?;
+    let privileges = RolePrivileges::read(&mut client, &ctx.url.target()).ok()?;
+    let covered: Option<Vec<String>> = backup
+        .manifest
+        .scope
+        .as_ref()
+        .map(|s| s.covered.iter().map(|t| t.qualified()).collect());
+    let missing = ctx
+        .provider
+        .restore_missing(&privileges, covered.as_deref());
+    (!missing.is_empty()).then(|| {
+        format!(
+            "role {} lacks {}",
+            privileges.role,
+            crate::backup::list_privileges(&missing)
+        )
+    })
 }

@@ -4,10 +4,26 @@ use std::time::Instant;
 
 use super::super::run::Run;
 use super::super::{PipelineError, Step, StepStatus};
-use crate::backup::{backup_verified_observed, progress_events};
+use crate::backup::{backup_verified_scoped, progress_events, BackupMode, ScopeRequest};
 use crate::event::Event;
 
-pub(crate) fn take(run: &mut Run<'_>) -> Result<(), PipelineError> {
+/// What to back up for `pending`: a scope, or the whole database (with why, when a scope was
+/// wanted); an error when a scope is required and the analyzer cannot bound the migrations.
+pub(crate) fn scope_for(
+    run: &Run<'_>,
+    pending: &[String],
+) -> Result<(Option<ScopeRequest>, String), crate::backup::BackupError> {
+    let mode = run.pipeline.options.backup_mode;
+    let (request, why) = crate::backup::request_for(&run.migrations, pending, mode)?;
+    let kind = match (&request, why) {
+        (Some(_), _) => "scoped".to_owned(),
+        (None, Some(why)) => why,
+        (None, None) => "full".to_owned(),
+    };
+    Ok((request, kind))
+}
+
+pub(crate) fn take(run: &mut Run<'_>, pending: &[String]) -> Result<(), PipelineError> {
     let pipeline = run.pipeline;
     if !pipeline.options.runs(Step::Backup) {
         run.switched_off(
@@ -19,6 +35,13 @@ pub(crate) fn take(run: &mut Run<'_>) -> Result<(), PipelineError> {
     let t = Instant::now();
     let options = &pipeline.options;
     let store = run.store.clone();
+    let (mut scope, mut kind) = match scope_for(run, pending) {
+        Ok(chosen) => chosen,
+        Err(e) => return Err(run.refuse(Step::Backup, e.into(), t)),
+    };
+    if scope.is_none() && kind != "full" {
+        run.warn(format!("backup: {kind}"));
+    }
     // Another deployment applying migrations meanwhile changes tables under the dump (pg_dump
     // fails on a column dropped after its snapshot): let it finish first, and take the dump
     // again when the ledger moved during it anyway.
@@ -29,14 +52,26 @@ pub(crate) fn take(run: &mut Run<'_>) -> Result<(), PipelineError> {
             let _ = crate::ledger::wait_until_free(db, options.deploy.lock_wait);
         }
         let before = ledger_mark(run);
-        let taken = backup_verified_observed(
+        let taken = backup_verified_scoped(
             pipeline.backup.as_ref(),
             &pipeline.url,
             &store,
             options.backup_verify,
+            scope.as_ref(),
             &mut progress_events(options.progress_interval, &mut *run.events),
         );
         match taken {
+            // A provider without scoped backups takes the whole database.
+            Err(crate::backup::BackupError::Unsupported { .. })
+                if scope.is_some() && options.backup_mode == BackupMode::Auto =>
+            {
+                scope = None;
+                kind = format!(
+                    "full, because {} has no scoped backups",
+                    pipeline.backup.name()
+                );
+                run.warn(format!("backup: {kind}"));
+            }
             Err(e) if tries < 3 && ledger_mark(run) != before => {
                 tries += 1;
                 run.warn(format!(
@@ -50,22 +85,31 @@ pub(crate) fn take(run: &mut Run<'_>) -> Result<(), PipelineError> {
     };
     match taken {
         Ok((backup, verify)) => {
-            run.event(&Event::BackupCreated {
-                id: backup.id().to_owned(),
-                bytes: backup.manifest.digests.bytes,
-                level: verify.level,
-            });
-            run.report.backup_id = Some(backup.id().to_owned());
-            run.report.step(
-                Step::Backup,
-                StepStatus::Passed,
-                format!("{} verified at L{}", backup.id(), verify.level),
-                t.elapsed(),
-            );
+            recorded(run, &backup, verify.level, &kind, t);
             Ok(())
         }
         Err(e) => Err(run.refuse(Step::Backup, e.into(), t)),
     }
+}
+
+/// The backup, told to the events and the report: what it covers, or why it is full.
+fn recorded(run: &mut Run<'_>, backup: &crate::backup::Backup, level: u8, kind: &str, t: Instant) {
+    run.event(&Event::BackupCreated {
+        id: backup.id().to_owned(),
+        bytes: backup.manifest.digests.bytes,
+        level,
+    });
+    run.report.backup_id = Some(backup.id().to_owned());
+    run.report.step(
+        Step::Backup,
+        StepStatus::Passed,
+        format!(
+            "{} ({}) verified at L{level}",
+            backup.id(),
+            describe(backup, kind)
+        ),
+        t.elapsed(),
+    );
 }
 
 /// Where the ledger stands: rows, finished rows, the latest start (`None` without a ledger).
@@ -77,4 +121,40 @@ fn ledger_mark(run: &mut Run<'_>) -> Option<(i64, i64, Option<chrono::DateTime<c
     )
     .ok()
     .map(|r| (r.get(0), r.get(1), r.get(2)))
+}
+
+/// `scoped: public.t (DELETE in m1), …; 3 tables' data left out`, or why it is full.
+fn describe(backup: &crate::backup::Backup, kind: &str) -> String {
+    match &backup.manifest.scope {
+        Some(scope) if scope.covered.is_empty() => format!(
+            "scoped: no existing table at risk; {} tables' data left out",
+            scope.excluded.len()
+        ),
+        Some(scope) => {
+            // The first few, with why: the manifest has them all.
+            const SHOWN: usize = 8;
+            let mut shown: Vec<String> = scope
+                .covered
+                .iter()
+                .take(SHOWN)
+                .map(|t| {
+                    let why = t.reasons.first().cloned().unwrap_or_default();
+                    match t.reasons.len().saturating_sub(1) {
+                        0 => format!("{} {} rows ({why})", t.qualified(), t.rows),
+                        more => format!("{} {} rows ({why}, {more} more)", t.qualified(), t.rows),
+                    }
+                })
+                .collect();
+            if scope.covered.len() > SHOWN {
+                shown.push(format!("{} more", scope.covered.len() - SHOWN));
+            }
+            format!(
+                "scoped: {} table(s) covered: {}; {} tables' data left out",
+                scope.covered.len(),
+                shown.join(", "),
+                scope.excluded.len()
+            )
+        }
+        None => kind.to_owned(),
+    }
 }

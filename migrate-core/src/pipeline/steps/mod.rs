@@ -8,6 +8,7 @@ pub(crate) mod check;
 pub(crate) mod compat;
 pub(crate) mod drift;
 pub(crate) mod preflight;
+pub(crate) mod readiness;
 pub(crate) mod resume;
 pub(crate) mod rollback;
 pub(crate) mod safety;
