@@ -1,8 +1,6 @@
 //! First contact: a fresh database, and a database deployed half-way, take the rest of a real
 //! history through the safety gate without any approval.
 
-use std::path::Path;
-
 use migrate_tests::TestDb;
 
 use super::{assert_complete, assert_ok, clean_state, deploy, histories, history, migration_names};
@@ -38,11 +36,18 @@ fn partial_then_rest(project: &'static str, extra: &[usize]) {
     points.extend_from_slice(extra);
     for first in points {
         let partial = tempfile::tempdir().unwrap();
-        link_first(&dir, partial.path(), &names[..first]);
+        super::link_migrations(&dir, partial.path(), &names[..first]);
         let db = TestDb::new();
         assert_ok(
             &deploy(&db, partial.path()),
             &format!("first {first} of {project}"),
+        );
+        let applied = migrate_core::ledger::read_rows(&mut db.client())
+            .unwrap()
+            .len();
+        assert_eq!(
+            applied, first,
+            "{project}: the partial deploy applied {applied}"
         );
         let out = deploy(&db, &dir);
         assert_ok(&out, &format!("{project}: the rest after {first}"));
@@ -78,17 +83,4 @@ fn rallly_deployed_part_way_takes_the_rest_without_approval() {
 #[test]
 fn ghostfolio_deployed_part_way_takes_the_rest_without_approval() {
     partial_then_rest("ghostfolio", &[]);
-}
-
-/// A migrations directory holding the first migrations of `dir` (symbolic links, the corpus
-/// is never copied).
-fn link_first(dir: &Path, to: &Path, names: &[String]) {
-    std::fs::copy(
-        dir.join("migration_lock.toml"),
-        to.join("migration_lock.toml"),
-    )
-    .unwrap();
-    for name in names {
-        std::os::unix::fs::symlink(dir.join(name), to.join(name)).unwrap();
-    }
 }

@@ -49,24 +49,7 @@ fn table_level_rollback_of_the_last_quarter_restores_every_history() {
         let names = super::migration_names(&dir);
         let first = names.len() * 3 / 4;
         let partial = tempfile::tempdir().unwrap();
-        std::fs::copy(
-            dir.join("migration_lock.toml"),
-            partial.path().join("migration_lock.toml"),
-        )
-        .unwrap();
-        // Real directories holding links to the files: the loader skips a linked directory
-        // (`DirEntry::file_type` does not follow links), the corpus is never copied.
-        for name in &names[..first] {
-            std::fs::create_dir(partial.path().join(name)).unwrap();
-            for file in std::fs::read_dir(dir.join(name)).unwrap() {
-                let file = file.unwrap();
-                std::os::unix::fs::symlink(
-                    file.path(),
-                    partial.path().join(name).join(file.file_name()),
-                )
-                .unwrap();
-            }
-        }
+        super::link_migrations(&dir, partial.path(), &names[..first]);
         let db = migrate_tests::TestDb::new();
         super::assert_ok(
             &super::deploy(&db, partial.path()),

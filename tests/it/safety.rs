@@ -156,6 +156,33 @@ fn data_aware_mode_predicts_failures() {
     client
         .batch_execute("CREATE TABLE scratch (id int)")
         .unwrap();
+
+    // documenso's 20250522054050: a backfill right before the SET NOT NULL. The NULLs counted
+    // before the deployment are then no prediction: said, not an error that needs approval.
+    dir.add(
+        "20240103000000_backfill",
+        "UPDATE \"User\" SET \"email\" = 'id-' || \"id\" WHERE \"email\" IS NULL;\n\
+         ALTER TABLE \"User\" ALTER COLUMN \"email\" SET NOT NULL;\n",
+    );
+    let review = engine
+        .review(
+            Scope::pending(["20240103000000_backfill".to_owned()]),
+            Some(&mut client),
+        )
+        .unwrap();
+    let not_null = review
+        .report
+        .findings()
+        .find(|f| f.rule.name() == "setting-not-null-without-check")
+        .unwrap();
+    assert_eq!(not_null.severity, Severity::Warning, "{not_null:?}");
+    assert!(
+        not_null.facts.iter().any(|f| f.contains(
+            "before this deployment, 1 rows have NULL in email; 20240103000000_backfill writes"
+        )),
+        "{:?}",
+        not_null.facts
+    );
 }
 
 #[test]

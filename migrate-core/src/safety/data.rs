@@ -415,6 +415,15 @@ fn judge(finding: &mut Finding, timeline: &Timeline, probe: &mut Probe<'_>, cont
     }
     match probe.verdict(rule, &action, &relation) {
         Verdict::Harmless(why) => harmless(finding, why),
+        // Counted before the deployment: an earlier write of it (the backfill before a SET NOT
+        // NULL) may change the count by the time this statement runs.
+        Verdict::WillFail(why) if context.pending && timeline.written(&table).is_some() => {
+            finding.facts.push(format!(
+                "before this deployment, {why}; {} writes {table} earlier in this deployment, so \
+                 whether the statement fails depends on that write",
+                timeline.written(&table).unwrap_or_default()
+            ));
+        }
         Verdict::WillFail(why) => {
             finding.facts.push(format!("will fail: {why}"));
             finding.severity = Severity::Error;
@@ -595,6 +604,27 @@ impl Probe<'_> {
 
     fn verdict(&mut self, rule: Rule, action: &Action, relation: &str) -> Verdict {
         let rows = |p: &mut Self| p.count(&format!("SELECT count(*) FROM {relation}"));
+        // Hazards of the rows a table holds: none when it holds none (a database deployed part
+        // way has the tables of its history, empty until the application writes).
+        let on_empty = match rule {
+            Rule::ChangingColumnType | Rule::EnumValueRemoval => {
+                Some("the table is empty: no value to convert")
+            }
+            Rule::SettingNotNullWithoutCheck
+            | Rule::AddingCheckWithoutNotValid
+            | Rule::AddingForeignKeyWithoutNotValid => {
+                Some("the table is empty: the validating scan is instant")
+            }
+            Rule::AddingUniqueConstraint | Rule::CreateIndexNonConcurrently => {
+                Some("the table is empty: the index build is instant")
+            }
+            _ => None,
+        };
+        if let Some(why) = on_empty {
+            if rows(self) == Some(0) {
+                return Verdict::Harmless(why.into());
+            }
+        }
         match (rule, action) {
             (
                 Rule::DropTable
@@ -658,6 +688,22 @@ impl Probe<'_> {
                     Some(n) => {
                         Verdict::Fact(format!("column {column} still holds {n} non-null values"))
                     }
+                    None => Verdict::Unknown,
+                }
+            }
+            // Only a value can hold a removed label: a column without any loses nothing.
+            (Rule::EnumValueRemoval, Action::AlterColumnType { column, .. }) => {
+                match self.count(&format!(
+                    "SELECT count({}) FROM {relation}",
+                    quote_ident(column)
+                )) {
+                    Some(0) => Verdict::Harmless(format!(
+                        "column {column} holds no value: none can hold a removed label"
+                    )),
+                    Some(n) => Verdict::Fact(format!(
+                        "column {column} holds {n} non-null value(s); one holding a removed \
+                         label makes the cast fail"
+                    )),
                     None => Verdict::Unknown,
                 }
             }

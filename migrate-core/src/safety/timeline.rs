@@ -47,6 +47,10 @@ pub(crate) struct Timeline {
     /// Migrations already applied by the interrupted deployment this one continues: what they
     /// made exists now and may have been written to since.
     continued: HashSet<String>,
+    /// Tables an earlier statement of this deployment writes (`INSERT`, `UPDATE`, `DELETE`), with
+    /// the latest migration that does: their rows before the deployment are not the rows a later
+    /// statement meets.
+    written: HashMap<TableKey, String>,
 }
 
 impl Timeline {
@@ -57,6 +61,7 @@ impl Timeline {
             tables: HashMap::new(),
             columns: HashMap::new(),
             continued: HashSet::new(),
+            written: HashMap::new(),
         }
     }
 
@@ -91,6 +96,11 @@ impl Timeline {
 
     /// Where `column` of `table`, both as named now, comes from. `None` when the column was
     /// dropped earlier in the deployment.
+    /// The latest migration of this deployment that writes `table` before this point, if any.
+    pub(crate) fn written(&self, table: &Name) -> Option<&str> {
+        self.written.get(&self.key(table)).map(String::as_str)
+    }
+
     pub(crate) fn column(&self, table: &Name, column: &str) -> Option<ColumnOrigin> {
         self.columns
             .get(&(self.key(table), column.to_owned()))
@@ -110,7 +120,11 @@ impl Timeline {
                 self.forget_columns(&k);
                 self.tables.insert(k, TableOrigin::Created(made()));
             }
+            Action::Delete { table, .. } => {
+                self.written.insert(self.key(table), made());
+            }
             Action::Insert { table } | Action::Update { table, .. } => {
+                self.written.insert(self.key(table), made());
                 if let Some(origin) = self.tables.get_mut(&self.key(table)) {
                     if let TableOrigin::Created(m) = origin {
                         *origin = TableOrigin::Filled(std::mem::take(m));
