@@ -250,6 +250,19 @@ pub(crate) fn names<S: AsRef<str>>(names: &[S]) -> String {
         .join(", ")
 }
 
+/// At most `shown` names, then how many more: a history of 820 migrations is not one line of
+/// 30 kB (which also filled a reader's pipe before the deployment's own lines).
+pub(crate) fn names_brief<S: AsRef<str>>(names: &[S], shown: usize) -> String {
+    if names.len() <= shown {
+        return self::names(names);
+    }
+    format!(
+        "{} and {} more",
+        self::names(&names[..shown]),
+        names.len() - shown
+    )
+}
+
 /// Serializes a duration as milliseconds (to the microsecond), the one shape of every duration
 /// in the JSON output (fields named `…_ms`).
 pub(crate) fn millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

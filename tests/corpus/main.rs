@@ -117,6 +117,19 @@ fn spawn_deploy(db: &TestDb, dir: &Path) -> Child {
         .unwrap()
 }
 
+/// Waits for every child, reading their pipes at the same time: read one after the other, a
+/// later child blocks on a full pipe (64 kB) while holding the migration lock, and the one being
+/// read times out waiting for it.
+fn outputs(children: Vec<Child>) -> Vec<Output> {
+    std::thread::scope(|s| {
+        let waiting: Vec<_> = children
+            .into_iter()
+            .map(|child| s.spawn(move || child.wait_with_output().unwrap()))
+            .collect();
+        waiting.into_iter().map(|w| w.join().unwrap()).collect()
+    })
+}
+
 fn backup_dir() -> PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);

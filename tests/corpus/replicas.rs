@@ -18,8 +18,7 @@ fn sixteen_cli_deploys_at_once_all_succeed() {
     let db = TestDb::new();
     let t0 = Instant::now();
     let children: Vec<Child> = (0..16).map(|_| spawn_deploy(&db, &dir)).collect();
-    for (i, child) in children.into_iter().enumerate() {
-        let out = child.wait_with_output().unwrap();
+    for (i, out) in super::outputs(children).into_iter().enumerate() {
         assert_ok(&out, &format!("deploy process {i}"));
     }
     assert_complete(&db, &dir, clean, "16 concurrent deploys");
@@ -101,8 +100,7 @@ fn four_cli_deploys_as_a_database_owner_without_superuser_all_succeed() {
         ),
     };
     let children: Vec<Child> = (0..4).map(|_| spawn_deploy(&db, &dir)).collect();
-    for (i, child) in children.into_iter().enumerate() {
-        let out = child.wait_with_output().unwrap();
+    for (i, out) in super::outputs(children).into_iter().enumerate() {
         assert_ok(&out, &format!("deploy process {i} as {role}"));
         assert!(
             !String::from_utf8_lossy(&out.stdout).contains(password)

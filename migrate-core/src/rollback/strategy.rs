@@ -355,7 +355,10 @@ impl RollbackStrategy for DownMigrationRollback {
         if missing.is_empty() {
             Prospect::Executable
         } else {
-            Prospect::NotApplicable(format!("no down.sql for {}", missing.join(", ")))
+            Prospect::NotApplicable(format!(
+                "no down.sql for {}",
+                crate::event::names_brief(&missing, 3)
+            ))
         }
     }
 
@@ -366,7 +369,8 @@ impl RollbackStrategy for DownMigrationRollback {
             .filter(|t| t.applied && t.down.is_none())
             .map(|t| t.name.as_str())
             .collect();
-        (!missing.is_empty()).then(|| format!("no down.sql for {}", missing.join(", ")))
+        (!missing.is_empty())
+            .then(|| format!("no down.sql for {}", crate::event::names_brief(&missing, 3)))
     }
 
     fn execute(&self, ctx: &RollbackContext<'_>) -> Result<RollbackOutcome, RollbackError> {
