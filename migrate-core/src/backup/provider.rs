@@ -219,14 +219,9 @@ pub fn backup_verified_scoped(
         Some(request) => provider.backup_scoped(url, store, request, progress)?,
         None => provider.backup_observed(url, store, progress)?,
     };
-    let report = provider.verify(&backup, level, &VerifyOptions::default())?;
-    if !report.passed() {
-        return Err(BackupError::VerificationFailed {
-            id: backup.id().to_owned(),
-            level: level.number(),
-            failures: report.failures().join("; "),
-        });
-    }
+    let report = provider
+        .verify(&backup, level, &VerifyOptions::default())?
+        .required(backup.id(), level)?;
     Ok((backup, report))
 }
 

@@ -172,19 +172,14 @@ pub(crate) fn restore(
     let database = url.database().to_owned();
     let tools = tools_for(provider, backup)?;
 
-    let check = super::verify::verify(
+    super::verify::verify(
         provider,
         backup,
         options.verify_before,
         &VerifyOptions::default(),
-    )?;
-    if !check.passed() {
-        return Err(BackupError::VerificationFailed {
-            id: backup.id().to_owned(),
-            level: options.verify_before.number(),
-            failures: check.failures().join("; "),
-        });
-    }
+    )?
+    .required(backup.id(), options.verify_before)
+    .map(drop)?;
 
     phase("verify backup", &mut phases);
 

@@ -48,19 +48,14 @@ pub(crate) fn restore_tables(
             });
         }
     }
-    let check = super::verify::verify(
+    super::verify::verify(
         provider,
         backup,
         options.verify_before,
         &VerifyOptions::default(),
-    )?;
-    if !check.passed() {
-        return Err(BackupError::VerificationFailed {
-            id: backup.id().to_owned(),
-            level: options.verify_before.number(),
-            failures: check.failures().join("; "),
-        });
-    }
+    )?
+    .required(backup.id(), options.verify_before)
+    .map(drop)?;
     let mut phases = vec![("verify backup".to_owned(), start.elapsed().as_secs_f64())];
     let t = Instant::now();
     let archive = Archive::read(&tools, backup)?;

@@ -124,6 +124,20 @@ pub struct VerifyReport {
 }
 
 impl VerifyReport {
+    /// This report when it passed, else [`BackupError::VerificationFailed`] naming the backup
+    /// `id`, the `level` asked for and every failure: the one refusal of a backup that does not
+    /// verify, before a deployment or a restore relies on it.
+    pub(crate) fn required(self, id: &str, level: VerifyLevel) -> Result<Self, BackupError> {
+        if self.passed() {
+            return Ok(self);
+        }
+        Err(BackupError::VerificationFailed {
+            id: id.to_owned(),
+            level: level.number(),
+            failures: self.failures().join("; "),
+        })
+    }
+
     /// True when every check passed and every level up to the one asked for ran.
     #[must_use]
     pub fn passed(&self) -> bool {
