@@ -29,6 +29,7 @@ mod pipeline;
 mod privileges;
 mod races;
 mod races_shared_backup_dir;
+mod replay;
 mod resolve;
 mod restore;
 mod rollback;

@@ -232,3 +232,71 @@ impl StatsDb {
             .unwrap_or_else(|e| panic!("could not connect as {app}: {e}"))
     }
 }
+
+/// A third cluster of this test binary, started on first use with `wal_level = logical`, for
+/// the tests of keeping the writes made after a backup (a replication slot decodes them). Kept
+/// apart so that the other tests run on a default server, where no slot can be made.
+///
+/// # Panics
+/// As [`cluster`].
+pub fn logical_cluster() -> &'static EmbeddedCluster {
+    static CLUSTER: OnceLock<Result<EmbeddedCluster, String>> = OnceLock::new();
+    let cluster = CLUSTER.get_or_init(|| {
+        let options = migrate_core::embedded::EmbeddedOptions {
+            settings: vec![
+                ("wal_level".to_owned(), "logical".to_owned()),
+                ("max_replication_slots".to_owned(), "20".to_owned()),
+            ],
+            ..migrate_core::embedded::EmbeddedOptions::default()
+        };
+        EmbeddedCluster::start_with(&options).map_err(|e| e.to_string())
+    });
+    match cluster {
+        Ok(cluster) => cluster,
+        Err(message) => panic!("could not start the wal_level = logical cluster: {message}"),
+    }
+}
+
+/// A fresh database on [`logical_cluster`].
+#[derive(Debug, Clone)]
+pub struct LogicalDb {
+    /// The database's name.
+    pub name: String,
+    /// A `postgresql://` URL connecting to it as the superuser.
+    pub url: String,
+}
+
+impl LogicalDb {
+    /// Creates the database.
+    ///
+    /// # Panics
+    /// If the cluster cannot be started or the database cannot be created.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> LogicalDb {
+        let cluster = logical_cluster();
+        let name = cluster
+            .create_database(&name_prefix())
+            .unwrap_or_else(|e| panic!("could not create a test database: {e}"));
+        let url = cluster.url(&name);
+        LogicalDb { name, url }
+    }
+
+    /// A new connection, as the superuser.
+    ///
+    /// # Panics
+    /// If the connection fails.
+    pub fn client(&self) -> postgres::Client {
+        logical_cluster()
+            .connect(&self.name)
+            .unwrap_or_else(|e| panic!("could not connect to the test database: {e}"))
+    }
+
+    /// The database's [`AppState`].
+    ///
+    /// # Panics
+    /// If the catalog or a table cannot be read.
+    #[must_use]
+    pub fn app_state(&self) -> AppState {
+        app_state_of(&mut self.client(), &self.name)
+    }
+}

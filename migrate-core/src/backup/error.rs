@@ -71,6 +71,15 @@ pub enum BackupError {
         /// Why, per statement.
         reasons: String,
     },
+    /// Every replication slot of the server is in use: the scoped backup's slot, which keeps the
+    /// writes made after it, cannot be created. Nothing was changed.
+    #[error("all {max} replication slots are in use ({used} in use): a scoped backup keeps the writes made after it through a slot of its own; free one (pg_drop_replication_slot) or raise max_replication_slots, or deploy with --backup full; nothing was changed")]
+    SlotsExhausted {
+        /// Slots in use.
+        used: i64,
+        /// `max_replication_slots`.
+        max: i64,
+    },
     /// A whole-database restore of a scoped backup, which holds the data of some tables only:
     /// it would empty every other table. Nothing was changed.
     #[error("backup {id} is scoped (the data of {covered} table(s) only): a whole-database restore would empty every other table; roll back with the table-level restore (`migrate rollback`) instead; nothing was changed")]

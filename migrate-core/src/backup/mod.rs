@@ -12,6 +12,7 @@ mod previous;
 mod privileges;
 mod provider;
 mod read_only;
+pub mod replay;
 mod restore;
 mod scope;
 mod state;

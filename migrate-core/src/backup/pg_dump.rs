@@ -6,6 +6,7 @@ use std::io::BufWriter;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::Utc;
 use flate2::write::GzEncoder;
@@ -14,6 +15,8 @@ use postgres::{Client, GenericClient, IsolationLevel};
 
 use super::hash::{copy_observed, HashingWriter};
 use super::manifest::ledger_entries;
+use super::replay::slot::{slot_name, SlotHold};
+use super::replay::{ReplayPoint, ReplayReadiness};
 use super::tools::Running;
 use super::{
     Backup, BackupError, BackupFormat, BackupProvider, BackupStore, DatabaseState, Manifest,
@@ -45,13 +48,19 @@ pub struct PgDumpOptions {
 #[derive(Debug, Clone, Default)]
 pub struct PgDumpBackup {
     options: PgDumpOptions,
+    /// Replication slots of scoped backups, held until [`BackupProvider::release`] (or until
+    /// the provider goes): shared by clones.
+    slots: Arc<Mutex<Vec<SlotHold>>>,
 }
 
 impl PgDumpBackup {
     /// A provider with `options`.
     #[must_use]
     pub fn new(options: PgDumpOptions) -> Self {
-        Self { options }
+        Self {
+            options,
+            slots: Arc::default(),
+        }
     }
 
     /// The options.
@@ -136,6 +145,22 @@ impl BackupProvider for PgDumpBackup {
 
     fn backup(&self, url: &DatabaseUrl, store: &BackupStore) -> Result<Backup, BackupError> {
         self.backup_observed(url, store, &mut |_| {})
+    }
+
+    /// Drops the backup's replication slot, if this provider holds it.
+    fn release(&self, backup: &Backup) {
+        let Some(point) = backup
+            .manifest
+            .scope
+            .as_ref()
+            .and_then(|s| s.replay.as_ref())
+        else {
+            return;
+        };
+        self.slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|hold| hold.slot != point.slot);
     }
 
     fn backup_observed(
@@ -223,6 +248,21 @@ impl PgDumpBackup {
             armed: true,
         };
 
+        // A slot created before the snapshot decodes every transaction the dump may miss; the
+        // ones it holds anyway are told apart by the snapshot (replay::apply). No slot when the
+        // server or role cannot have one: the pipeline said why before.
+        let hold = match request.filter(|r| r.replay) {
+            Some(_) if ReplayReadiness::read(&mut client, &target)? == ReplayReadiness::Ready => {
+                match SlotHold::create(url, &slot_name(&id)) {
+                    Ok(hold) => Some(hold),
+                    Err(e) => {
+                        log::warn!(target: "migrate_core::backup", "{target}: no replication slot, later writes cannot be replayed: {e}");
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
         // The exported snapshot lives as long as this transaction: pg_dump attaches to it, and our
         // counts and fingerprint are read in it, so they describe exactly what the dump holds.
         let mut tx = client
@@ -245,10 +285,21 @@ impl PgDumpBackup {
             .map_err(BackupError::query("exporting the snapshot", target.clone()))?
             .get(0);
         let (ledger_present, rows) = read_ledger(&mut tx, &target)?;
-        let scoped = match request {
+        let mut scoped = match request {
             Some(request) => Some(scope_in_snapshot(&mut tx, request, &target)?),
             None => None,
         };
+        if let (Some(scope), Some((hold, lsn))) = (scoped.as_mut(), hold.as_ref()) {
+            let current: String = tx
+                .query_one("SELECT pg_current_snapshot()::text", &[])
+                .map_err(BackupError::query("reading the snapshot", target.clone()))?
+                .get(0);
+            scope.replay = Some(ReplayPoint {
+                slot: hold.slot.clone(),
+                lsn: lsn.clone(),
+                snapshot: current,
+            });
+        }
 
         let mut command = tools.command("pg_dump", url);
         command
@@ -360,6 +411,12 @@ impl PgDumpBackup {
             let _ = fs::remove_file(&final_path);
             return Err(e);
         }
+        if let Some((hold, _)) = hold {
+            self.slots
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(hold);
+        }
         log::info!(
             target: "migrate_core::backup",
             "backup {id} of {target}: {} bytes, sha256 {}",
@@ -418,6 +475,7 @@ fn scope_in_snapshot(
         migrations: request.migrations.clone(),
         covered,
         excluded,
+        replay: None,
     })
 }
 

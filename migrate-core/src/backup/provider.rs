@@ -98,6 +98,13 @@ pub trait BackupProvider: Send + Sync + std::fmt::Debug {
         })
     }
 
+    /// The deployment that took `backup` no longer needs to roll back from it (it succeeded,
+    /// or its rollback ran): frees what the backup holds on the server, such as the replication
+    /// slot of a scoped backup that keeps later writes. By default, nothing.
+    fn release(&self, backup: &Backup) {
+        let _ = backup;
+    }
+
     /// Checks `backup` at `level` (and every level below).
     ///
     /// # Errors

@@ -77,6 +77,10 @@ pub struct RestoreReport {
     pub sessions_ended: u64,
     /// What an interrupted earlier restore had left and this one undid first, one sentence each.
     pub recovered: Vec<String>,
+    /// The writes made to the covered tables after a scoped backup, replayed by a table-level
+    /// restore.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay: Option<super::replay::ReplayReport>,
 }
 
 fn phases_ms<S: serde::Serializer>(phases: &[(String, f64)], s: S) -> Result<S::Ok, S::Error> {
@@ -399,6 +403,7 @@ pub(crate) fn restore(
         lost,
         sessions_ended,
         recovered,
+        replay: None,
     };
     log::info!(
         target: "migrate_core::backup",

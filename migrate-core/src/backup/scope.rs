@@ -369,6 +369,11 @@ pub struct ScopeRequest {
     pub migrations: Vec<String>,
     /// The tables they put at risk.
     pub tables: Vec<TableAtRisk>,
+    /// Keep the writes made to the covered tables after the backup: a logical replication slot
+    /// starts at the dump's snapshot (when the server and the role allow it), held until
+    /// [`BackupProvider::release`](super::BackupProvider::release), for a table-level restore
+    /// to replay them. A deployment's backup asks for it; a backup taken on its own does not.
+    pub replay: bool,
 }
 
 /// What a backup in `mode` covers for `pending` (names, in order, looked up in `migrations`):
@@ -393,6 +398,7 @@ pub fn request_for(
             Some(ScopeRequest {
                 migrations: pending.to_vec(),
                 tables,
+                replay: false,
             }),
             None,
         )),
@@ -446,6 +452,10 @@ pub struct Scope {
     /// Tables whose data the backup leaves out (`schema.table`, unquoted): their definitions are
     /// in it, their rows are not.
     pub excluded: Vec<(String, String)>,
+    /// Where a rollback's replay of the writes made after the backup starts, when a slot was
+    /// created for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<super::replay::ReplayPoint>,
 }
 
 /// The order-independent digest of `table`'s rows (see [`CoveredTable::digest`]) and its count.

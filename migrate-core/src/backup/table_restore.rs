@@ -64,26 +64,60 @@ pub(crate) fn restore_tables(
     let mut client = connect(url)?;
     let plan = Plan::build(&mut client, &archive, scope, &target)?;
     let t = Instant::now();
-    let lost = losses(&mut client, scope, &target)?;
+    let mut decoder = decoder_for(url, scope)?;
+    // With a replay, nothing written since the backup is lost: no need to count (a scan).
+    let mut lost = match decoder {
+        Some(_) => Vec::new(),
+        None => losses(&mut client, scope, &target)?,
+    };
+    let reconcile_dir = backup.dir.join(format!("{}.reconcile", backup.id()));
     let mut attempt = 0;
-    loop {
+    let replay = loop {
         attempt += 1;
-        match plan.run(&mut client, backup, scope, &target) {
-            Ok(()) => break,
-            Err(BackupError::Query { source, .. })
+        let replay = match (decoder.as_mut(), scope.replay.as_ref()) {
+            (Some(decoder), Some(point)) => Some((
+                decoder,
+                super::replay::apply::Input {
+                    point,
+                    covered: &scope.covered,
+                    reconcile_dir: reconcile_dir.clone(),
+                    target: &target,
+                },
+            )),
+            _ => None,
+        };
+        match plan.run(&mut client, backup, scope, &target, replay) {
+            Ok(replayed) => break replayed,
+            Err(RunError::Restore(BackupError::Query { source, .. }))
                 if attempt < LOCK_ATTEMPTS
                     && source.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) =>
             {
                 log::warn!(target: "migrate_core::backup", "{target}: the covered tables are busy; trying again (attempt {attempt})");
                 std::thread::sleep(Duration::from_millis(200 * u64::from(attempt)));
             }
-            Err(e) => return Err(e),
+            // The restore itself is sound without the replay: done again without it, the
+            // writes since the backup counted as lost, rather than no rollback at all.
+            Err(RunError::Replay(e)) => {
+                log::warn!(target: "migrate_core::backup", "{target}: replaying the writes since the backup failed, restoring without them: {e}");
+                decoder = None;
+                if client.is_closed() {
+                    client = connect(url)?;
+                }
+                lost = losses(&mut client, scope, &target)?;
+            }
+            Err(RunError::Restore(e)) => return Err(e),
         }
-    }
+    };
     phases.push((
         "swap the covered tables in".to_owned(),
         t.elapsed().as_secs_f64(),
     ));
+    // The writes are in: the slot has served (a later restore of this backup counts losses).
+    if let (Some(decoder), Some(point)) = (decoder.as_mut(), scope.replay.as_ref()) {
+        if let Err(e) = super::replay::slot::drop_slot(decoder, &point.slot) {
+            log::warn!(target: "migrate_core::backup", "{target}: dropping replication slot {}: {e}", point.slot);
+        }
+    }
     crate::journal::record_schema_latest(&mut client, &target);
     log::info!(
         target: "migrate_core::backup",
@@ -101,7 +135,35 @@ pub(crate) fn restore_tables(
         lost,
         sessions_ended: 0,
         recovered: Vec::new(),
+        replay,
     })
+}
+
+/// A session for reading the backup's replication slot, when it has one and the slot is there.
+fn decoder_for(url: &DatabaseUrl, scope: &Scope) -> Result<Option<postgres::Client>, BackupError> {
+    let Some(point) = &scope.replay else {
+        return Ok(None);
+    };
+    let mut decoder = connect(url)?;
+    match super::replay::slot::exists(&mut decoder, &point.slot) {
+        Ok(true) => Ok(Some(decoder)),
+        Ok(false) => {
+            log::warn!(target: "migrate_core::backup", "{}: replication slot {} is gone: the writes since the backup cannot be replayed", url.target(), point.slot);
+            Ok(None)
+        }
+        Err(e) => Err(BackupError::query(
+            "looking up the replication slot",
+            url.target(),
+        )(e)),
+    }
+}
+
+/// Where [`Plan::run`] failed.
+enum RunError {
+    /// Restoring the covered tables.
+    Restore(BackupError),
+    /// Replaying the writes since the backup.
+    Replay(BackupError),
 }
 
 /// The archive as SQL: definitions (before and after the data), the data, and its listing.
@@ -312,14 +374,41 @@ impl Plan {
         })
     }
 
-    /// One transaction: lock, drop, define, load, constrain, check, commit.
+    /// One transaction: lock, drop, define, load, constrain, check, replay, commit.
     fn run(
         &self,
         client: &mut postgres::Client,
         backup: &Backup,
         scope: &Scope,
         target: &str,
-    ) -> Result<(), BackupError> {
+        replay: Option<(&mut postgres::Client, super::replay::apply::Input<'_>)>,
+    ) -> Result<Option<super::replay::ReplayReport>, RunError> {
+        let mut tx = self
+            .restore(client, backup, scope, target)
+            .map_err(RunError::Restore)?;
+        let replayed = match replay {
+            Some((decoder, input)) => Some(
+                super::replay::apply::replay(&mut tx, decoder, &input).map_err(RunError::Replay)?,
+            ),
+            None => None,
+        };
+        tx.commit()
+            .map_err(BackupError::query(
+                "committing the restore",
+                target.to_owned(),
+            ))
+            .map_err(RunError::Restore)?;
+        Ok(replayed)
+    }
+
+    /// The restore's transaction, up to the check against the manifest, left open.
+    fn restore<'c>(
+        &self,
+        client: &'c mut postgres::Client,
+        backup: &Backup,
+        scope: &Scope,
+        target: &str,
+    ) -> Result<postgres::Transaction<'c>, BackupError> {
         let q = |what: &str| BackupError::query(what.to_owned(), target.to_owned());
         let mut tx = client.transaction().map_err(q("starting the restore"))?;
         tx.batch_execute(&format!(
@@ -355,7 +444,7 @@ impl Plan {
                 failures: failures.join("; "),
             });
         }
-        tx.commit().map_err(q("committing the restore"))
+        Ok(tx)
     }
 }
 

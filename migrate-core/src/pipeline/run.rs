@@ -94,6 +94,7 @@ impl Pipeline {
         let mut run = steps::preflight::open(self, executor.as_mut(), events)?;
         run.report.stage = self.options.stage;
         steps::resume::orphan(&mut run)?;
+        steps::replay::drop_orphans(&mut run);
         let pending = steps::preflight::plan(&mut run)?;
         if pending.is_empty() {
             return Ok(run.finish());
@@ -125,7 +126,22 @@ pub(crate) struct Run<'a> {
     pub recorder: Recorder,
     /// Where the rollback planner and the default provider find backups.
     pub store: BackupStore,
+    /// The backup this run took: released when the run ends.
+    pub taken: Option<TakenBackup<'a>>,
     started: Instant,
+}
+
+/// A backup taken by a run, released through its provider when the run ends, however it ends
+/// (its replication slot, kept for the rollback, is dropped then).
+pub(crate) struct TakenBackup<'a> {
+    pub provider: &'a dyn crate::backup::BackupProvider,
+    pub backup: crate::backup::Backup,
+}
+
+impl Drop for TakenBackup<'_> {
+    fn drop(&mut self) {
+        self.provider.release(&self.backup);
+    }
 }
 
 impl<'a> Run<'a> {
@@ -149,6 +165,7 @@ impl<'a> Run<'a> {
             migrations,
             presence,
             recorder,
+            taken: None,
             started,
         }
     }

@@ -42,6 +42,9 @@ pub(crate) fn take(run: &mut Run<'_>, pending: &[String]) -> Result<(), Pipeline
     if scope.is_none() && kind != "full" {
         run.warn(format!("backup: {kind}"));
     }
+    if let Some(request) = scope.as_mut() {
+        request.replay = super::replay::ready(run, t)?;
+    }
     // Another deployment applying migrations meanwhile changes tables under the dump (pg_dump
     // fails on a column dropped after its snapshot): let it finish first, and take the dump
     // again when the ledger moved during it anyway.
@@ -86,6 +89,10 @@ pub(crate) fn take(run: &mut Run<'_>, pending: &[String]) -> Result<(), Pipeline
     match taken {
         Ok((backup, verify)) => {
             recorded(run, &backup, verify.level, &kind, t);
+            run.taken = Some(super::super::run::TakenBackup {
+                provider: pipeline.backup.as_ref(),
+                backup,
+            });
             Ok(())
         }
         Err(e) => Err(run.refuse(Step::Backup, e.into(), t)),

@@ -9,6 +9,7 @@ pub(crate) mod compat;
 pub(crate) mod drift;
 pub(crate) mod preflight;
 pub(crate) mod readiness;
+pub(crate) mod replay;
 pub(crate) mod resume;
 pub(crate) mod rollback;
 pub(crate) mod safety;
