@@ -17,6 +17,7 @@ mod failures;
 mod faults;
 mod faults_cic;
 mod faults_pipeline;
+mod faults_replay;
 mod faults_restore;
 mod fleet;
 mod health;

@@ -257,13 +257,16 @@ pub fn logical_cluster() -> &'static EmbeddedCluster {
     }
 }
 
-/// A fresh database on [`logical_cluster`].
-#[derive(Debug, Clone)]
+/// A fresh database on [`logical_cluster`]. One at a time: creating a replication slot waits
+/// for every write transaction of the cluster to end, so a test's long rollback would hold up
+/// another test's backup.
+#[derive(Debug)]
 pub struct LogicalDb {
     /// The database's name.
     pub name: String,
     /// A `postgresql://` URL connecting to it as the superuser.
     pub url: String,
+    _alone: std::sync::MutexGuard<'static, ()>,
 }
 
 impl LogicalDb {
@@ -273,12 +276,20 @@ impl LogicalDb {
     /// If the cluster cannot be started or the database cannot be created.
     #[allow(clippy::new_without_default)]
     pub fn new() -> LogicalDb {
+        static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let alone = ONE_AT_A_TIME
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let cluster = logical_cluster();
         let name = cluster
             .create_database(&name_prefix())
             .unwrap_or_else(|e| panic!("could not create a test database: {e}"));
         let url = cluster.url(&name);
-        LogicalDb { name, url }
+        LogicalDb {
+            name,
+            url,
+            _alone: alone,
+        }
     }
 
     /// A new connection, as the superuser.

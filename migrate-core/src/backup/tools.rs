@@ -220,7 +220,25 @@ fn is_executable(file: &Path) -> bool {
     fs::metadata(file).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// `binary --version`, asked once per process and file (by its size and modification time): a
+/// process takes tens of milliseconds to start, on the critical path of every backup.
 fn version_line(binary: &Path) -> Option<String> {
+    type Key = (PathBuf, u64, Option<std::time::SystemTime>);
+    static SEEN: std::sync::Mutex<Vec<(Key, String)>> = std::sync::Mutex::new(Vec::new());
+    let meta = fs::metadata(binary).ok()?;
+    let key: Key = (binary.to_owned(), meta.len(), meta.modified().ok());
+    let mut seen = SEEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, line)) = seen.iter().find(|(k, _)| *k == key) {
+        return Some(line.clone());
+    }
+    let line = ask_version(binary)?;
+    seen.push((key, line.clone()));
+    Some(line)
+}
+
+fn ask_version(binary: &Path) -> Option<String> {
     let output = Command::new(binary)
         .arg("--version")
         .env("LC_ALL", "C")

@@ -59,7 +59,30 @@ pub fn connect(url: &DatabaseUrl) -> Result<Client, ConnectError> {
     Ok(client)
 }
 
+/// The TLS connector for `url`'s settings, built once per process and settings: building one
+/// sets up an OpenSSL context with the system's certificates, tens of milliseconds that every
+/// session would pay again (a deployment opens several).
 fn tls_connector(url: &DatabaseUrl) -> Result<MakeTlsConnector, ConnectError> {
+    type Key = (Option<std::path::PathBuf>, SslMode, bool);
+    static BUILT: std::sync::Mutex<Vec<(Key, native_tls::TlsConnector)>> =
+        std::sync::Mutex::new(Vec::new());
+    let key: Key = (
+        url.ssl_root_cert().map(std::path::Path::to_owned),
+        url.ssl_mode(),
+        url.ssl_accept_invalid_certs(),
+    );
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, connector)) = built.iter().find(|(k, _)| *k == key) {
+        return Ok(MakeTlsConnector::new(connector.clone()));
+    }
+    let connector = build_tls(url)?;
+    built.push((key, connector.clone()));
+    Ok(MakeTlsConnector::new(connector))
+}
+
+fn build_tls(url: &DatabaseUrl) -> Result<native_tls::TlsConnector, ConnectError> {
     let mut builder = native_tls::TlsConnector::builder();
     if let Some(path) = url.ssl_root_cert() {
         let pem = std::fs::read(path).map_err(|e| ConnectError::RootCertificate {
@@ -85,8 +108,7 @@ fn tls_connector(url: &DatabaseUrl) -> Result<MakeTlsConnector, ConnectError> {
     builder
         .danger_accept_invalid_certs(!verify_chain || relaxed)
         .danger_accept_invalid_hostnames(!verify_host || relaxed);
-    let connector = builder.build().map_err(ConnectError::Tls)?;
-    Ok(MakeTlsConnector::new(connector))
+    builder.build().map_err(ConnectError::Tls)
 }
 
 /// Connects to `url`, creating the database first when it does not exist (as Prisma's deploy

@@ -1,23 +1,24 @@
 //! Replaying the slot's changes into the restore's transaction, and writing what cannot be
 //! replayed to the reconciliation files.
 
-use std::collections::HashMap;
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::time::Instant;
 
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
 use postgres::{Client, SimpleQueryMessage, Transaction};
 
-use super::decode::{self, Change, Column, Op, Value};
-use super::{Reconcile, ReplayPoint, ReplayReport};
+use super::decode::{self, Change, Op};
+use super::reconcile::{Entry, Files, Source};
+use super::statement::{prepare, run_sql, runs, Pending, Table};
+use super::{ReplayPoint, ReplayReport};
 use crate::backup::{BackupError, CoveredTable};
 use crate::sql::{quote_ident, quote_literal};
 
-/// Statements sent per round trip.
-const BATCH: usize = 500;
+/// Changes sent per round trip (in runs of like changes, one statement each).
+const BATCH: usize = 2000;
 
 /// Settings that make the decoded values read back the same on any server configuration.
 const PINNED: &str = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; \
@@ -60,10 +61,7 @@ pub(crate) fn replay(
     let mut replayer = Replayer {
         tables: HashMap::new(),
         covered: input.covered,
-        files: Files {
-            dir: input.reconcile_dir.clone(),
-            open: HashMap::new(),
-        },
+        files: Files::new(input.reconcile_dir.clone()),
         batch: Vec::new(),
         report: ReplayReport {
             slot: input.point.slot.clone(),
@@ -144,88 +142,8 @@ impl Snapshot {
     }
 }
 
-/// A table as the restored database has it.
-struct Table {
-    qualified: String,
-    covered: bool,
-    exists: bool,
-    /// Columns an INSERT may name (no generated ones).
-    columns: Vec<String>,
-    /// The primary key's (or replica identity index's) columns.
-    key: Vec<String>,
-}
-
-/// One statement to run, with what to record about it.
-struct Pending {
-    sql: String,
-    /// UPDATE and DELETE: no row touched means the row is not there.
-    expect_row: bool,
-    entry: Entry,
-    /// A caveat to record even when it runs.
-    note: Option<String>,
-    /// INSERT into this table: its sequences are moved past the replayed values.
-    inserts_into: Option<String>,
-}
-
-/// One line of a reconciliation file.
-#[derive(Debug, Clone, serde::Serialize)]
-struct Entry {
-    lsn: String,
-    xid: u32,
-    op: Op,
-    table: String,
-    /// Whether the change was applied (with a caveat) or not at all.
-    replayed: bool,
-    reason: String,
-    /// The old key's columns, as decoded.
-    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
-    old: serde_json::Map<String, serde_json::Value>,
-    /// The new row's columns, as decoded.
-    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
-    new: serde_json::Map<String, serde_json::Value>,
-}
-
-struct Files {
-    dir: PathBuf,
-    /// Per table: the file, its path, entries not replayed, entries replayed with a note.
-    open: HashMap<String, (BufWriter<File>, PathBuf, u64, u64)>,
-}
-
-impl Files {
-    fn write(&mut self, entry: &Entry) -> Result<(), BackupError> {
-        if !self.open.contains_key(&entry.table) {
-            std::fs::create_dir_all(&self.dir).map_err(BackupError::io("create", &self.dir))?;
-            let name: String = entry
-                .table
-                .chars()
-                .map(|c| {
-                    if c.is_alphanumeric() || c == '.' || c == '_' || c == '-' {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            let path = self.dir.join(format!("{name}.ndjson"));
-            let file = File::create(&path).map_err(BackupError::io("create", &path))?;
-            self.open
-                .insert(entry.table.clone(), (BufWriter::new(file), path, 0, 0));
-        }
-        let (file, path, not_replayed, noted) =
-            self.open.get_mut(&entry.table).expect("opened above");
-        let line = serde_json::to_string(entry).unwrap_or_default();
-        writeln!(file, "{line}").map_err(BackupError::io("write", path.clone()))?;
-        if entry.replayed {
-            *noted += 1;
-        } else {
-            *not_replayed += 1;
-        }
-        Ok(())
-    }
-}
-
 struct Replayer<'a> {
-    tables: HashMap<(String, String), Table>,
+    tables: HashMap<(String, String), Rc<Table>>,
     covered: &'a [CoveredTable],
     files: Files,
     batch: Vec<Pending>,
@@ -269,47 +187,38 @@ impl Replayer<'_> {
         let mut queued = false;
         for (lsn, change) in changes {
             let key = (change.schema.clone(), change.table.clone());
-            if !self.tables.contains_key(&key) {
-                let table = self.describe(tx, &change.schema, &change.table)?;
-                self.tables.insert(key.clone(), table);
-            }
-            let table = &self.tables[&key];
+            let table = match self.tables.get(&key) {
+                Some(table) => table.clone(),
+                None => {
+                    let table = Rc::new(self.describe(tx, &change.schema, &change.table)?);
+                    self.tables.insert(key, table.clone());
+                    table
+                }
+            };
             if table.exists && !table.covered {
                 // Not restored: the write is there already.
                 continue;
             }
-            let entry = Entry {
-                lsn,
-                xid,
-                op: change.op,
-                table: format!("{}.{}", change.schema, change.table),
-                replayed: false,
-                reason: String::new(),
-                old: json_of(change.old.as_deref()),
-                new: json_of(change.new.as_deref()),
-            };
+            let source = Source { lsn, xid, change };
             if !table.exists {
-                self.files.write(&Entry {
-                    reason: "the table does not exist after the rollback (created or renamed \
-                             by the deployment)"
-                        .to_owned(),
-                    ..entry
-                })?;
+                self.files.write(&Entry::of(
+                    &source,
+                    false,
+                    "the table does not exist after the rollback (created or renamed by the \
+                     deployment)",
+                ))?;
                 continue;
             }
-            match statement(table, &change) {
-                Ok((sql, expect_row, note)) => {
-                    let inserts_into = (change.op == Op::Insert).then(|| table.qualified.clone());
+            match prepare(&table, &source.change) {
+                Ok(prepared) => {
                     self.batch.push(Pending {
-                        sql,
-                        expect_row,
-                        entry,
-                        note,
-                        inserts_into,
+                        table,
+                        change: prepared,
+                        source,
                     });
                     queued = true;
                 }
-                Err(reason) => self.files.write(&Entry { reason, ..entry })?,
+                Err(reason) => self.files.write(&Entry::of(&source, false, reason))?,
             }
         }
         if queued {
@@ -333,57 +242,72 @@ impl Replayer<'_> {
             .iter()
             .any(|c| c.schema == schema && c.table == table);
         let q = |what: &str| BackupError::query(what.to_owned(), self.target.to_owned());
-        let row = tx
-            .query_one(
-                "SELECT to_regclass($1) IS NOT NULL, \
-                 coalesce((SELECT array_agg(attname::text ORDER BY attnum) FROM pg_attribute \
-                   WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped \
-                   AND attgenerated = ''), '{}'), \
-                 coalesce((SELECT array_agg(a.attname::text ORDER BY k.n) \
-                   FROM (SELECT indrelid, indkey FROM pg_index WHERE indrelid = to_regclass($1) \
-                         AND (indisprimary OR indisreplident) ORDER BY indisprimary DESC LIMIT 1) i \
-                   CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, n) \
-                   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum), '{}')",
-                &[&qualified],
-            )
-            .map_err(q("reading a replayed table's columns and key"))?;
+        let exists: bool = tx
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&qualified])
+            .map_err(q("looking up a replayed table"))?
+            .get(0);
+        let pairs = |rows: Vec<postgres::Row>| -> Vec<(String, String)> {
+            rows.iter().map(|r| (r.get(0), r.get(1))).collect()
+        };
+        let (columns, key) = if exists {
+            let columns = tx
+                .query(
+                    "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute \
+                     WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped \
+                     AND attgenerated = '' ORDER BY attnum",
+                    &[&qualified],
+                )
+                .map_err(q("reading a replayed table's columns"))?;
+            let key = tx
+                .query(
+                    "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod) \
+                     FROM (SELECT indrelid, indkey FROM pg_index WHERE indrelid = to_regclass($1) \
+                           AND (indisprimary OR indisreplident) ORDER BY indisprimary DESC LIMIT 1) i \
+                     CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, n) \
+                     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum \
+                     ORDER BY k.n",
+                    &[&qualified],
+                )
+                .map_err(q("reading a replayed table's key"))?;
+            (pairs(columns), pairs(key))
+        } else {
+            (Vec::new(), Vec::new())
+        };
         Ok(Table {
             qualified,
             covered,
-            exists: row.get(0),
-            columns: row.get(1),
-            key: row.get(2),
+            exists,
+            columns,
+            key,
         })
     }
 
-    /// Runs the queued statements: in one round trip under a savepoint, or, when one fails,
-    /// one at a time, so that only the failing ones go to reconciliation.
+    /// Runs the queued changes: in one round trip under a savepoint, a statement per run of
+    /// like changes; when one fails, each change alone, so that only the failing ones go to
+    /// reconciliation.
     fn flush(&mut self, tx: &mut Transaction<'_>) -> Result<(), BackupError> {
         if self.batch.is_empty() {
             return Ok(());
         }
-        let batch = std::mem::take(&mut self.batch);
-        let q = |what: &str| BackupError::query(what.to_owned(), self.target.to_owned());
+        let mut batch = std::mem::take(&mut self.batch);
+        let target = self.target.to_owned();
+        let q = |what: &str| BackupError::query(what.to_owned(), target.clone());
+        let lengths = runs(&batch);
         let mut text = String::from("SAVEPOINT migrate_replay;\n");
-        for p in &batch {
-            text.push_str(&p.sql);
+        let mut at = 0;
+        for len in &lengths {
+            text.push_str(&run_sql(&batch[at..at + len]));
             text.push_str(";\n");
+            at += len;
         }
         text.push_str("RELEASE SAVEPOINT migrate_replay");
         match tx.simple_query(&text) {
             Ok(messages) => {
-                let counts: Vec<u64> = messages
-                    .iter()
-                    .filter_map(|m| match m {
-                        SimpleQueryMessage::CommandComplete(n) => Some(*n),
-                        _ => None,
-                    })
-                    .collect();
-                // SAVEPOINT, the statements, RELEASE.
-                let counts = counts.get(1..=batch.len()).map(<[u64]>::to_vec);
-                for (i, p) in batch.into_iter().enumerate() {
-                    let rows = counts.as_ref().map_or(1, |c| c[i]);
-                    self.outcome(p, Ok(rows))?;
+                // SAVEPOINT, then one result per run.
+                let results = results(&messages);
+                for (len, found) in lengths.into_iter().zip(results.into_iter().skip(1)) {
+                    let run: Vec<Pending> = batch.drain(..len).collect();
+                    self.settle(run, &found)?;
                 }
             }
             Err(_) => {
@@ -392,24 +316,26 @@ impl Replayer<'_> {
                 for p in batch {
                     let one = format!(
                         "SAVEPOINT migrate_replay_one; {}; RELEASE SAVEPOINT migrate_replay_one",
-                        p.sql
+                        run_sql(std::slice::from_ref(&p))
                     );
-                    let result = match tx.simple_query(&one) {
-                        Ok(messages) => Ok(messages
-                            .iter()
-                            .filter_map(|m| match m {
-                                SimpleQueryMessage::CommandComplete(n) => Some(*n),
-                                _ => None,
-                            })
-                            .nth(1)
-                            .unwrap_or(1)),
+                    match tx.simple_query(&one) {
+                        Ok(messages) => {
+                            let found = results(&messages).into_iter().nth(1).unwrap_or_default();
+                            self.settle(vec![p], &found)?;
+                        }
                         Err(e) => {
                             tx.batch_execute("ROLLBACK TO SAVEPOINT migrate_replay_one")
                                 .map_err(q("rolling back a replayed change"))?;
-                            Err(crate::backup::error::pg_detail(&e))
+                            self.files.write(&Entry::of(
+                                &p.source,
+                                false,
+                                format!(
+                                    "the restored table refused it: {}",
+                                    crate::backup::error::pg_detail(&e)
+                                ),
+                            ))?;
                         }
-                    };
-                    self.outcome(p, result)?;
+                    }
                 }
                 tx.batch_execute("RELEASE SAVEPOINT migrate_replay")
                     .map_err(q("ending a replay batch"))?;
@@ -418,33 +344,35 @@ impl Replayer<'_> {
         Ok(())
     }
 
-    fn outcome(&mut self, p: Pending, result: Result<u64, String>) -> Result<(), BackupError> {
-        match result {
-            Ok(0) if p.expect_row => self.files.write(&Entry {
-                reason: "no row with this key in the restored table".to_owned(),
-                ..p.entry
-            }),
-            Ok(_) => {
-                self.report.changes += 1;
-                if let Some(table) = p.inserts_into {
-                    if !self.inserted.contains(&table) {
-                        self.inserted.push(table);
-                    }
-                }
-                match p.note {
-                    Some(reason) => self.files.write(&Entry {
-                        replayed: true,
-                        reason,
-                        ..p.entry
-                    }),
-                    None => Ok(()),
-                }
+    /// Records how a run that ran ended: UPDATE and DELETE changes whose key the statement did
+    /// not return found no row.
+    fn settle(
+        &mut self,
+        run: Vec<Pending>,
+        found: &HashSet<Vec<String>>,
+    ) -> Result<(), BackupError> {
+        for p in run {
+            let matched = match p.change.op {
+                Op::Update | Op::Delete => found.contains(&p.change.key),
+                Op::Insert | Op::Truncate => true,
+            };
+            if !matched {
+                self.files.write(&Entry::of(
+                    &p.source,
+                    false,
+                    "no row with this key in the restored table",
+                ))?;
+                continue;
             }
-            Err(error) => self.files.write(&Entry {
-                reason: format!("the restored table refused it: {error}"),
-                ..p.entry
-            }),
+            self.report.changes += 1;
+            if p.change.op == Op::Insert && !self.inserted.contains(&p.table.qualified) {
+                self.inserted.push(p.table.qualified.clone());
+            }
+            if let Some(reason) = p.change.note {
+                self.files.write(&Entry::of(&p.source, true, reason))?;
+            }
         }
+        Ok(())
     }
 
     /// Sequences owned by columns of tables that received inserts: moved past the largest
@@ -466,10 +394,9 @@ impl Replayer<'_> {
             for row in owned {
                 let (seq, column): (String, String) = (row.get(0), row.get(1));
                 tx.batch_execute(&format!(
-                    "SELECT setval({seq}, m) FROM (SELECT max({column}) AS m FROM {table}) x \
-                     WHERE m IS NOT NULL AND m > (SELECT last_value FROM {seq_rel})",
-                    seq = quote_literal(&seq),
-                    seq_rel = seq,
+                    "SELECT setval({literal}, m) FROM (SELECT max({column}) AS m FROM {table}) x \
+                     WHERE m IS NOT NULL AND m > (SELECT last_value FROM {seq})",
+                    literal = quote_literal(&seq),
                 ))
                 .map_err(BackupError::query(
                     "moving a sequence past the replayed rows",
@@ -481,171 +408,34 @@ impl Replayer<'_> {
     }
 
     fn finish(mut self) -> Result<ReplayReport, BackupError> {
-        let mut reconcile = Vec::new();
-        for (table, (mut file, path, not_replayed, noted)) in self.files.open.drain() {
-            file.flush()
-                .map_err(BackupError::io("write", path.clone()))?;
-            reconcile.push(Reconcile {
-                table,
-                not_replayed,
-                replayed_with_notes: noted,
-                file: path,
-            });
-        }
-        reconcile.sort_by(|a, b| a.table.cmp(&b.table));
-        self.report.reconcile = reconcile;
+        self.report.reconcile = self.files.finish()?;
         Ok(self.report)
     }
 }
 
-/// The statement replaying `change` on `table`, whether it must touch a row, and a caveat to
-/// record; `Err` with why when it cannot be replayed.
-fn statement(table: &Table, change: &Change) -> Result<(String, bool, Option<String>), String> {
-    let has = |name: &str| table.columns.iter().any(|c| c == name);
-    let absent = |cols: &[Column]| -> Vec<String> {
-        cols.iter()
-            .filter(|c| !has(&c.name) && c.value != Value::Unchanged)
-            .map(|c| c.name.clone())
-            .collect()
-    };
-    match change.op {
-        Op::Truncate => Ok((format!("DELETE FROM {}", table.qualified), false, None)),
-        Op::Insert => {
-            let new = change.new.as_deref().ok_or("an insert without its row")?;
-            let cols: Vec<&Column> = new.iter().filter(|c| has(&c.name)).collect();
-            let mut notes = Vec::new();
-            let gone = absent(new);
-            if !gone.is_empty() {
-                notes.push(format!(
-                    "values of columns the restored table lacks were left out: {}",
-                    gone.join(", ")
-                ));
+/// The rows each statement of a simple query returned (as text), one set per statement.
+fn results(messages: &[SimpleQueryMessage]) -> Vec<HashSet<Vec<String>>> {
+    let mut out = Vec::new();
+    let mut rows = HashSet::new();
+    for message in messages {
+        match message {
+            SimpleQueryMessage::Row(row) => {
+                rows.insert(
+                    (0..row.len())
+                        .map(|i| row.get(i).unwrap_or_default().to_owned())
+                        .collect(),
+                );
             }
-            let unwritten: Vec<&str> = table
-                .columns
-                .iter()
-                .filter(|t| !new.iter().any(|c| &c.name == *t))
-                .map(String::as_str)
-                .collect();
-            if !unwritten.is_empty() {
-                notes.push(format!(
-                    "the new version did not write restored columns, left at their defaults: {}",
-                    unwritten.join(", ")
-                ));
-            }
-            let names: Vec<String> = cols.iter().map(|c| quote_ident(&c.name)).collect();
-            let values: Vec<String> = cols.iter().map(|c| literal(&c.value)).collect();
-            let sql = if cols.is_empty() {
-                format!("INSERT INTO {} DEFAULT VALUES", table.qualified)
-            } else {
-                format!(
-                    "INSERT INTO {} ({}) OVERRIDING SYSTEM VALUE VALUES ({})",
-                    table.qualified,
-                    names.join(", "),
-                    values.join(", ")
-                )
-            };
-            Ok((sql, false, (!notes.is_empty()).then(|| notes.join("; "))))
-        }
-        Op::Update => {
-            let new = change
-                .new
-                .as_deref()
-                .ok_or("an update without its new row")?;
-            let key_from = change.old.as_deref().unwrap_or(new);
-            let condition = key_condition(table, key_from)?;
-            // The key is set only when it changed (an identity column refuses even its own
-            // value); TOASTed values the update did not touch stay as they are.
-            let sets: Vec<String> = new
-                .iter()
-                .filter(|c| has(&c.name) && c.value != Value::Unchanged)
-                .filter(|c| change.old.is_some() || !table.key.contains(&c.name))
-                .map(|c| format!("{} = {}", quote_ident(&c.name), literal(&c.value)))
-                .collect();
-            let gone = absent(new);
-            let note = (!gone.is_empty()).then(|| {
-                format!(
-                    "values of columns the restored table lacks were left out: {}",
-                    gone.join(", ")
-                )
-            });
-            if sets.is_empty() {
-                return Err(note.unwrap_or_else(|| "an update that changed no column".to_owned()));
-            }
-            Ok((
-                format!(
-                    "UPDATE {} SET {} WHERE {condition}",
-                    table.qualified,
-                    sets.join(", ")
-                ),
-                true,
-                note,
-            ))
-        }
-        Op::Delete => {
-            let old = change
-                .old
-                .as_deref()
-                .ok_or("a delete without its key (the table has no replica identity)")?;
-            let condition = key_condition(table, old)?;
-            Ok((
-                format!("DELETE FROM {} WHERE {condition}", table.qualified),
-                true,
-                None,
-            ))
+            SimpleQueryMessage::CommandComplete(_) => out.push(std::mem::take(&mut rows)),
+            _ => {}
         }
     }
-}
-
-/// `k1 = v1 AND …` over the restored table's key, with the values of `cols`.
-fn key_condition(table: &Table, cols: &[Column]) -> Result<String, String> {
-    if table.key.is_empty() {
-        return Err("the restored table has no primary key or replica identity index".to_owned());
-    }
-    table
-        .key
-        .iter()
-        .map(|k| {
-            let column = cols.iter().find(|c| &c.name == k).ok_or_else(|| {
-                format!("the change does not carry the key column {k} of the restored table")
-            })?;
-            match &column.value {
-                Value::Text(_) => Ok(format!("{} = {}", quote_ident(k), literal(&column.value))),
-                _ => Err(format!("the key column {k} has no value in the change")),
-            }
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map(|parts| parts.join(" AND "))
-}
-
-/// A value as an untyped literal: the restored column's type reads it, as it read the dump.
-fn literal(value: &Value) -> String {
-    match value {
-        Value::Null | Value::Unchanged => "NULL".to_owned(),
-        Value::Text(t) => quote_literal(t),
-    }
-}
-
-fn json_of(cols: Option<&[Column]>) -> serde_json::Map<String, serde_json::Value> {
-    cols.unwrap_or_default()
-        .iter()
-        .map(|c| (c.name.clone(), c.value.as_json()))
-        .collect()
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn table() -> Table {
-        Table {
-            qualified: "public.t".to_owned(),
-            covered: true,
-            exists: true,
-            columns: vec!["id".into(), "a".into(), "filler".into()],
-            key: vec!["id".into()],
-        }
-    }
 
     #[test]
     fn snapshot_visibility_follows_xmin_xmax_and_in_progress() {
@@ -656,56 +446,5 @@ mod tests {
         let s = Snapshot::parse("4294967290:4294967400:").unwrap();
         assert!(s.visible(4_294_967_291) && !s.visible(200));
         assert!(Snapshot::parse("x:1:").is_none());
-    }
-
-    #[test]
-    fn statements_follow_the_restored_table() {
-        let t = table();
-        let insert =
-            decode::parse("table public.t: INSERT: id[integer]:3 a[text]:'x''y' b[integer]:9")
-                .unwrap();
-        let (sql, expect, note) = statement(&t, &insert).unwrap();
-        assert_eq!(
-            sql,
-            "INSERT INTO public.t (\"id\", \"a\") OVERRIDING SYSTEM VALUE VALUES (E'3', E'x''y')"
-        );
-        assert!(!expect);
-        let note = note.unwrap();
-        assert!(
-            note.contains(": b") && note.contains("defaults: filler"),
-            "{note}"
-        );
-
-        let update = decode::parse(
-            "table public.t: UPDATE: id[integer]:3 a[text]:unchanged-toast-datum b[integer]:1",
-        )
-        .unwrap();
-        assert!(statement(&t, &update).unwrap_err().contains(": b"));
-        let update = decode::parse(
-            "table public.t: UPDATE: old-key: id[integer]:3 new-tuple: id[integer]:4 a[text]:null",
-        )
-        .unwrap();
-        assert_eq!(
-            statement(&t, &update).unwrap().0,
-            "UPDATE public.t SET \"id\" = E'4', \"a\" = NULL WHERE \"id\" = E'3'"
-        );
-        let delete = decode::parse("table public.t: DELETE: id[integer]:4").unwrap();
-        assert_eq!(
-            statement(&t, &delete).unwrap(),
-            (
-                "DELETE FROM public.t WHERE \"id\" = E'4'".to_owned(),
-                true,
-                None
-            )
-        );
-        let nokey = decode::parse("table public.t: DELETE: (no-tuple-data)").unwrap();
-        assert!(statement(&t, &nokey).is_err());
-        let keyless = Table {
-            key: Vec::new(),
-            ..table()
-        };
-        assert!(statement(&keyless, &delete)
-            .unwrap_err()
-            .contains("no primary key"));
     }
 }

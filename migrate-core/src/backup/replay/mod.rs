@@ -16,7 +16,9 @@
 
 pub(crate) mod apply;
 pub(crate) mod decode;
+mod reconcile;
 pub(crate) mod slot;
+mod statement;
 
 use std::path::PathBuf;
 use std::time::Duration;
