@@ -365,3 +365,55 @@ fn cli_rollback_of_an_enum_rebuild_restores_labels_and_rows() {
     assert_eq!(b, 2, "the deleted rows are back");
     assert_eq!(applied(&db), [INIT]);
 }
+
+/// `migrate plan` says what the backup before deploying would hold: the tables the pending
+/// migrations put at risk for a bounded change, the whole database (and why) for an unbounded
+/// one.
+#[test]
+fn plan_shows_what_the_backup_would_hold() {
+    let db = TestDb::new();
+    let dir = Dir::with(&[(INIT, INIT_SQL)]);
+    let path = dir.path().to_str().unwrap();
+    let out = migrate(&db.url, &["deploy", "--migrations-dir", path]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    dir.add(CHANGE, CHANGE_SQL);
+    let plan_args = [
+        "plan",
+        "--json",
+        "--no-compat-check",
+        "--migrations-dir",
+        path,
+    ];
+    let plan = last_json(&migrate(&db.url, &plan_args).stdout);
+    assert_eq!(plan["backup"]["kind"], "scoped", "{plan}");
+    let tables: Vec<&str> = plan["backup"]["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t[0].as_str().unwrap())
+        .collect();
+    assert_eq!(tables, ["Post"], "{plan}");
+    let out = migrate(
+        &db.url,
+        &["plan", "--no-compat-check", "--migrations-dir", path],
+    );
+    assert!(
+        text(&out.stdout).contains("Backup before deploying: scoped to 1 table(s) at risk"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    dir.add(
+        "20240103000000_dynamic",
+        "DO $$ BEGIN EXECUTE 'DELETE FROM \"Audit\"'; END $$;",
+    );
+    let plan = last_json(&migrate(&db.url, &plan_args).stdout);
+    assert_eq!(plan["backup"]["kind"], "full", "{plan}");
+    assert!(
+        plan["backup"]["full_because"]
+            .as_str()
+            .unwrap()
+            .contains("20240103000000_dynamic"),
+        "{plan}"
+    );
+}

@@ -88,6 +88,19 @@ pub(super) fn run(cli: &Cli, args: &PlanArgs, out: &Output) -> anyhow::Result<Ou
             .map(|s| s.text().to_owned())
             .or_else(|| std::fs::read_to_string(name).ok())
     };
+    // What the backup before deploying these would hold (default mode, as `deploy` takes it).
+    let reviewed: Vec<String> = review
+        .report
+        .migrations
+        .iter()
+        .map(|m| m.migration.clone())
+        .filter(|name| migrations.get(name).is_some())
+        .collect();
+    let backup = migrate_core::backup::BackupPlan::of(
+        &migrations,
+        &reviewed,
+        migrate_core::backup::BackupMode::default(),
+    );
     let sources = Sources {
         path: &path_of,
         text: &text_of,
@@ -96,6 +109,7 @@ pub(super) fn run(cli: &Cli, args: &PlanArgs, out: &Output) -> anyhow::Result<Ou
         let mut json = report::to_json(&review.report, &review.approvals);
         json["offline_because"] = serde_json::json!(offline_because);
         json["compat"] = serde_json::to_value(&compat)?;
+        json["backup"] = serde_json::to_value(&backup)?;
         return Ok(Outcome { ok: !failing, json });
     }
     let rendered = report::render(&review.report, &review.approvals, &sources, format);
@@ -115,6 +129,9 @@ pub(super) fn run(cli: &Cli, args: &PlanArgs, out: &Output) -> anyhow::Result<Ou
     let table = report::migration_table(&review.report);
     if format == Format::Human && !table.is_empty() {
         println!("{}\n", table.trim_end());
+    }
+    if format == Format::Human && !reviewed.is_empty() {
+        println!("{backup}\n");
     }
     println!("{}", rendered.trim_end());
     Ok(Outcome {

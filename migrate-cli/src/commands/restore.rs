@@ -21,7 +21,22 @@ pub(super) fn print_restore(report: &RestoreReport, out: &Output) {
     for (phase, secs) in &report.phases {
         out.line(format!("  {phase}: {secs:.1}s"));
     }
-    if report.lost.is_empty() {
+    if let Some(replay) = &report.replay {
+        out.line(format!(
+            "{GREEN}Kept{GREEN:#}: {} change(s) of {} transaction(s) written to the restored tables \
+             after the backup, replayed from replication slot {} ({} of the deployment's own left out)",
+            replay.changes, replay.transactions, replay.slot, replay.deployment
+        ));
+        for r in &replay.reconcile {
+            out.line(format!(
+                "  {YELLOW}to reconcile{YELLOW:#} {}: {} not replayed, {} replayed with a note: {}",
+                r.table,
+                r.not_replayed,
+                r.replayed_with_notes,
+                r.file.display()
+            ));
+        }
+    } else if report.lost.is_empty() {
         out.line("Nothing was written after the backup.");
     } else {
         out.line(format!(

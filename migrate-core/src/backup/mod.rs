@@ -42,7 +42,7 @@ pub use read_only::{is_read_only, set_read_only, ReadOnlyChange, ReadOnlyGuard};
 pub(crate) use restore::losses;
 pub use restore::{RestoreOptions, RestoreReport, TableLoss};
 pub use scope::{
-    at_risk, request_for, resolve as resolve_at_risk, table_digest, AtRisk, BackupMode,
+    at_risk, request_for, resolve as resolve_at_risk, table_digest, AtRisk, BackupMode, BackupPlan,
     CoveredTable, Scope, ScopeRequest, TableAtRisk,
 };
 pub use state::{DatabaseState, TableCount};

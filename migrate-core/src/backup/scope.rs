@@ -417,6 +417,92 @@ pub fn request_for(
     }
 }
 
+/// What the backup before deploying `pending` would hold, as `migrate plan` shows it: the
+/// tables the migrations put at risk (those existing then are covered), or why it is full.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct BackupPlan {
+    /// `scoped` or `full`.
+    pub kind: &'static str,
+    /// The tables at risk, as the migrations name them, with what they do to each.
+    pub tables: Vec<(String, Vec<String>)>,
+    /// Why the backup is full, when it is.
+    pub full_because: Option<String>,
+}
+
+impl BackupPlan {
+    /// The plan of a backup in `mode` before `pending` (names, in order, looked up in
+    /// `migrations`).
+    #[must_use]
+    pub fn of(
+        migrations: &crate::source::Migrations,
+        pending: &[String],
+        mode: BackupMode,
+    ) -> Self {
+        match request_for(migrations, pending, mode) {
+            Ok((Some(request), _)) => Self {
+                kind: "scoped",
+                tables: request
+                    .tables
+                    .iter()
+                    .map(|t| (t.name.to_string(), t.reasons.clone()))
+                    .collect(),
+                full_because: None,
+            },
+            Ok((None, why)) => Self {
+                kind: "full",
+                tables: Vec::new(),
+                full_because: Some(why.unwrap_or_else(|| "a full backup was asked for".to_owned())),
+            },
+            Err(e) => Self {
+                kind: "full",
+                tables: Vec::new(),
+                full_because: Some(e.to_string()),
+            },
+        }
+    }
+}
+
+impl fmt::Display for BackupPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(why) = &self.full_because {
+            let why = why.strip_prefix("full, ").unwrap_or(why);
+            let parts: Vec<&str> = why.split("; ").collect();
+            let more = match parts.len().saturating_sub(3) {
+                0 => String::new(),
+                n => format!("; and {n} more"),
+            };
+            return write!(
+                f,
+                "Backup before deploying: the whole database, {}{more}",
+                parts[..parts.len().min(3)].join("; ")
+            );
+        }
+        if self.tables.is_empty() {
+            return f.write_str(
+                "Backup before deploying: the schema only (no existing table's rows at risk)",
+            );
+        }
+        const SHOWN: usize = 6;
+        let mut shown: Vec<String> = self
+            .tables
+            .iter()
+            .take(SHOWN)
+            .map(|(t, why)| format!("{t} ({})", why.join(", ")))
+            .collect();
+        if self.tables.len() > SHOWN {
+            shown.push(format!("{} more", self.tables.len() - SHOWN));
+        }
+        write!(
+            f,
+            "Backup before deploying: scoped to {} table(s) at risk (the schema, and these \
+             tables' rows if they exist): {}",
+            self.tables.len(),
+            shown.join("; ")
+        )
+    }
+}
+
 /// A table whose data a scoped backup holds, as recorded in the manifest.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CoveredTable {

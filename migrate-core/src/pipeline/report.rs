@@ -79,12 +79,31 @@ impl PipelineReport {
     #[must_use]
     pub fn rollback_summary(&self) -> String {
         match &self.rollback {
-            Some(r) => format!(
-                "rolled back {} migration(s) by {} in {:.1}s; fix the cause and deploy again",
-                r.rolled_back.len(),
-                r.strategy,
-                r.duration.as_secs_f64()
-            ),
+            Some(r) => {
+                let kept = match r
+                    .restore
+                    .as_ref()
+                    .and_then(|restore| restore.replay.as_ref())
+                {
+                    Some(replay) if replay.reconcile_entries() > 0 => format!(
+                        ", keeping the {} change(s) written since the backup ({} to reconcile: \
+                         see the rollback's reconciliation files)",
+                        replay.changes,
+                        replay.reconcile_entries()
+                    ),
+                    Some(replay) => format!(
+                        ", keeping the {} change(s) written since the backup",
+                        replay.changes
+                    ),
+                    None => String::new(),
+                };
+                format!(
+                    "rolled back {} migration(s) by {} in {:.1}s{kept}; fix the cause and deploy again",
+                    r.rolled_back.len(),
+                    r.strategy,
+                    r.duration.as_secs_f64()
+                )
+            }
             None if self.applied.is_empty() => "nothing had been applied".to_owned(),
             None => format!(
                 "NOT rolled back: {} migration(s) remain applied ({})",

@@ -37,6 +37,7 @@ pub(crate) fn check(run: &mut Run<'_>, pending: &[String]) -> Result<(), Pipelin
         .iter()
         .filter_map(|name| run.migrations.get(name))
         .collect();
+    let scoped = covered.is_some();
     let ctx = ProspectContext {
         migrations: &migrations,
         privileges: &privileges,
@@ -46,7 +47,13 @@ pub(crate) fn check(run: &mut Run<'_>, pending: &[String]) -> Result<(), Pipelin
     };
     match pipeline.planner.prospect(&ctx, options.rollback_preference) {
         Ok(prospect) => {
-            announce(run, &prospect, &privileges);
+            let by_restore = prospect.strategy == Some(crate::rollback::StrategyKind::Restore);
+            let kept = if scoped && by_restore {
+                later_writes(run)
+            } else {
+                String::new()
+            };
+            announce(run, &prospect, &privileges, &kept);
             Ok(())
         }
         Err(e) => Err(run.refuse(Step::Preflight, e.into(), t)),
@@ -89,13 +96,33 @@ fn covered(
     ))
 }
 
-fn announce(run: &mut Run<'_>, prospect: &ProspectPlan, privileges: &RolePrivileges) {
+/// What a table-level restore will do with the writes made to the covered tables after the
+/// backup, said before anything changes.
+fn later_writes(run: &mut Run<'_>) -> String {
+    use crate::backup::replay::ReplayReadiness;
+    let target = run.pipeline.url.target();
+    let readiness = run
+        .recorder
+        .db()
+        .ok()
+        .and_then(|db| ReplayReadiness::read(db, &target).ok());
+    match readiness {
+        Some(ReplayReadiness::Ready) => "; writes made to the covered tables after the backup \
+             will be replayed (logical replication slot), what cannot be replayed goes to \
+             reconciliation files"
+            .to_owned(),
+        _ => "; writes made to the covered tables after the backup would be lost (counted)"
+            .to_owned(),
+    }
+}
+
+fn announce(run: &mut Run<'_>, prospect: &ProspectPlan, privileges: &RolePrivileges, kept: &str) {
     let who = if privileges.superuser {
         format!("role {} (superuser)", privileges.role)
     } else {
         format!("role {}", privileges.role)
     };
-    let detail = format!("{prospect}, as {who}");
+    let detail = format!("{prospect}, as {who}{kept}");
     if prospect.strategy.is_none() {
         run.warn(detail.clone());
     }
