@@ -90,9 +90,14 @@ fn link_migrations(dir: &Path, to: &Path, names: &[String]) {
 }
 
 fn migrate(db: &TestDb, args: &[&str]) -> Command {
+    migrate_url(&db.url, args)
+}
+
+/// `migrate ARGS` with `DATABASE_URL=url`, its backups out of the repository, no terminal.
+fn migrate_url(url: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new(migrate_bin());
     cmd.args(args)
-        .env("DATABASE_URL", &db.url)
+        .env("DATABASE_URL", url)
         .env("MIGRATE_BACKUP_DIR", backup_dir())
         .env("NO_COLOR", "1")
         .env_remove("PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK")
