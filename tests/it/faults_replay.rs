@@ -15,7 +15,7 @@ use crate::faults::kill;
 use crate::replay::{deploy, slots, DROP_FILLER, DROP_FILLER_SQL, INIT};
 
 /// Tellers at the backup: enough rows that the swap (load, check) takes a moment.
-const TELLERS: i32 = 200_000;
+const TELLERS: i32 = 100_000;
 
 /// Whether a session of `db` runs a query matching `pattern` (SQL `LIKE`).
 fn running(db: &LogicalDb, pattern: &str) -> bool {

@@ -383,12 +383,37 @@ impl Plan {
         target: &str,
         replay: Option<(&mut postgres::Client, super::replay::apply::Input<'_>)>,
     ) -> Result<Option<super::replay::ReplayReport>, RunError> {
-        let mut tx = self
-            .restore(client, backup, scope, target)
+        let q = |what: &str| BackupError::query(what.to_owned(), target.to_owned());
+        let mut tx = client
+            .transaction()
+            .map_err(q("starting the restore"))
             .map_err(RunError::Restore)?;
-        let replayed = match replay {
-            Some((decoder, input)) => Some(
-                super::replay::apply::replay(&mut tx, decoder, &input).map_err(RunError::Replay)?,
+        tx.batch_execute(&format!(
+            "SET LOCAL lock_timeout = {}",
+            LOCK_TIMEOUT.as_millis()
+        ))
+        .and_then(|()| match self.lock.is_empty() {
+            true => Ok(()),
+            false => tx.batch_execute(&self.lock),
+        })
+        .map_err(q("locking the covered tables"))
+        .map_err(RunError::Restore)?;
+        // The slot is read now, with the covered tables locked and before the restore writes
+        // anything: decoding past a large transaction still in progress (this one, once it has
+        // dropped and loaded tables) costs seconds.
+        let decoded = match replay {
+            Some((decoder, input)) => Some((
+                super::replay::apply::read(decoder, input.point, input.target)
+                    .map_err(RunError::Replay)?,
+                input,
+            )),
+            None => None,
+        };
+        self.restore(&mut tx, backup, scope, target)
+            .map_err(RunError::Restore)?;
+        let replayed = match decoded {
+            Some((decoded, input)) => Some(
+                super::replay::apply::replay(&mut tx, decoded, &input).map_err(RunError::Replay)?,
             ),
             None => None,
         };
@@ -401,25 +426,15 @@ impl Plan {
         Ok(replayed)
     }
 
-    /// The restore's transaction, up to the check against the manifest, left open.
-    fn restore<'c>(
+    /// In `tx`, which holds the locks: drop, define, load, constrain, check against the manifest.
+    fn restore(
         &self,
-        client: &'c mut postgres::Client,
+        tx: &mut postgres::Transaction<'_>,
         backup: &Backup,
         scope: &Scope,
         target: &str,
-    ) -> Result<postgres::Transaction<'c>, BackupError> {
+    ) -> Result<(), BackupError> {
         let q = |what: &str| BackupError::query(what.to_owned(), target.to_owned());
-        let mut tx = client.transaction().map_err(q("starting the restore"))?;
-        tx.batch_execute(&format!(
-            "SET LOCAL lock_timeout = {}",
-            LOCK_TIMEOUT.as_millis()
-        ))
-        .map_err(q("setting lock_timeout"))?;
-        if !self.lock.is_empty() {
-            tx.batch_execute(&self.lock)
-                .map_err(q("locking the covered tables"))?;
-        }
         for sql in self.drops.iter().chain(&self.pre) {
             tx.batch_execute(sql).map_err(q(&first_words(sql)))?;
         }
@@ -436,7 +451,7 @@ impl Plan {
         for sql in self.setvals.iter().chain(&self.post) {
             tx.batch_execute(sql).map_err(q(&first_words(sql)))?;
         }
-        let failures = check(&mut tx, backup, scope, target)?;
+        let failures = check(tx, backup, scope, target)?;
         if !failures.is_empty() {
             // Dropped with the transaction: the database is as it was.
             return Err(BackupError::RestoreMismatch {
@@ -444,7 +459,7 @@ impl Plan {
                 failures: failures.join("; "),
             });
         }
-        Ok(tx)
+        Ok(())
     }
 }
 

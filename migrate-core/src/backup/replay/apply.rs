@@ -10,7 +10,7 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
 use postgres::{Client, SimpleQueryMessage, Transaction};
 
-use super::decode::{self, Change, Op};
+use super::decode::{self, Op};
 use super::reconcile::{Entry, Files, Source};
 use super::statement::{prepare, run_sql, runs, Pending, Table};
 use super::{ReplayPoint, ReplayReport};
@@ -25,7 +25,7 @@ const PINNED: &str = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; \
                       SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; \
                       SET bytea_output = 'hex'";
 
-/// What [`replay`] reads and where it writes.
+/// Where [`replay`] writes.
 pub(crate) struct Input<'a> {
     pub point: &'a ReplayPoint,
     pub covered: &'a [CoveredTable],
@@ -34,43 +34,40 @@ pub(crate) struct Input<'a> {
     pub target: &'a str,
 }
 
-/// Reads the slot on `decoder` up to the WAL position now (the covered tables are locked by
-/// `tx`, so every write to them has committed before it or waits), and replays into `tx` the
-/// application's changes to the covered tables.
-pub(crate) fn replay(
-    tx: &mut Transaction<'_>,
+/// The application's transactions read from the slot, in commit order, not yet replayed.
+pub(crate) struct Decoded {
+    changes: Vec<Source>,
+    /// Lines `test_decoding` wrote that could not be read: `(lsn, xid, why)`.
+    unreadable: Vec<(String, u32, String)>,
+    in_backup: u64,
+    deployment: u64,
+    started: Instant,
+}
+
+/// Reads the slot on `decoder` up to the WAL position now. The caller holds the covered
+/// tables' locks, so every write to them has committed before that position or waits for the
+/// restore; and it reads before the restore writes, since decoding past a large transaction in
+/// progress is slow. Transactions the backup holds (visible in its snapshot) and the
+/// deployment's own (they write the ledger) are left out here.
+pub(crate) fn read(
     decoder: &mut Client,
-    input: &Input<'_>,
-) -> Result<ReplayReport, BackupError> {
+    point: &ReplayPoint,
+    target: &str,
+) -> Result<Decoded, BackupError> {
     let started = Instant::now();
-    let target = input.target.to_owned();
-    let q = |what: &str| BackupError::query(what.to_owned(), target.clone());
-    let snapshot = Snapshot::parse(&input.point.snapshot).ok_or_else(|| BackupError::Manifest {
-        path: input.reconcile_dir.clone(),
-        reason: format!("unreadable snapshot {:?}", input.point.snapshot),
+    let q = |what: &str| BackupError::query(what.to_owned(), target.to_owned());
+    let snapshot = Snapshot::parse(&point.snapshot).ok_or_else(|| BackupError::Manifest {
+        path: PathBuf::from(&point.slot),
+        reason: format!("unreadable snapshot {:?}", point.snapshot),
     })?;
     decoder
         .batch_execute(PINNED)
         .map_err(q("pinning the decoding session's settings"))?;
-    tx.batch_execute(&PINNED.replace("SET ", "SET LOCAL "))
-        .map_err(q("pinning the restore's settings"))?;
     let upto: String = decoder
         .query_one("SELECT pg_current_wal_lsn()::text", &[])
         .map_err(q("reading the WAL position"))?
         .get(0);
-    let mut replayer = Replayer {
-        tables: HashMap::new(),
-        covered: input.covered,
-        files: Files::new(input.reconcile_dir.clone()),
-        batch: Vec::new(),
-        report: ReplayReport {
-            slot: input.point.slot.clone(),
-            ..ReplayReport::default()
-        },
-        inserted: Vec::new(),
-        target: &target,
-    };
-    let params: [&(dyn ToSql + Sync); 2] = [&input.point.slot, &upto];
+    let params: [&(dyn ToSql + Sync); 2] = [&point.slot, &upto];
     let mut rows = decoder
         .query_raw(
             "SELECT lsn::text, xid::text::bigint, data FROM pg_logical_slot_peek_changes(\
@@ -78,8 +75,15 @@ pub(crate) fn replay(
             params,
         )
         .map_err(q("reading the replication slot"))?;
-    let mut current: Vec<(String, Change)> = Vec::new();
-    let mut unreadable: Vec<(String, String)> = Vec::new();
+    let mut decoded = Decoded {
+        changes: Vec::new(),
+        unreadable: Vec::new(),
+        in_backup: 0,
+        deployment: 0,
+        started,
+    };
+    let mut current: Vec<Source> = Vec::new();
+    let mut unreadable: Vec<(String, u32, String)> = Vec::new();
     while let Some(row) = rows.next().map_err(q("reading the replication slot"))? {
         let (lsn, xid, data): (String, i64, String) = (row.get(0), row.get(1), row.get(2));
         let xid = u32::try_from(xid).unwrap_or(0);
@@ -87,21 +91,84 @@ pub(crate) fn replay(
             current.clear();
             unreadable.clear();
         } else if data.starts_with("COMMIT") {
-            let changes = std::mem::take(&mut current);
-            let bad = std::mem::take(&mut unreadable);
-            replayer.transaction(tx, xid, &snapshot, changes, bad)?;
+            if snapshot.visible(xid) {
+                decoded.in_backup += 1;
+            } else if current
+                .iter()
+                .any(|s| s.change.table == "_prisma_migrations")
+            {
+                decoded.deployment += 1;
+            } else {
+                decoded.changes.append(&mut current);
+                decoded.unreadable.append(&mut unreadable);
+            }
+            current.clear();
+            unreadable.clear();
         } else if data.starts_with("table ") {
             match decode::parse(&data) {
-                Ok(change) => current.push((lsn, change)),
-                Err(why) => unreadable.push((lsn, format!("{why}: {data}"))),
+                Ok(change) => current.push(Source { lsn, xid, change }),
+                Err(why) => unreadable.push((lsn, xid, format!("{why}: {data}"))),
             }
         }
     }
-    drop(rows);
+    log::debug!(target: "migrate_core::backup", "replay: read {} change(s) up to {upto} in {:?}", decoded.changes.len(), started.elapsed());
+    Ok(decoded)
+}
+
+/// Replays `decoded` into `tx`, where the covered tables are restored: the changes to covered
+/// tables in order, by key; every other table holds its writes already.
+pub(crate) fn replay(
+    tx: &mut Transaction<'_>,
+    decoded: Decoded,
+    input: &Input<'_>,
+) -> Result<ReplayReport, BackupError> {
+    let target = input.target.to_owned();
+    tx.batch_execute(&PINNED.replace("SET ", "SET LOCAL "))
+        .map_err(BackupError::query(
+            "pinning the restore's settings",
+            target.clone(),
+        ))?;
+    let mut replayer = Replayer {
+        tables: HashMap::new(),
+        covered: input.covered,
+        files: Files::new(input.reconcile_dir.clone()),
+        batch: Vec::new(),
+        report: ReplayReport {
+            slot: input.point.slot.clone(),
+            in_backup: decoded.in_backup,
+            deployment: decoded.deployment,
+            ..ReplayReport::default()
+        },
+        inserted: Vec::new(),
+        target: &target,
+    };
+    for (lsn, xid, reason) in decoded.unreadable {
+        replayer.files.write(&Entry {
+            lsn,
+            xid,
+            op: Op::Insert,
+            table: "unreadable".to_owned(),
+            replayed: false,
+            reason,
+            old: serde_json::Map::new(),
+            new: serde_json::Map::new(),
+        })?;
+    }
+    let mut last_xid = None;
+    for source in decoded.changes {
+        let xid = source.xid;
+        if replayer.change(tx, source)? && last_xid != Some(xid) {
+            replayer.report.transactions += 1;
+            last_xid = Some(xid);
+        }
+        if replayer.batch.len() >= BATCH {
+            replayer.flush(tx)?;
+        }
+    }
     replayer.flush(tx)?;
     replayer.sequences(tx)?;
     let mut report = replayer.finish()?;
-    report.duration = started.elapsed();
+    report.duration = decoded.started.elapsed();
     Ok(report)
 }
 
@@ -154,80 +221,46 @@ struct Replayer<'a> {
 }
 
 impl Replayer<'_> {
-    /// One committed transaction: left out when the backup holds it or the deployment made it,
-    /// otherwise its changes to the covered tables are queued in order.
-    fn transaction(
-        &mut self,
-        tx: &mut Transaction<'_>,
-        xid: u32,
-        snapshot: &Snapshot,
-        changes: Vec<(String, Change)>,
-        unreadable: Vec<(String, String)>,
-    ) -> Result<(), BackupError> {
-        if snapshot.visible(xid) {
-            self.report.in_backup += 1;
-            return Ok(());
-        }
-        if changes.iter().any(|(_, c)| c.table == "_prisma_migrations") {
-            self.report.deployment += 1;
-            return Ok(());
-        }
-        for (lsn, reason) in unreadable {
-            self.files.write(&Entry {
-                lsn,
-                xid,
-                op: Op::Insert,
-                table: "unreadable".to_owned(),
-                replayed: false,
-                reason,
-                old: serde_json::Map::new(),
-                new: serde_json::Map::new(),
-            })?;
-        }
-        let mut queued = false;
-        for (lsn, change) in changes {
-            let key = (change.schema.clone(), change.table.clone());
-            let table = match self.tables.get(&key) {
-                Some(table) => table.clone(),
-                None => {
-                    let table = Rc::new(self.describe(tx, &change.schema, &change.table)?);
-                    self.tables.insert(key, table.clone());
-                    table
-                }
-            };
-            if table.exists && !table.covered {
-                // Not restored: the write is there already.
-                continue;
+    /// Queues one change to a covered table (`true`); a change to another existing table is
+    /// there already, and one that cannot be replayed goes to reconciliation (`false`).
+    fn change(&mut self, tx: &mut Transaction<'_>, source: Source) -> Result<bool, BackupError> {
+        let change = &source.change;
+        let key = (change.schema.clone(), change.table.clone());
+        let table = match self.tables.get(&key) {
+            Some(table) => table.clone(),
+            None => {
+                let table = Rc::new(self.describe(tx, &change.schema, &change.table)?);
+                self.tables.insert(key, table.clone());
+                table
             }
-            let source = Source { lsn, xid, change };
-            if !table.exists {
-                self.files.write(&Entry::of(
-                    &source,
-                    false,
-                    "the table does not exist after the rollback (created or renamed by the \
-                     deployment)",
-                ))?;
-                continue;
+        };
+        if table.exists && !table.covered {
+            // Not restored: the write is there already.
+            return Ok(false);
+        }
+        if !table.exists {
+            self.files.write(&Entry::of(
+                &source,
+                false,
+                "the table does not exist after the rollback (created or renamed by the \
+                 deployment)",
+            ))?;
+            return Ok(false);
+        }
+        match prepare(&table, &source.change) {
+            Ok(prepared) => {
+                self.batch.push(Pending {
+                    table,
+                    change: prepared,
+                    source,
+                });
+                Ok(true)
             }
-            match prepare(&table, &source.change) {
-                Ok(prepared) => {
-                    self.batch.push(Pending {
-                        table,
-                        change: prepared,
-                        source,
-                    });
-                    queued = true;
-                }
-                Err(reason) => self.files.write(&Entry::of(&source, false, reason))?,
+            Err(reason) => {
+                self.files.write(&Entry::of(&source, false, reason))?;
+                Ok(false)
             }
         }
-        if queued {
-            self.report.transactions += 1;
-        }
-        if self.batch.len() >= BATCH {
-            self.flush(tx)?;
-        }
-        Ok(())
     }
 
     fn describe(
