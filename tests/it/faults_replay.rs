@@ -12,7 +12,7 @@ use migrate_tests::LogicalDb;
 
 use crate::common::{last_json, text, Dir};
 use crate::faults::kill;
-use crate::replay::{deploy, slots, DROP_FILLER, DROP_FILLER_SQL, INIT};
+use crate::replay::{deploy, exits, slots, DROP_FILLER, DROP_FILLER_SQL, INIT};
 
 /// Tellers at the backup: enough rows that the swap (load, check) takes a moment.
 const TELLERS: i32 = 100_000;
@@ -41,10 +41,7 @@ fn killed_during(pattern: &str, scenario: Scenario) {
     );
     let dir = Dir::with(&[(INIT, &init)]);
     let backups = tempfile::tempdir().unwrap();
-    let out = deploy(&db.url, dir.path(), backups.path(), "true")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    exits(&mut deploy(&db.url, dir.path(), backups.path(), "true"), 0);
     let before = db.app_state().0;
     dir.add(DROP_FILLER, DROP_FILLER_SQL);
 

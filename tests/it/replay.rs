@@ -170,6 +170,19 @@ pub fn deploy(url: &str, dir: &Path, backups: &Path, health: &str) -> std::proce
     command
 }
 
+/// Runs `command`, which must exit with `code` (what it printed is the failure message).
+pub fn exits(command: &mut std::process::Command, code: i32) -> std::process::Output {
+    let out = command.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    out
+}
+
 /// The issue's case: a writer commits inserts and updates on `pgbench_tellers` before, during
 /// and after a deployment that drops its `filler` column and fails its health check; the
 /// automatic rollback keeps every committed write, the schema is the one before, the other
@@ -179,16 +192,7 @@ fn a_failed_deployment_rolls_back_and_keeps_every_write_made_since_the_backup() 
     let db = LogicalDb::new();
     let dir = Dir::with(&[(INIT, INIT_SQL)]);
     let backups = tempfile::tempdir().unwrap();
-    let out = deploy(&db.url, dir.path(), backups.path(), "true")
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    exits(&mut deploy(&db.url, dir.path(), backups.path(), "true"), 0);
     let before = db.app_state();
     dir.add(DROP_FILLER, DROP_FILLER_SQL);
 
@@ -282,15 +286,9 @@ fn the_next_deployment_drops_an_orphaned_slot() {
              SELECT pg_create_logical_replication_slot('someone_elses', 'test_decoding');",
         )
         .unwrap();
-    let mut command = deploy(&db.url, dir.path(), backups.path(), "true");
-    command.args(["--json-events"]);
-    let out = command.output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
+    let out = exits(
+        deploy(&db.url, dir.path(), backups.path(), "true").arg("--json-events"),
+        0,
     );
     let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(
@@ -312,27 +310,11 @@ fn without_logical_wal_the_deployment_says_so_once_and_goes_on() {
     let db = TestDb::new();
     let dir = Dir::with(&[(INIT, INIT_SQL)]);
     let backups = tempfile::tempdir().unwrap();
-    let out = deploy(&db.url, dir.path(), backups.path(), "true")
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    exits(&mut deploy(&db.url, dir.path(), backups.path(), "true"), 0);
     dir.add(DROP_FILLER, DROP_FILLER_SQL);
-    let out = deploy(&db.url, dir.path(), backups.path(), "false")
-        .arg("--json-events")
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
+    let out = exits(
+        deploy(&db.url, dir.path(), backups.path(), "false").arg("--json-events"),
+        1,
     );
     let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert_eq!(
