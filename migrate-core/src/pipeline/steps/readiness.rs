@@ -111,6 +111,7 @@ fn later_writes(run: &mut Run<'_>) -> String {
              will be replayed (logical replication slot), what cannot be replayed goes to \
              reconciliation files"
             .to_owned(),
+        Some(ReplayReadiness::Unavailable(why)) => format!("; {why}"),
         _ => "; writes made to the covered tables after the backup would be lost (counted)"
             .to_owned(),
     }

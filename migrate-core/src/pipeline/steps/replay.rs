@@ -10,8 +10,8 @@ use crate::backup::replay::{drop_orphaned_slots, ReplayReadiness};
 use crate::backup::BackupError;
 use crate::journal::Journal;
 
-/// Whether the scoped backup about to be taken can keep later writes. Says why once when it
-/// cannot; refuses the run (nothing changed) when every slot is in use.
+/// Whether the scoped backup about to be taken can keep later writes (why not was said by the
+/// readiness step, once); refuses the run (nothing changed) when every slot is in use.
 pub(crate) fn ready(run: &mut Run<'_>, t: Instant) -> Result<bool, PipelineError> {
     let target = run.pipeline.url.target();
     let readiness = match run.recorder.db() {
@@ -25,10 +25,7 @@ pub(crate) fn ready(run: &mut Run<'_>, t: Instant) -> Result<bool, PipelineError
             BackupError::SlotsExhausted { used, max }.into(),
             t,
         )),
-        Ok(ReplayReadiness::Unavailable(why)) => {
-            run.warn(format!("backup: {why}"));
-            Ok(false)
-        }
+        Ok(ReplayReadiness::Unavailable(_)) => Ok(false),
         Err(e) => {
             run.warn(format!("backup: later writes cannot be replayed: {e}"));
             Ok(false)
