@@ -300,6 +300,7 @@ fn backup_or_rollback_refused(cause: &(dyn std::error::Error + 'static)) -> bool
                 | BackupError::MissingPrivilege { .. }
                 | BackupError::ScopeUnbounded { .. }
                 | BackupError::ScopedBackup { .. }
+                | BackupError::SlotsExhausted { .. }
         )
     };
     // Inside the library's error, a transparent variant hides itself from the chain.

@@ -328,3 +328,44 @@ fn without_logical_wal_the_deployment_says_so_once_and_goes_on() {
     );
     assert!(!said.contains("\"replay\""), "{said}");
 }
+
+/// Every slot in use: the deployment is refused before anything changes, saying how to free
+/// one (a scoped backup's slot could not be created, and a rollback would lose writes).
+#[test]
+fn every_slot_in_use_refuses_the_deployment() {
+    let db = LogicalDb::new();
+    let dir = Dir::with(&[(INIT, INIT_SQL)]);
+    let backups = tempfile::tempdir().unwrap();
+    exits(&mut deploy(&db.url, dir.path(), backups.path(), "true"), 0);
+    dir.add(DROP_FILLER, DROP_FILLER_SQL);
+    let mut client = db.client();
+    // The tests on this cluster run one at a time: these are the only slots.
+    let max: i64 = client
+        .query_one(
+            "SELECT current_setting('max_replication_slots')::bigint",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let used = i64::try_from(slots(&mut client).len()).unwrap();
+    for i in used..max {
+        client
+            .execute(
+                "SELECT pg_create_logical_replication_slot($1, 'test_decoding')",
+                &[&format!("filler_{i}")],
+            )
+            .unwrap();
+    }
+    let out = exits(&mut deploy(&db.url, dir.path(), backups.path(), "true"), 1);
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(said.contains("replication slots are in use"), "{said}");
+    let applied = migrate_core::ledger::read_rows(&mut client).unwrap().len();
+    assert_eq!(applied, 1, "nothing was applied: {said}");
+    for slot in slots(&mut client) {
+        if slot.starts_with("filler_") {
+            client
+                .execute("SELECT pg_drop_replication_slot($1)", &[&slot])
+                .unwrap();
+        }
+    }
+}
