@@ -295,8 +295,8 @@ pub struct DeployArgs {
     pub verify_level: Option<u8>,
     /// Which backup: `full` (the whole database), `scoped` (the whole schema and the data of
     /// the tables the pending migrations can change; refused when the analyzer cannot bound
-    /// them) or `auto` (scoped when it can, else full, saying why) [default: the environment's,
-    /// else auto].
+    /// them) or `auto` (scoped when it can, else full, saying why; full too when no existing
+    /// table is at risk) [default: the environment's, else auto].
     #[arg(long, value_name = "MODE")]
     pub backup: Option<migrate_core::backup::BackupMode>,
     /// On failure, only report what a rollback would do.

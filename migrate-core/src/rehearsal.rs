@@ -179,10 +179,6 @@ pub fn rehearse(
         ..crate::safety::SafetyGate::default()
     };
     let pipeline_options = PipelineOptions {
-        // The drill proves the whole-database restore. A table-level restore of a fresh
-        // database's scoped backup fails its own fingerprint check today (functions the history
-        // creates are not dropped), and refuses: the drill must not depend on that.
-        backup_mode: crate::backup::BackupMode::Full,
         backup_dir: backups.path().to_owned(),
         safety,
         row_counts: RowCountCheck::Strict,

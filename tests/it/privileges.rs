@@ -299,3 +299,13 @@ fn whole_database_restore_without_createdb_names_the_privilege() {
         .get(0);
     assert_eq!(writable, "off", "never made read-only");
 }
+
+/// An owner without CREATEDB deploying into its empty database (`auto`): a full backup could
+/// not be restored by it, so the backup stays scoped (it covers no table), and the table-level
+/// restore the preflight promised leaves the database empty again after a failed health check.
+#[test]
+fn owner_without_createdb_rolls_back_a_fresh_database_by_table_level_restore() {
+    let db = owned_db(false);
+    let note = crate::scoped::fresh_deploy_rolled_back(&db.url, || db.client(), "auto");
+    assert!(note.contains("scoped: no existing table at risk"), "{note}");
+}

@@ -417,3 +417,122 @@ fn plan_shows_what_the_backup_would_hold() {
         "{plan}"
     );
 }
+
+/// A history that creates, in an empty database, more than tables: an enum, a domain, a
+/// sequence, a (trigger) function, a view, a schema with a table of its own.
+pub const FRESH: &str = "20240101000000_fresh";
+pub const FRESH_SQL: &str = "CREATE TYPE \"Status\" AS ENUM ('on', 'off');\n\
+    CREATE DOMAIN email AS text CHECK (VALUE LIKE '%@%');\n\
+    CREATE SEQUENCE ticket_seq;\n\
+    CREATE TABLE \"Account\" (id serial PRIMARY KEY, email email NOT NULL, \
+    status \"Status\" NOT NULL DEFAULT 'on', updated timestamptz);\n\
+    CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated = now(); RETURN NEW; END $$;\n\
+    CREATE VIEW active AS SELECT id FROM \"Account\" WHERE status = 'on';\n\
+    CREATE SCHEMA reporting;\n\
+    CREATE TABLE reporting.daily (day date, n int);\n\
+    INSERT INTO \"Account\" (email) VALUES ('a@x');";
+
+/// The application's objects left in `url`'s database (the ledger aside): relations, types,
+/// domains, routines and schemas other than `public`.
+pub fn objects_left(client: &mut postgres::Client) -> Vec<String> {
+    client
+        .query(
+            "SELECT 'relation ' || n.nspname || '.' || c.relname FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', '_migrate') \
+             AND n.nspname NOT LIKE 'pg\\_%' AND c.relname NOT LIKE '\\_prisma\\_migrations%' \
+             UNION ALL SELECT 'type ' || n.nspname || '.' || t.typname FROM pg_type t \
+             JOIN pg_namespace n ON n.oid = t.typnamespace \
+             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', '_migrate') \
+             AND n.nspname NOT LIKE 'pg\\_%' AND t.typtype IN ('e', 'd') \
+             UNION ALL SELECT 'routine ' || n.nspname || '.' || p.proname FROM pg_proc p \
+             JOIN pg_namespace n ON n.oid = p.pronamespace \
+             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', '_migrate') \
+             AND n.nspname NOT LIKE 'pg\\_%' \
+             UNION ALL SELECT 'schema ' || n.nspname FROM pg_namespace n \
+             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', '_migrate', 'public') \
+             AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// Deploys [`FRESH`] into the empty database of `url` with a failing health check and
+/// `--backup <mode>`: the rollback runs, the database is empty again, and the backup step's
+/// note is returned. `connect` opens a session on it (a whole-database restore ends those
+/// before it).
+pub fn fresh_deploy_rolled_back(
+    url: &str,
+    connect: impl Fn() -> postgres::Client,
+    mode: &str,
+) -> String {
+    assert_eq!(
+        objects_left(&mut connect()),
+        Vec::<String>::new(),
+        "empty before"
+    );
+    let dir = Dir::with(&[(FRESH, FRESH_SQL)]);
+    let out = migrate(
+        url,
+        &[
+            "deploy",
+            "--json",
+            "--backup",
+            mode,
+            "--health-cmd",
+            "false",
+            "--health-window",
+            "0",
+            "--migrations-dir",
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    let json = last_json(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{json:#}{}", text(&out.stderr));
+    assert_eq!(json["rollback"]["strategy"], "restore", "{json:#}");
+    let mut client = connect();
+    assert_eq!(
+        objects_left(&mut client),
+        Vec::<String>::new(),
+        "everything the history created is gone: {json:#}"
+    );
+    let applied: Vec<String> = migrate_core::ledger::read_rows(&mut client)
+        .map(|rows| {
+            rows.into_iter()
+                .filter(|r| r.finished_at.is_some() && r.rolled_back_at.is_none())
+                .map(|r| r.migration_name)
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(applied, Vec::<String>::new(), "{json:#}");
+    json["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"] == "backup")
+        .unwrap()
+        .to_string()
+}
+
+/// `auto` into an empty database: no existing table is at risk, so the backup is the whole
+/// (empty) database, and the rollback restores it whole: the enum, the function, the schema…
+/// the history created are gone with the tables.
+#[test]
+fn auto_backup_of_a_fresh_database_is_full_and_the_rollback_leaves_it_empty() {
+    let db = TestDb::new();
+    let note = fresh_deploy_rolled_back(&db.url, || db.client(), "auto");
+    assert!(note.contains("full: no existing table at risk"), "{note}");
+}
+
+/// `scoped` into an empty database: the scope covers no table, and the table-level restore
+/// drops every object created since the backup (types, domains, sequences, functions, views,
+/// schemas, not only tables), so its own fingerprint check passes.
+#[test]
+fn scoped_rollback_of_a_fresh_database_drops_every_object_created_since() {
+    let db = TestDb::new();
+    let note = fresh_deploy_rolled_back(&db.url, || db.client(), "scoped");
+    assert!(note.contains("scoped: no existing table at risk"), "{note}");
+}

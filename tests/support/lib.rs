@@ -128,7 +128,8 @@ fn name_prefix() -> String {
     }
 }
 
-/// The `migrate` binary, built once per test run with the profile of this test binary.
+/// The `migrate` binary, built once per test run with the profile of this test binary (`dev`,
+/// `release`, or a custom one such as CI's `ci`).
 ///
 /// # Panics
 /// When the build fails.
@@ -141,8 +142,12 @@ pub fn migrate_bin() -> &'static Path {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = std::process::Command::new(cargo);
         cmd.args(["build", "--quiet", "-p", "migrate-cli", "--bin", "migrate"]);
-        if profile_dir.ends_with("release") {
-            cmd.arg("--release");
+        // `debug` is the dev profile's directory; any other is a profile of that name.
+        match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") | None => {}
+            Some(profile) => {
+                cmd.args(["--profile", profile]);
+            }
         }
         let status = cmd
             .status()

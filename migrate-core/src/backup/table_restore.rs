@@ -175,7 +175,9 @@ struct Archive {
     pre: String,
     data: String,
     post: String,
-    /// `(kind, schema, name)` of every TABLE, VIEW, MATERIALIZED VIEW, TYPE and DOMAIN entry.
+    /// `(kind, schema, name)` of every entry of a kind in [`LISTED`] (`-` as the schema of
+    /// schemas and extensions; a routine's name with its argument types, as
+    /// [`ROUTINE_SIGNATURE`] writes it).
     objects: Vec<(String, String, String)>,
 }
 
@@ -188,25 +190,7 @@ impl Archive {
             Ok(String::from_utf8_lossy(&out).into_owned())
         };
         let listing = script(&["--list"])?;
-        let kinds = ["MATERIALIZED VIEW", "TABLE", "VIEW", "TYPE", "DOMAIN"];
-        let objects = listing
-            .lines()
-            .filter(|l| !l.starts_with(';'))
-            .filter_map(|l| {
-                // `215; 1259 16386 TABLE public t owner`
-                let rest = l.split_once(';')?.1.trim_start();
-                let rest = rest.splitn(3, ' ').nth(2)?;
-                let kind = kinds.iter().find(|k| {
-                    rest.starts_with(&format!("{k} ")) && !rest.starts_with("TABLE DATA ")
-                })?;
-                let mut words = rest[kind.len() + 1..].split(' ');
-                Some((
-                    (*kind).to_owned(),
-                    words.next()?.to_owned(),
-                    words.next()?.to_owned(),
-                ))
-            })
-            .collect();
+        let objects = listing.lines().filter_map(listed_object).collect();
         Ok(Self {
             pre: script(&["--section=pre-data", "--no-owner", "-f", "-"])?,
             data: script(&["--section=data", "-f", "-"])?,
@@ -275,35 +259,16 @@ impl Plan {
                 .any(|(k, s, n)| k == "TABLE" && *s == schema && *n == name)
         })
         .map(|r| r.get(0));
-        let live = query(
-            client,
-            &format!(
-                "SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END, \
-                 n.nspname::text, c.relname::text, quote_ident(n.nspname) || '.' || quote_ident(c.relname) \
-                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-                 WHERE {} AND c.relkind IN ('r', 'p', 'v', 'm') AND c.relispartition = false \
-                 UNION ALL \
-                 SELECT CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, n.nspname::text, t.typname::text, \
-                 quote_ident(n.nspname) || '.' || quote_ident(t.typname) \
-                 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
-                 WHERE {} AND (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND \
-                 (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))",
-                crate::schema::SYSTEM_SCHEMAS,
-                crate::schema::SYSTEM_SCHEMAS
-            ),
-            "listing relations and types",
-        )?;
+        let live = created_objects(client, target)?;
         let mut drops = Vec::new();
-        for row in &live {
-            let (kind, schema, name, quoted): (String, String, String, String) =
-                (row.get(0), row.get(1), row.get(2), row.get(3));
+        for (kind, schema, name, drop) in &live {
             let known = archive
                 .objects
                 .iter()
-                .any(|(k, s, n)| *s == schema && *n == name && (*k == kind || kind == "TYPE"));
+                .any(|(k, s, n)| s == schema && n == name && (k == kind || kind == "TYPE"));
             if !known {
                 // Created after the backup: it goes, as it would with the old database.
-                drops.push(format!("DROP {kind} IF EXISTS {quoted} CASCADE"));
+                drops.push(format!("DROP {kind} IF EXISTS {drop} CASCADE"));
             }
         }
         // Enums whose labels changed (Prisma rebuilds an enum under the same name) or that were
@@ -642,6 +607,134 @@ fn data_of(
     (copies, setvals)
 }
 
+/// The kinds of archive entries whose absence from the archive means "created since the
+/// backup" (longest first where one is a prefix of another).
+const LISTED: [&str; 12] = [
+    "MATERIALIZED VIEW",
+    "FOREIGN TABLE",
+    "TABLE",
+    "VIEW",
+    "SEQUENCE",
+    "TYPE",
+    "DOMAIN",
+    "FUNCTION",
+    "PROCEDURE",
+    "AGGREGATE",
+    "SCHEMA",
+    "EXTENSION",
+];
+
+/// `(kind, schema, name)` of a `pg_restore --list` line of a kind in [`LISTED`]:
+/// `215; 1259 16386 TABLE public t owner`, `7; 2615 16446 SCHEMA - s owner`,
+/// `271; 1255 16489 FUNCTION public f(integer, public.r) owner`, `2; 3079 16447 EXTENSION -
+/// pgcrypto ` (no owner). Names are written unquoted and may hold spaces: the name is every
+/// word between the schema and the owner.
+fn listed_object(line: &str) -> Option<(String, String, String)> {
+    if line.starts_with(';') {
+        return None;
+    }
+    let rest = line.split_once(';')?.1.trim_start();
+    let rest = rest.splitn(3, ' ').nth(2)?;
+    // Entries about an object rather than the object itself.
+    if ["TABLE DATA ", "SEQUENCE SET ", "SEQUENCE OWNED BY "]
+        .iter()
+        .any(|p| rest.starts_with(p))
+    {
+        return None;
+    }
+    let kind = LISTED.iter().find(|k| rest.starts_with(&format!("{k} ")))?;
+    let (schema, tagged) = rest[kind.len() + 1..].split_once(' ')?;
+    let name = tagged
+        .rsplit_once(' ')
+        .map_or(tagged, |(name, _owner)| name);
+    Some(((*kind).to_owned(), schema.to_owned(), name.to_owned()))
+}
+
+/// A routine's name and argument types as `pg_dump` lists it (`f(integer, public.r)`,
+/// `count(*)`), when computed under an empty `search_path` as `pg_dump` does.
+const ROUTINE_SIGNATURE: &str =
+    "p.proname || '(' || CASE WHEN p.prokind = 'a' AND p.pronargs = 0 THEN '*' ELSE \
+     coalesce((SELECT string_agg(format_type(a.t, NULL), ', ' ORDER BY a.o) \
+     FROM unnest(p.proargtypes) WITH ORDINALITY a(t, o)), '') END || ')'";
+
+/// Every object of the application's schemas an archive entry could describe, as `(kind,
+/// schema, name as listed, name to drop)`: relations, types and domains, routines, schemas and
+/// extensions. Left out: what belongs to an extension (dropped with it, never in the archive),
+/// sequences owned by a column (dropped with their table), `public` and `plpgsql`.
+fn created_objects(
+    client: &mut postgres::Client,
+    target: &str,
+) -> Result<Vec<(String, String, String, String)>, BackupError> {
+    let q = |what: &str| BackupError::query(what.to_owned(), target.to_owned());
+    let member = |catalog: &str, oid: &str| {
+        format!(
+            "NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{catalog}'::regclass \
+             AND e.objid = {oid} AND e.deptype = 'e')"
+        )
+    };
+    let sql = format!(
+        "SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' \
+         WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END, \
+         n.nspname::text, c.relname::text, quote_ident(n.nspname) || '.' || quote_ident(c.relname) \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE {system} AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND c.relispartition = false \
+         AND {rel_member} \
+         AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend o \
+             WHERE o.classid = 'pg_class'::regclass AND o.objid = c.oid \
+             AND o.refclassid = 'pg_class'::regclass AND o.deptype IN ('a', 'i'))) \
+         UNION ALL \
+         SELECT CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, n.nspname::text, t.typname::text, \
+         quote_ident(n.nspname) || '.' || quote_ident(t.typname) \
+         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+         WHERE {system} AND (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND \
+         (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')) AND {type_member} \
+         UNION ALL \
+         SELECT CASE p.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END, \
+         n.nspname::text, {signature}, \
+         quote_ident(n.nspname) || '.' || quote_ident(p.proname) || '(' || \
+         CASE WHEN p.prokind = 'a' AND p.pronargs = 0 THEN '*' \
+         ELSE pg_get_function_identity_arguments(p.oid) END || ')' \
+         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+         WHERE {system} AND {proc_member} \
+         UNION ALL \
+         SELECT 'SCHEMA', '-', n.nspname::text, quote_ident(n.nspname) FROM pg_namespace n \
+         WHERE {system} AND n.nspname <> 'public' AND {schema_member} \
+         UNION ALL \
+         SELECT 'EXTENSION', '-', x.extname::text, quote_ident(x.extname) FROM pg_extension x \
+         WHERE x.extname <> 'plpgsql'",
+        system = crate::schema::SYSTEM_SCHEMAS,
+        rel_member = member("pg_class", "c.oid"),
+        type_member = member("pg_type", "t.oid"),
+        proc_member = member("pg_proc", "p.oid"),
+        schema_member = member("pg_namespace", "n.oid"),
+        signature = ROUTINE_SIGNATURE,
+    );
+    // Argument types qualified as pg_dump writes them: under an empty search_path.
+    let mut tx = client
+        .transaction()
+        .map_err(q("listing the database's objects"))?;
+    tx.batch_execute("SET LOCAL search_path = ''")
+        .map_err(q("listing the database's objects"))?;
+    let rows = tx
+        .query(&sql, &[])
+        .map_err(q("listing the database's objects"))?;
+    tx.commit().map_err(q("listing the database's objects"))?;
+    let mut objects: Vec<(String, String, String, String)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    // Routines first: their argument types still exist (a type dropped first drops them with
+    // it, and `DROP FUNCTION IF EXISTS f(gone_type)` fails); schemas and extensions last.
+    let rank = |kind: &str| match kind {
+        "FUNCTION" | "PROCEDURE" | "AGGREGATE" => 0,
+        "SCHEMA" => 2,
+        "EXTENSION" => 3,
+        _ => 1,
+    };
+    objects.sort_by_key(|(kind, ..)| rank(kind));
+    Ok(objects)
+}
+
 fn first_words(sql: &str) -> String {
     let words: Vec<&str> = sql.split_whitespace().take(4).collect();
     format!("running `{} …`", words.join(" "))
@@ -688,6 +781,45 @@ mod tests {
             enum_of("CREATE TYPE public.\"Role\" AS ENUM (\n    'A',\n    'it''s'\n)").unwrap();
         assert_eq!(name, "public.\"Role\"");
         assert_eq!(labels, "'A', 'it''s'");
+    }
+
+    #[test]
+    fn listing_entries_read_with_names_holding_spaces() {
+        let entry = |l: &str| listed_object(l).map(|(k, s, n)| format!("{k}|{s}|{n}"));
+        assert_eq!(
+            entry("215; 1259 16386 TABLE public my table app").as_deref(),
+            Some("TABLE|public|my table")
+        );
+        assert_eq!(
+            entry("271; 1255 16489 FUNCTION public f(integer, public.r) app").as_deref(),
+            Some("FUNCTION|public|f(integer, public.r)")
+        );
+        assert_eq!(
+            entry("900; 1255 16507 AGGREGATE public ag0(*) app").as_deref(),
+            Some("AGGREGATE|public|ag0(*)")
+        );
+        assert_eq!(
+            entry("7; 2615 16446 SCHEMA - reporting app").as_deref(),
+            Some("SCHEMA|-|reporting")
+        );
+        assert_eq!(
+            entry("2; 3079 16447 EXTENSION - pgcrypto ").as_deref(),
+            Some("EXTENSION|-|pgcrypto")
+        );
+        assert_eq!(
+            entry("216; 1259 16492 SEQUENCE public sq app").as_deref(),
+            Some("SEQUENCE|public|sq")
+        );
+        for other in [
+            "3402; 0 16495 TABLE DATA public t app",
+            "3412; 0 0 SEQUENCE SET public sq app",
+            "3411; 0 0 SEQUENCE OWNED BY public t_id_seq app",
+            "3410; 0 0 COMMENT - EXTENSION pgcrypto ",
+            "3255; 2604 16498 DEFAULT public t id app",
+            ";     Dumped from database version 16.4",
+        ] {
+            assert_eq!(entry(other), None, "{other}");
+        }
     }
 
     #[test]

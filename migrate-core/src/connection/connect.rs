@@ -148,13 +148,12 @@ fn names_a_missing_database(e: &ConnectError) -> bool {
 
 /// Creates `url`'s database from the `postgres` maintenance database, then connects to it.
 fn create_database(url: &DatabaseUrl) -> Result<Client, ConnectError> {
-    use postgres::error::SqlState;
     let admin = url.with_database("postgres");
     let mut client = connect(&admin)?;
     let sql = format!("CREATE DATABASE {}", quote_ident(url.database()));
     match client.batch_execute(&sql) {
-        // Another replica created it first.
-        Err(e) if e.code() == Some(&SqlState::DUPLICATE_DATABASE) => {}
+        // Another replica created it first, or at the same time.
+        Err(e) if created_meanwhile(&e) => {}
         Err(source) => {
             return Err(ConnectError::Session {
                 target: admin.target(),
@@ -164,4 +163,20 @@ fn create_database(url: &DatabaseUrl) -> Result<Client, ConnectError> {
         Ok(()) => log::info!(target: "migrate_core::deploy", "created database {}", url.database()),
     }
     connect(url)
+}
+
+/// Whether `CREATE DATABASE` failed because another session created the same database: 42P04
+/// when its row was committed before ours was checked, or 23505 on `pg_database`'s unique name
+/// index when both sessions inserted their row at once (concurrent replicas deploying to a
+/// database that does not exist yet).
+fn created_meanwhile(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    match e.code() {
+        Some(code) if *code == SqlState::DUPLICATE_DATABASE => true,
+        Some(code) if *code == SqlState::UNIQUE_VIOLATION => e
+            .as_db_error()
+            .and_then(postgres::error::DbError::constraint)
+            .is_none_or(|c| c == "pg_database_datname_index"),
+        _ => false,
+    }
 }

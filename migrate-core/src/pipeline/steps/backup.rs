@@ -4,23 +4,61 @@ use std::time::Instant;
 
 use super::super::run::Run;
 use super::super::{PipelineError, Step, StepStatus};
-use crate::backup::{backup_verified_scoped, progress_events, BackupMode, ScopeRequest};
+use crate::backup::{
+    backup_verified_scoped, progress_events, BackupMode, RolePrivileges, ScopeRequest,
+};
 use crate::event::Event;
+
+/// Why an `auto` backup is full although the analyzer bounds the migrations.
+const FULL_NOTHING_AT_RISK: &str =
+    "full: no existing table at risk (the whole database is as small as the scope)";
 
 /// What to back up for `pending`: a scope, or the whole database (with why, when a scope was
 /// wanted); an error when a scope is required and the analyzer cannot bound the migrations.
+///
+/// In `auto` mode, a scope that covers no existing table (a fresh database, or migrations that
+/// only create) becomes the whole database: its dump holds no more data, and the whole-database
+/// restore also drops whatever the migrations created. Unless the role could not run that
+/// restore (no `CREATEDB`): then the scope stays, whose table-level restore needs nothing.
+/// The readiness step asks this too, so it judges the rollback of the backup actually taken.
 pub(crate) fn scope_for(
-    run: &Run<'_>,
+    run: &mut Run<'_>,
     pending: &[String],
 ) -> Result<(Option<ScopeRequest>, String), crate::backup::BackupError> {
     let mode = run.pipeline.options.backup_mode;
     let (request, why) = crate::backup::request_for(&run.migrations, pending, mode)?;
+    if let Some(scope) = &request {
+        if mode == BackupMode::Auto && whole_is_as_small(run, scope)? {
+            return Ok((None, FULL_NOTHING_AT_RISK.to_owned()));
+        }
+    }
     let kind = match (&request, why) {
         (Some(_), _) => "scoped".to_owned(),
         (None, Some(why)) => why,
         (None, None) => "full".to_owned(),
     };
     Ok((request, kind))
+}
+
+/// Whether `scope` covers no existing table and the role could restore the whole database.
+fn whole_is_as_small(
+    run: &mut Run<'_>,
+    scope: &ScopeRequest,
+) -> Result<bool, crate::backup::BackupError> {
+    let pipeline = run.pipeline;
+    let target = pipeline.url.target();
+    // Without a session the backup step fails anyway, saying why.
+    let Ok(db) = run.recorder.db() else {
+        return Ok(false);
+    };
+    if !crate::backup::resolve_at_risk(db, &scope.tables, &target)?.is_empty() {
+        return Ok(false);
+    }
+    let privileges = RolePrivileges::read(db, &target)?;
+    Ok(pipeline
+        .backup
+        .restore_missing(&privileges, None)
+        .is_empty())
 }
 
 pub(crate) fn take(run: &mut Run<'_>, pending: &[String]) -> Result<(), PipelineError> {
@@ -39,7 +77,7 @@ pub(crate) fn take(run: &mut Run<'_>, pending: &[String]) -> Result<(), Pipeline
         Ok(chosen) => chosen,
         Err(e) => return Err(run.refuse(Step::Backup, e.into(), t)),
     };
-    if scope.is_none() && kind != "full" {
+    if scope.is_none() && kind != "full" && kind != FULL_NOTHING_AT_RISK {
         run.warn(format!("backup: {kind}"));
     }
     if let Some(request) = scope.as_mut() {
