@@ -93,16 +93,27 @@ impl ReplayReadiness {
     }
 }
 
-/// The slot name for backup `id`: `migrate_` and the id in `[a-z0-9_]`.
+/// The slot name for backup `id`: `migrate_`, the id in `[a-z0-9_]`, and a tag of this
+/// process and moment (replicas on other hosts, each with its own backup directory, may take
+/// backups with the same id in the same second).
 pub(crate) fn slot_name(id: &str) -> String {
+    let tag = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos())
+        ^ std::process::id().rotate_left(16);
+    let mut name = slot_base(id);
+    name.truncate(63 - 9);
+    format!("{name}_{tag:08x}")
+}
+
+/// `migrate_` and backup `id` in `[a-z0-9_]`: what every slot of that backup starts with.
+fn slot_base(id: &str) -> String {
     let tail: String = id
         .chars()
         .map(|c| c.to_ascii_lowercase())
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
-    let mut name = format!("{SLOT_PREFIX}{tail}");
-    name.truncate(63);
-    name
+    format!("{SLOT_PREFIX}{tail}")
 }
 
 /// A slot this process created and holds: dropped with the value.
@@ -227,7 +238,10 @@ pub fn drop_orphaned_slots(
         .collect();
     let mut dropped = Vec::new();
     for slot in slots {
-        if keep.iter().any(|k| slot_name(k) == slot) {
+        if keep
+            .iter()
+            .any(|k| slot.starts_with(&format!("{}_", slot_base(k))))
+        {
             continue;
         }
         let free: bool = client
@@ -261,10 +275,12 @@ mod tests {
 
     #[test]
     fn slot_names_are_what_postgres_allows() {
-        assert_eq!(
-            slot_name("backup_20261130_091944-2"),
-            "migrate_backup_20261130_091944_2"
+        let name = slot_name("backup_20261130_091944-2");
+        assert!(
+            name.starts_with("migrate_backup_20261130_091944_2_"),
+            "{name}"
         );
+        assert_eq!(name.len(), "migrate_backup_20261130_091944_2_".len() + 8);
         let long = slot_name(&"X".repeat(100));
         assert_eq!(long.len(), 63);
         assert!(long
