@@ -13,6 +13,27 @@ use crate::faults::{
     applied, count, deploy_without_backup, ledger, run, spawn_deploy, tmp_backups, wait_for,
 };
 
+/// Waits for `children` (`deploy --json`), each of which must exit 0 (`what` prefixes the
+/// failure message); how many migrations each applied.
+fn applied_by(children: Vec<Child>, what: &str) -> Vec<usize> {
+    children
+        .into_iter()
+        .map(|child| {
+            let out = finish(child);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{what}{}{}",
+                text(&out.stdout),
+                text(&out.stderr)
+            );
+            last_json(&out.stdout)["applied"]
+                .as_array()
+                .map_or(0, Vec::len)
+        })
+        .collect()
+}
+
 fn finish(child: Child) -> Output {
     child.wait_with_output().unwrap()
 }
@@ -42,19 +63,7 @@ fn sixteen_deploys_at_once_on_an_empty_database_apply_each_migration_once() {
             spawn_deploy(&db, &dir, &backups, &["--json", "--lock-timeout", "120"])
         })
         .collect();
-    let mut applied_by: Vec<usize> = Vec::new();
-    for child in children {
-        let out = finish(child);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}{}",
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-        let report = last_json(&out.stdout);
-        applied_by.push(report["applied"].as_array().map_or(0, Vec::len));
-    }
+    let applied_by = applied_by(children, "");
     let elapsed = t0.elapsed();
     assert_eq!(applied_by.iter().sum::<usize>(), 10, "{applied_by:?}");
     assert_eq!(
@@ -97,19 +106,7 @@ fn six_deploys_at_once_on_a_missing_database_create_it_once_and_all_succeed() {
                 spawn_deploy(&db, &dir, &backups, &["--json", "--lock-timeout", "120"])
             })
             .collect();
-        let mut applied_by: Vec<usize> = Vec::new();
-        for child in children {
-            let out = finish(child);
-            assert_eq!(
-                out.status.code(),
-                Some(0),
-                "round {round}: {}{}",
-                text(&out.stdout),
-                text(&out.stderr)
-            );
-            let report = last_json(&out.stdout);
-            applied_by.push(report["applied"].as_array().map_or(0, Vec::len));
-        }
+        let applied_by = applied_by(children, &format!("round {round}: "));
         assert_eq!(applied_by.iter().sum::<usize>(), 3, "{applied_by:?}");
         let ledger = ledger(&db);
         assert_eq!(ledger.len(), 3, "{ledger:?}");

@@ -168,22 +168,36 @@ pub fn migrate_bin() -> &'static Path {
 /// As [`cluster`].
 pub fn stats_cluster() -> &'static EmbeddedCluster {
     static CLUSTER: OnceLock<Result<EmbeddedCluster, String>> = OnceLock::new();
-    let cluster = CLUSTER.get_or_init(|| {
+    started_with(
+        &CLUSTER,
+        &[
+            ("shared_preload_libraries", "pg_stat_statements"),
+            ("pg_stat_statements.track", "top"),
+        ],
+        "the pg_stat_statements cluster",
+    )
+}
+
+/// The cluster in `cell`, started on first use with `settings`; a failed start is remembered
+/// and every caller panics with its reason, naming `what`.
+fn started_with(
+    cell: &'static OnceLock<Result<EmbeddedCluster, String>>,
+    settings: &[(&str, &str)],
+    what: &str,
+) -> &'static EmbeddedCluster {
+    let cluster = cell.get_or_init(|| {
         let options = migrate_core::embedded::EmbeddedOptions {
-            settings: vec![
-                (
-                    "shared_preload_libraries".to_owned(),
-                    "pg_stat_statements".to_owned(),
-                ),
-                ("pg_stat_statements.track".to_owned(), "top".to_owned()),
-            ],
+            settings: settings
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             ..migrate_core::embedded::EmbeddedOptions::default()
         };
         EmbeddedCluster::start_with(&options).map_err(|e| e.to_string())
     });
     match cluster {
         Ok(cluster) => cluster,
-        Err(message) => panic!("could not start the pg_stat_statements cluster: {message}"),
+        Err(message) => panic!("could not start {what}: {message}"),
     }
 }
 
@@ -246,20 +260,11 @@ impl StatsDb {
 /// As [`cluster`].
 pub fn logical_cluster() -> &'static EmbeddedCluster {
     static CLUSTER: OnceLock<Result<EmbeddedCluster, String>> = OnceLock::new();
-    let cluster = CLUSTER.get_or_init(|| {
-        let options = migrate_core::embedded::EmbeddedOptions {
-            settings: vec![
-                ("wal_level".to_owned(), "logical".to_owned()),
-                ("max_replication_slots".to_owned(), "20".to_owned()),
-            ],
-            ..migrate_core::embedded::EmbeddedOptions::default()
-        };
-        EmbeddedCluster::start_with(&options).map_err(|e| e.to_string())
-    });
-    match cluster {
-        Ok(cluster) => cluster,
-        Err(message) => panic!("could not start the wal_level = logical cluster: {message}"),
-    }
+    started_with(
+        &CLUSTER,
+        &[("wal_level", "logical"), ("max_replication_slots", "20")],
+        "the wal_level = logical cluster",
+    )
 }
 
 /// A fresh database on [`logical_cluster`]. One at a time: creating a replication slot waits
